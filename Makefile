@@ -1,0 +1,21 @@
+# The two commands (see README): `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/scripts/tools/node_modules/.bin:$(PATH)
+
+.PHONY: run test release setup clean-data
+
+## Build the release binary, add demo content to an empty instance, serve on :3000.
+run: release
+	./target/release/atelier seed-demo --count 200 --if-empty
+	./target/release/atelier serve
+
+## Every check: fmt, clippy, tests on SQLite and Postgres, the browser suite.
+test:
+	scripts/test.sh
+
+## The single self-contained binary: target/release/atelier
+release: setup
+	cargo leptos build --release
+
+setup:
+	scripts/setup.sh

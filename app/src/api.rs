@@ -1,0 +1,112 @@
+//! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
+
+use leptos::prelude::*;
+use server_fn::codec::{GetUrl, Json};
+
+use crate::error::ApiError;
+use crate::model::{AssetDetail, AssetPage};
+
+/// `GET /api/assets?limit=&cursor=`: newest assets first, one page at a time.
+#[server(name = ListAssets, prefix = "/api", endpoint = "assets", input = GetUrl, output = Json)]
+pub async fn list_assets(
+    limit: Option<String>,
+    cursor: Option<String>,
+) -> Result<AssetPage, ApiError> {
+    ssr::respond(async move {
+        let query = crate::store::ListQuery {
+            limit: ssr::parse_limit(limit.as_deref())?,
+            after: ssr::parse_cursor(cursor.as_deref())?,
+        };
+        Ok(ssr::store()?.list_assets(&query).await?)
+    })
+    .await
+}
+
+/// `GET /api/asset?id=`: one asset with its original file.
+#[server(name = GetAsset, prefix = "/api", endpoint = "asset", input = GetUrl, output = Json)]
+pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
+    ssr::respond(async move {
+        let not_found = || ApiError::NotFound(format!("no asset has the id “{id}”"));
+        if !crate::ids::is_public_id(&id) {
+            return Err(not_found());
+        }
+        ssr::store()?.get_asset(&id).await?.ok_or_else(not_found)
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use std::{future::Future, sync::Arc};
+
+    use crate::error::{set_response_status, ApiError};
+    use crate::model::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+    use crate::store::{Cursor, Store};
+
+    /// What the server provides to every server function and page render.
+    #[derive(Clone)]
+    pub struct AppContext {
+        pub store: Arc<dyn Store>,
+    }
+
+    pub fn store() -> Result<Arc<dyn Store>, ApiError> {
+        leptos::prelude::use_context::<AppContext>()
+            .map(|ctx| ctx.store)
+            .ok_or_else(|| {
+                tracing::error!("AppContext missing from the server function context");
+                ApiError::Internal
+            })
+    }
+
+    /// Runs a server function body and gives its error the HTTP status it deserves.
+    pub async fn respond<T>(
+        body: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let result = body.await;
+        if let Err(err) = &result {
+            set_response_status(err);
+        }
+        result
+    }
+
+    pub fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
+        match limit.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+                _ => Err(ApiError::BadRequest(format!(
+                    "limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got “{text}”"
+                ))),
+            },
+        }
+    }
+
+    pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+        match cursor.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(text) => Cursor::decode(text).map(Some).ok_or_else(|| {
+                ApiError::BadRequest(
+                    "cursor is not one this server handed out; start again without it".into(),
+                )
+            }),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn limits_outside_the_range_are_refused_with_the_reason() {
+            assert_eq!(parse_limit(None), Ok(DEFAULT_PAGE_SIZE));
+            assert_eq!(parse_limit(Some("")), Ok(DEFAULT_PAGE_SIZE));
+            assert_eq!(parse_limit(Some("100")), Ok(100));
+            for bad in ["0", "101", "-1", "ten"] {
+                let err = parse_limit(Some(bad)).expect_err(bad);
+                assert!(err.to_string().contains("from 1 to 100"), "{err}");
+            }
+            assert!(parse_cursor(Some("garbage!")).is_err());
+            assert_eq!(parse_cursor(Some(" ")), Ok(None));
+        }
+    }
+}

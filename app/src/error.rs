@@ -1,0 +1,94 @@
+//! The one error type every server function returns. It travels as JSON
+//! (`{"error":"bad_request","message":"…"}`) and carries its HTTP status.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", content = "message", rename_all = "snake_case")]
+pub enum ApiError {
+    /// The request itself is wrong; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The database or another dependency did not answer.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed on the server; details are in the server's log, not here.
+    #[error("the server could not complete this request")]
+    Internal,
+    /// The request never got an answer (network down, server gone).
+    #[error("could not reach the server: {0}")]
+    Network(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::NotFound(_) => 404,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal | ApiError::Network(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let err = match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
+                ApiError::BadRequest(format!("invalid request: {msg}"))
+            }
+            ServerFnErrorErr::MissingArg(arg) => {
+                ApiError::BadRequest(format!("missing parameter: {arg}"))
+            }
+            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Response(msg) => {
+                ApiError::Network(msg)
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                ApiError::Internal
+            }
+        };
+        #[cfg(feature = "ssr")]
+        set_response_status(&err);
+        err
+    }
+}
+
+/// Sets the HTTP status of the current server-function response to match `err`.
+#[cfg(feature = "ssr")]
+pub(crate) fn set_response_status(err: &ApiError) {
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
+            options.set_status(status);
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::Unavailable(msg) => {
+                tracing::warn!(%msg, "database unavailable");
+                ApiError::Unavailable("the database is not answering; try again shortly".into())
+            }
+            StoreError::Conflict(msg) => ApiError::BadRequest(msg),
+            StoreError::Database(msg) => {
+                tracing::error!(%msg, "database error");
+                ApiError::Internal
+            }
+        }
+    }
+}

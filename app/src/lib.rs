@@ -1,0 +1,45 @@
+//! atelier's application: routes, pages, components, server functions and the types the
+//! server and the browser share. Server-only parts sit behind the `ssr` feature.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod shell;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+#[cfg(feature = "ssr")]
+pub use api::ssr::AppContext;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use components::SiteHeader;
+use pages::{AssetPage, HomePage, NotFound};
+
+/// The root component, rendered on the server and hydrated in the browser.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text="atelier"/>
+        <Router>
+            <SiteHeader/>
+            <main id="main">
+                // Async: the server sends each page whole, so it reads fine without JavaScript.
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,181 @@
+//! Types shared by the server and the browser: what the API returns and the pages render.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Page size used when a request does not ask for one.
+pub const DEFAULT_PAGE_SIZE: u32 = 24;
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Tags longer than this are cut; longer ones are almost always pasted prompts.
+pub const MAX_TAG_LEN: usize = 64;
+
+/// What an asset is. Stored as the seed's small integer (`0` image, `1` video).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaType {
+    Image,
+    Video,
+}
+
+impl MediaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaType::Image => "image",
+            MediaType::Video => "video",
+        }
+    }
+
+    /// The code stored in `assets.media_type`.
+    pub fn code(self) -> i16 {
+        match self {
+            MediaType::Image => 0,
+            MediaType::Video => 1,
+        }
+    }
+
+    pub fn from_code(code: i16) -> Option<Self> {
+        match code {
+            0 => Some(MediaType::Image),
+            1 => Some(MediaType::Video),
+            _ => None,
+        }
+    }
+}
+
+/// One asset as the gallery shows it (`GET /api/assets` items).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssetSummary {
+    /// Opaque public id, used in every URL.
+    pub id: String,
+    pub title: String,
+    pub prompt: String,
+    pub media_type: MediaType,
+    /// The owner's username.
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub model: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// A still image for the gallery (the image itself, or a video's poster).
+    pub thumb_url: Option<String>,
+    /// Intrinsic size of the media, so the gallery can reserve its box before it loads.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Length of a video in milliseconds.
+    pub duration_ms: Option<u32>,
+}
+
+/// One page of assets, newest first, and the cursor of the next page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssetPage {
+    pub items: Vec<AssetSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Everything the asset page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssetDetail {
+    #[serde(flatten)]
+    pub summary: AssetSummary,
+    /// The original file, when one is stored.
+    pub media_url: Option<String>,
+    pub mime_type: Option<String>,
+    pub byte_size: Option<u64>,
+}
+
+/// The file extension served for a MIME type we store.
+pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
+    Some(match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "image/avif" => "avif",
+        "video/mp4" => "mp4",
+        "video/quicktime" => "mov",
+        "video/webm" => "webm",
+        _ => return None,
+    })
+}
+
+/// The MIME type of a stored file's extension; the inverse of [`extension_for_mime`].
+pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "avif" => "image/avif",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        _ => return None,
+    })
+}
+
+/// The URL of a content-addressed file.
+pub fn file_url(sha256: &str, mime: &str) -> String {
+    match extension_for_mime(mime) {
+        Some(ext) => format!("/files/{sha256}.{ext}"),
+        None => format!("/files/{sha256}"),
+    }
+}
+
+/// Lower-cases, trims, caps and de-duplicates tags, keeping their first-seen order.
+pub fn normalize_tags<I, S>(tags: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.as_ref().trim().to_lowercase();
+        let tag: String = tag.chars().take(MAX_TAG_LEN).collect();
+        let tag = tag.trim_end().to_string();
+        if !tag.is_empty() && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DD` in UTC: the same text on the server and in the browser, so hydration matches.
+pub fn short_date(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// `m:ss` for a video length.
+pub fn format_duration(ms: u32) -> String {
+    let secs = ms.div_ceil(1000);
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_normalised_once_each() {
+        let tags = normalize_tags(["  Portrait ", "portrait", "", "Neon City", "x".repeat(80).as_str()]);
+        assert_eq!(tags[0], "portrait");
+        assert_eq!(tags[1], "neon city");
+        assert_eq!(tags[2].len(), MAX_TAG_LEN);
+        assert_eq!(tags.len(), 3);
+    }
+
+    #[test]
+    fn media_type_codes_round_trip() {
+        for t in [MediaType::Image, MediaType::Video] {
+            assert_eq!(MediaType::from_code(t.code()), Some(t));
+        }
+        assert_eq!(MediaType::from_code(7), None);
+    }
+
+    #[test]
+    fn file_urls_carry_the_extension_of_their_type() {
+        assert_eq!(file_url("ab12", "image/jpeg"), "/files/ab12.jpg");
+        assert_eq!(mime_for_extension("mp4"), Some("video/mp4"));
+        assert_eq!(format_duration(3_001), "0:04");
+        assert_eq!(format_duration(65_000), "1:05");
+    }
+}

@@ -1,0 +1,58 @@
+//! The HTML document around the app. Only the server renders it.
+
+use leptos::prelude::*;
+use leptos_meta::MetaTags;
+
+use crate::App;
+
+/// URLs of the built front-end files, with content hashes in their names. The server's
+/// build script fills this in from what cargo-leptos produced; any of them may be missing
+/// when the server was built without the front end (then pages still render, unhydrated).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SiteAssets {
+    pub js: Option<&'static str>,
+    pub wasm: Option<&'static str>,
+    pub css: Option<&'static str>,
+}
+
+pub fn shell(site: SiteAssets) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="dark light"/>
+                <meta name="theme-color" content="#15171c"/>
+                <meta name="description" content="A gallery of AI-generated images and videos, with the prompts that made them."/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icon-192.png"/>
+                {site.css.map(|href| view! { <link rel="stylesheet" href=href/> })}
+                {site.js.zip(site.wasm).map(|(js, wasm)| view! { <Hydrate js wasm/> })}
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Loads the WASM and hydrates the page (what leptos' `HydrationScripts` does, but with
+/// the hashed file names this binary carries).
+#[component]
+fn Hydrate(js: &'static str, wasm: &'static str) -> impl IntoView {
+    let nonce = use_nonce();
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let script = format!(
+        "import init, {{ hydrate }} from {js};\ninit({{ module_or_path: {wasm} }}).then(hydrate);",
+        js = quote(js),
+        wasm = quote(wasm),
+    );
+    view! {
+        <link rel="modulepreload" href=js nonce=nonce.clone()/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" nonce=nonce.clone()/>
+        <script type="module" nonce=nonce>{script}</script>
+    }
+}

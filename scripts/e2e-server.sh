@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts atelier for the browser suite the way a user would run the single binary: copied
+# alone into an empty directory, seeded with demo data, then served.
+# Usage: scripts/e2e-server.sh sqlite|postgres PORT
+set -euo pipefail
+
+backend="$1"
+port="$2"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+binary="$root/target/debug/atelier"
+[[ -x "$binary" ]] || { echo "e2e-server: build first: $binary is missing" >&2; exit 1; }
+
+dir="$(mktemp -d -t atelier-e2e-XXXXXX)"
+cp "$binary" "$dir/atelier"
+cd "$dir"
+
+if [[ "$backend" == postgres ]]; then
+  admin="${ATELIER_TEST_POSTGRES_URL:?ATELIER_TEST_POSTGRES_URL is needed for the postgres backend}"
+  db="atelier_e2e_$port"
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+  export DATABASE_URL="${admin%/*}/$db"
+else
+  unset DATABASE_URL
+fi
+
+cleanup() {
+  [[ -n "${server:-}" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 0' TERM INT
+
+./atelier seed-demo --count 60 --seed 7
+./atelier serve --addr "127.0.0.1:$port" &
+server=$!
+wait "$server"

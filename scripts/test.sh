@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every check atelier has, in the order a failure is cheapest to find:
+# format, lints, the front-end build, unit and integration tests on SQLite and Postgres,
+# and the browser suite in Chromium. This is what `make test` and CI run.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh --test
+
+# The same flags cargo-leptos uses for debug builds, so all steps share one build cache.
+export RUSTFLAGS="--cfg erase_components"
+export LEPTOS_OUTPUT_NAME=atelier
+export PATH="$root/scripts/tools/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1;35m==> %s\033[0m\n' "$*"; }
+skipped=()
+
+step "format"
+cargo fmt --all --check
+
+step "clippy: app and server (ssr)"
+cargo clippy -p app -p server --all-targets -- -D warnings
+step "clippy: frontend (hydrate, wasm32)"
+cargo clippy -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "build: front end and server (cargo leptos build)"
+cargo leptos build
+
+step "postgres"
+pg_url="$(scripts/postgres.sh || true)"
+if [[ -n "$pg_url" ]]; then
+  echo "using $pg_url"
+  export ATELIER_TEST_POSTGRES_URL="$pg_url"
+else
+  skipped+=("every Postgres suite: no PostgreSQL server could be found or started")
+fi
+
+step "unit and integration tests (SQLite${pg_url:+ and Postgres})"
+cargo test -p app -p server
+
+step "browser tests (Chromium${pg_url:+, SQLite and Postgres})"
+(cd end2end && npx playwright test)
+
+if ((${#skipped[@]})); then
+  printf '\n\033[1;33mSKIPPED:\033[0m %s\n' "${skipped[@]}"
+fi
+printf '\n\033[1;32mall checks passed\033[0m\n'

@@ -1,0 +1,157 @@
+//! Embeds the front end into the binary: `public/` (served at the root) and the hashed
+//! WASM, JS and CSS that cargo-leptos writes to `target/site/pkg` before it builds this
+//! crate (served under `/pkg/`). Every file gets its content type, a strong ETag, and
+//! brotli and gzip variants compressed here once, so the server never compresses at
+//! request time.
+
+use std::{
+    env,
+    fmt::Write as _,
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+};
+
+use sha2::{Digest, Sha256};
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
+    let workspace = manifest_dir.join("..");
+    let public = workspace.join("public");
+    let pkg = workspace.join("target").join("site").join("pkg");
+    // Watching a missing path would rerun this script on every build.
+    fs::create_dir_all(&pkg).expect("create target/site/pkg");
+    println!("cargo:rerun-if-changed={}", public.display());
+    println!("cargo:rerun-if-changed={}", pkg.display());
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let release = env::var("PROFILE").map(|p| p == "release").unwrap_or(false);
+    // (URL path without the leading slash, file on disk)
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    collect(&public, &public, "", &mut files);
+    collect(&pkg, &pkg, "pkg/", &mut files);
+    files.sort();
+
+    let embed_dir = out_dir.join("site");
+    let _ = fs::remove_dir_all(&embed_dir);
+    fs::create_dir_all(&embed_dir).expect("create OUT_DIR/site");
+
+    let mut code = String::from("pub static FILES: &[EmbeddedFile] = &[\n");
+    let (mut js, mut wasm, mut css) = (None, None, None);
+    for (index, (rel, path)) in files.iter().enumerate() {
+        let body = fs::read(&path).expect("read site file");
+        let url = format!("/{rel}");
+        let ext = rel.rsplit('.').next().unwrap_or_default();
+        let in_pkg = rel.starts_with("pkg/");
+        if in_pkg {
+            match ext {
+                "js" => js = Some(url.clone()),
+                "wasm" => wasm = Some(url.clone()),
+                "css" => css = Some(url.clone()),
+                _ => {}
+            }
+        }
+        let digest = hex::encode(Sha256::digest(&body));
+        let content_type = content_type(ext);
+        let (br, gz) = if compressible(content_type) && body.len() > 512 {
+            let br = brotli_bytes(&body, if release { 11 } else { 5 });
+            let gz = gzip_bytes(&body, if release { 9 } else { 6 });
+            (
+                write_variant(&embed_dir, index, "br", br, body.len()),
+                write_variant(&embed_dir, index, "gz", gz, body.len()),
+            )
+        } else {
+            (None, None)
+        };
+        writeln!(
+            code,
+            "    EmbeddedFile {{ path: {url:?}, content_type: {content_type:?}, etag: \"\\\"{etag}\\\"\", \
+             immutable: {in_pkg}, identity: include_bytes!({path:?}), br: {br}, gzip: {gz} }},",
+            etag = &digest[..32],
+            path = path.display().to_string(),
+            br = include_opt(br),
+            gz = include_opt(gz),
+        )
+        .expect("write to string");
+    }
+    code.push_str("];\n");
+    for (name, value) in [("JS", js), ("WASM", wasm), ("CSS", css)] {
+        writeln!(code, "pub const {name}_URL: Option<&str> = {value:?};").expect("write");
+    }
+    fs::write(out_dir.join("site_files.rs"), code).expect("write site_files.rs");
+}
+
+fn collect(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, prefix, out);
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            let rel = format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"));
+            // Precompressed copies (cargo-leptos `precompress`) are made here instead.
+            if !rel.ends_with(".br") && !rel.ends_with(".gz") {
+                out.push((rel, path));
+            }
+        }
+    }
+}
+
+fn content_type(ext: &str) -> &'static str {
+    match ext {
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/")
+        || content_type == "image/svg+xml"
+        || content_type == "image/x-icon"
+}
+
+fn brotli_bytes(body: &[u8], quality: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 64 * 1024, quality, 22);
+        writer.write_all(body).expect("brotli");
+    }
+    out
+}
+
+fn gzip_bytes(body: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    encoder.write_all(body).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// Keeps a compressed variant only when it is meaningfully smaller.
+fn write_variant(dir: &Path, index: usize, ext: &str, bytes: Vec<u8>, original: usize) -> Option<PathBuf> {
+    if bytes.len() * 10 > original * 9 {
+        return None;
+    }
+    let path = dir.join(format!("{index}.{ext}"));
+    fs::write(&path, bytes).expect("write compressed variant");
+    Some(path)
+}
+
+fn include_opt(path: Option<PathBuf>) -> String {
+    match path {
+        Some(path) => format!("Some(include_bytes!({:?}))", path.display().to_string()),
+        None => "None".into(),
+    }
+}

@@ -1,0 +1,422 @@
+//! `atelier seed-demo`: synthetic users and assets with varied titles, prompts, tags,
+//! models, media types and dates spread over a year. The metadata depends only on the
+//! seed (with or without files), so the same seed always gives the same data.
+
+mod art;
+pub mod h264;
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use app::{
+    ids::{BASE62, PUBLIC_ID_LEN},
+    model::{normalize_tags, MediaType},
+    store::{FileId, NewAsset, NewFile, NewUser, Store, UserId},
+};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::{seq::SliceRandom, Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::storage::FileStore;
+
+pub struct SeedOptions {
+    pub count: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub users: u64,
+    pub assets: u64,
+    pub files: u64,
+}
+
+/// Assets per database transaction.
+const BATCH: usize = 5_000;
+/// Distinct generated pictures; assets beyond this share them (stored once, by hash).
+const IMAGE_POOL: usize = 160;
+/// Image shapes (long edge 512 px): square, portrait and landscape ratios models produce.
+const IMAGE_SIZES: [(u32, u32); 7] = [
+    (512, 512),
+    (384, 512),
+    (512, 384),
+    (336, 512),
+    (512, 336),
+    (288, 512),
+    (512, 288),
+];
+/// Demo videos: multiples of 16 px, 8 fps, 2 seconds.
+const VIDEO_SIZES: [(u32, u32); 3] = [(160, 96), (96, 160), (128, 128)];
+const VIDEO_FPS: u32 = 8;
+const VIDEO_FRAMES: usize = 16;
+const VIDEO_SHARE: f64 = 0.08;
+
+/// The year of demo activity ends here (fixed, so the data does not depend on today).
+fn epoch_end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+const ADJECTIVES: &[&str] = &[
+    "quiet", "amber", "electric", "lonely", "golden", "misty", "crimson", "velvet", "frozen",
+    "radiant", "forgotten", "gentle", "feral", "silver", "hollow", "luminous", "ancient",
+    "drifting", "neon", "paper", "solar", "midnight", "wild", "glass",
+];
+const NAMES: &[&str] = &[
+    "fox", "heron", "moth", "otter", "lynx", "wren", "koi", "raven", "ibis", "hare", "orca",
+    "gecko", "bison", "finch", "newt", "crane",
+];
+/// (subject, its tag)
+const SUBJECTS: &[(&str, &str)] = &[
+    ("lighthouse", "architecture"),
+    ("astronaut", "sci-fi"),
+    ("red fox", "animals"),
+    ("koi pond", "nature"),
+    ("cathedral", "architecture"),
+    ("robot gardener", "sci-fi"),
+    ("samurai", "portrait"),
+    ("jellyfish", "underwater"),
+    ("desert caravan", "landscape"),
+    ("tea house", "architecture"),
+    ("city skyline", "cityscape"),
+    ("forest spirit", "fantasy"),
+    ("dragon", "fantasy"),
+    ("snowy owl", "animals"),
+    ("greenhouse", "interior"),
+    ("space station", "sci-fi"),
+    ("violinist", "portrait"),
+    ("night train", "cityscape"),
+    ("mountain shrine", "landscape"),
+    ("coral reef", "underwater"),
+    ("witch's library", "fantasy"),
+    ("cyborg", "cyberpunk"),
+    ("street market", "cityscape"),
+    ("old fisherman", "portrait"),
+];
+const SETTINGS: &[&str] = &[
+    "at dusk", "in the rain", "under neon lights", "at golden hour", "in thick fog",
+    "on Mars", "in deep winter", "under the sea", "at blue hour", "in a thunderstorm",
+    "among cherry blossoms", "in a snow globe",
+];
+/// (style, its tag)
+const STYLES: &[(&str, &str)] = &[
+    ("watercolor", "watercolor"),
+    ("oil painting", "painting"),
+    ("cinematic still", "cinematic"),
+    ("isometric 3d render", "3d"),
+    ("ukiyo-e woodblock print", "ukiyo-e"),
+    ("pixel art", "pixel-art"),
+    ("35mm film photo", "photoreal"),
+    ("concept art", "concept-art"),
+    ("charcoal sketch", "sketch"),
+    ("vaporwave poster", "retro"),
+    ("low-poly", "3d"),
+    ("anime key visual", "anime"),
+];
+const DETAILS: &[&str] = &[
+    "volumetric light", "soft rim lighting", "intricate detail", "shallow depth of field",
+    "dramatic clouds", "muted palette", "vivid colours", "wide angle", "bokeh", "film grain",
+    "symmetrical composition", "long exposure", "octane render", "8k",
+];
+const MOOD_TAGS: &[&str] = &[
+    "moody", "dreamy", "surreal", "minimal", "night", "colorful", "dark", "cozy", "epic",
+];
+const IMAGE_MODELS: &[&str] = &[
+    "sdxl-1.0",
+    "flux.1-dev",
+    "flux.1-schnell",
+    "sd-1.5",
+    "juggernaut-xl-v9",
+    "dreamshaper-8",
+    "pony-diffusion-v6",
+    "animagine-xl-3.1",
+    "sd-3.5-large",
+    "playground-v2.5",
+];
+const VIDEO_MODELS: &[&str] = &[
+    "stable-video-diffusion",
+    "hunyuan-video",
+    "wan-2.1",
+    "ltx-video",
+    "cogvideox-5b",
+];
+
+fn public_id(rng: &mut impl Rng) -> String {
+    (0..PUBLIC_ID_LEN)
+        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
+        .collect()
+}
+
+fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
+    &items[rng.gen_range(0..items.len())]
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// One synthetic asset before files are attached.
+struct Draft {
+    asset: NewAsset,
+    /// Index into the image or video pool this asset shows.
+    slot: usize,
+}
+
+fn draft(rng: &mut ChaCha8Rng, owners: &[UserId]) -> Draft {
+    let (subject, subject_tag) = *pick(rng, SUBJECTS);
+    let (style, style_tag) = *pick(rng, STYLES);
+    let setting = *pick(rng, SETTINGS);
+    let adjective = *pick(rng, ADJECTIVES);
+    let media_type = if rng.gen_bool(VIDEO_SHARE) {
+        MediaType::Video
+    } else {
+        MediaType::Image
+    };
+    let mut details: Vec<&str> = DETAILS.choose_multiple(rng, 3).copied().collect();
+    details.sort_unstable();
+    let prompt = format!(
+        "{adjective} {subject} {setting}, {style}, {}",
+        details.join(", ")
+    );
+    let mut tags = vec![subject_tag, style_tag];
+    let moods = rng.gen_range(0..3);
+    tags.extend(MOOD_TAGS.choose_multiple(rng, moods));
+    if media_type == MediaType::Video {
+        tags.push("animation");
+    }
+    let model = match media_type {
+        MediaType::Image => pick(rng, IMAGE_MODELS),
+        MediaType::Video => pick(rng, VIDEO_MODELS),
+    };
+    let model = (!rng.gen_bool(0.05)).then(|| model.to_string());
+    let (slot, (width, height), duration_ms) = match media_type {
+        MediaType::Image => {
+            let slot = rng.gen_range(0..IMAGE_POOL);
+            (slot, IMAGE_SIZES[slot % IMAGE_SIZES.len()], None)
+        }
+        MediaType::Video => {
+            let slot = rng.gen_range(0..VIDEO_SIZES.len());
+            let ms = VIDEO_FRAMES as u32 * 1000 / VIDEO_FPS;
+            (slot, VIDEO_SIZES[slot], Some(ms))
+        }
+    };
+    let year_micros = 365 * 24 * 3600 * 1_000_000i64;
+    let created_at = epoch_end() - Duration::microseconds(rng.gen_range(1..=year_micros));
+    Draft {
+        asset: NewAsset {
+            public_id: public_id(rng),
+            owner: *pick(rng, owners),
+            title: capitalise(&format!("{adjective} {subject} {setting}")),
+            prompt,
+            model,
+            media_type,
+            file: None,
+            thumb: None,
+            width: Some(width),
+            height: Some(height),
+            duration_ms,
+            tags: normalize_tags(tags),
+            created_at,
+        },
+        slot,
+    }
+}
+
+/// Files generated so far, by pool slot: (original, still image).
+type Pool = HashMap<(MediaType, usize), (FileId, FileId)>;
+
+pub async fn seed(
+    store: &dyn Store,
+    files: Option<&FileStore>,
+    options: &SeedOptions,
+) -> Result<SeedReport> {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut report = SeedReport::default();
+
+    let user_count = (options.count / 40).clamp(3, 1_000) as usize;
+    let mut owners = Vec::with_capacity(user_count);
+    let mut taken = std::collections::HashSet::new();
+    for n in 0..user_count {
+        let base = format!("{}_{}", pick(&mut rng, ADJECTIVES), pick(&mut rng, NAMES));
+        let username = if taken.contains(&base) {
+            format!("{base}{n}")
+        } else {
+            base
+        };
+        taken.insert(username.clone());
+        let joined = epoch_end()
+            - Duration::days(365)
+            - Duration::seconds(rng.gen_range(0..30 * 24 * 3600));
+        let user = store
+            .create_user(&NewUser {
+                public_id: public_id(&mut rng),
+                username,
+                password_hash: None,
+                created_at: joined,
+            })
+            .await
+            .context("cannot create demo users")?;
+        owners.push(user.id);
+        report.users += 1;
+    }
+
+    let mut pool = Pool::new();
+    let mut remaining = options.count;
+    while remaining > 0 {
+        let size = remaining.min(BATCH as u64) as usize;
+        let mut batch = Vec::with_capacity(size);
+        for _ in 0..size {
+            let Draft { mut asset, slot } = draft(&mut rng, &owners);
+            if let Some(files) = files {
+                let key = (asset.media_type, slot);
+                let (file, thumb) = match pool.get(&key) {
+                    Some(ids) => *ids,
+                    None => {
+                        let ids = make_files(store, files, options.seed, key).await?;
+                        report.files += if ids.0 == ids.1 { 1 } else { 2 };
+                        pool.insert(key, ids);
+                        ids
+                    }
+                };
+                asset.file = Some(file);
+                asset.thumb = Some(thumb);
+            }
+            batch.push(asset);
+        }
+        store
+            .insert_assets(&batch)
+            .await
+            .context("cannot insert demo assets")?;
+        report.assets += size as u64;
+        remaining -= size as u64;
+        if options.count > BATCH as u64 {
+            tracing::info!(done = report.assets, of = options.count, "seeding");
+        }
+    }
+    Ok(report)
+}
+
+/// Draws, encodes and stores the files of one pool slot.
+async fn make_files(
+    store: &dyn Store,
+    files: &FileStore,
+    seed: u64,
+    (media_type, slot): (MediaType, usize),
+) -> Result<(FileId, FileId)> {
+    let files = files.clone();
+    let scene_seed = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(slot as u64 * 2 + u64::from(media_type == MediaType::Video));
+    let generated = tokio::task::spawn_blocking(move || -> Result<Vec<(Vec<u8>, NewFileDraft)>> {
+        let scene = art::Scene::new(scene_seed);
+        match media_type {
+            MediaType::Image => {
+                let (w, h) = IMAGE_SIZES[slot % IMAGE_SIZES.len()];
+                let jpeg = encode_jpeg(w, h, &scene.render(w, h, 0.0))?;
+                Ok(vec![(jpeg, NewFileDraft::still(w, h))])
+            }
+            MediaType::Video => {
+                let (w, h) = VIDEO_SIZES[slot % VIDEO_SIZES.len()];
+                let frames: Vec<Vec<u8>> = (0..VIDEO_FRAMES)
+                    .map(|i| scene.render(w, h, i as f32 / VIDEO_FRAMES as f32))
+                    .collect();
+                let mp4 = h264::encode_mp4(w as usize, h as usize, VIDEO_FPS, &frames);
+                let (pw, ph) = (w * 4, h * 4);
+                let poster = encode_jpeg(pw, ph, &scene.render(pw, ph, 0.0))?;
+                let video = NewFileDraft {
+                    mime: "video/mp4",
+                    ext: "mp4",
+                    width: w,
+                    height: h,
+                    duration_ms: Some(VIDEO_FRAMES as u32 * 1000 / VIDEO_FPS),
+                };
+                Ok(vec![(mp4, video), (poster, NewFileDraft::still(pw, ph))])
+            }
+        }
+    })
+    .await
+    .context("demo media generation panicked")??;
+
+    let mut ids = Vec::with_capacity(2);
+    for (bytes, draft) in generated {
+        let files = files.clone();
+        let stored = tokio::task::spawn_blocking(move || files.put(&bytes, draft.ext))
+            .await
+            .context("file storage task panicked")?
+            .context("cannot store a demo file")?;
+        let id = store
+            .put_file(&NewFile {
+                sha256: stored.sha256,
+                byte_size: stored.byte_size,
+                mime_type: draft.mime.to_string(),
+                width: Some(draft.width),
+                height: Some(draft.height),
+                duration_ms: draft.duration_ms,
+                storage_path: stored.storage_path,
+                created_at: Utc::now(),
+            })
+            .await?;
+        ids.push(id);
+    }
+    let original = ids[0];
+    Ok((original, *ids.last().unwrap_or(&original)))
+}
+
+struct NewFileDraft {
+    mime: &'static str,
+    ext: &'static str,
+    width: u32,
+    height: u32,
+    duration_ms: Option<u32>,
+}
+
+impl NewFileDraft {
+    fn still(width: u32, height: u32) -> Self {
+        NewFileDraft {
+            mime: "image/jpeg",
+            ext: "jpg",
+            width,
+            height,
+            duration_ms: None,
+        }
+    }
+}
+
+fn encode_jpeg(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82)
+        .encode(rgb, width, height, image::ExtendedColorType::Rgb8)
+        .context("cannot encode a demo JPEG")?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_drafts() {
+        let owners = [UserId(1), UserId(2)];
+        let run = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..50)
+                .map(|_| {
+                    let d = draft(&mut rng, &owners).asset;
+                    (d.public_id, d.title, d.prompt, d.tags, d.created_at, d.media_type)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+        let drafts = run(3);
+        let year_start = epoch_end() - Duration::days(365);
+        assert!(drafts
+            .iter()
+            .all(|d| d.4 > year_start && d.4 < epoch_end() && !d.3.is_empty()));
+    }
+}

@@ -1,0 +1,122 @@
+//! The HTTP surface: pages (SSR), server functions under `/api/`, stored media under
+//! `/files/`, the embedded front end, and `/healthz`.
+
+use std::sync::Arc;
+
+use app::{shell::shell, store::Store, AppContext, App};
+use axum::{
+    body::Body,
+    extract::{FromRef, Path, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tower::ServiceExt;
+use tower_http::{catch_panic::CatchPanicLayer, services::ServeFile, trace::TraceLayer};
+
+use crate::{site, storage::FileStore};
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub store: Arc<dyn Store>,
+    pub files: FileStore,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl ServerState {
+    pub fn new(store: Arc<dyn Store>, files: FileStore) -> Self {
+        let leptos = LeptosOptions::builder()
+            .output_name("atelier")
+            .site_pkg_dir("pkg")
+            .build();
+        ServerState {
+            leptos,
+            store,
+            files,
+        }
+    }
+
+    fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
+        let ctx = AppContext {
+            store: self.store.clone(),
+        };
+        move || provide_context(ctx.clone())
+    }
+}
+
+pub fn router(state: ServerState) -> Router {
+    let routes = generate_route_list(App);
+    let assets = site::assets();
+    let app_shell = move || shell(assets);
+    let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/files/{name}", get(stored_file))
+        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .leptos_routes_with_context(&state, routes, state.context(), app_shell)
+        .fallback(move |req: Request| async move {
+            match site::respond(req.method(), req.uri().path(), req.headers()) {
+                Some(response) => response,
+                None => not_found(req).await,
+            }
+        })
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<ServerState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(state.context(), req).await
+}
+
+/// 200 when the database answers, 503 when it does not.
+async fn healthz(State(state): State<ServerState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(err) => {
+            tracing::warn!(%err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+/// `/files/<sha256>.<ext>`: content-addressed, so cacheable forever; ranges for video.
+async fn stored_file(
+    State(state): State<ServerState>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
+    let Some((sha256, ext)) = name.split_once('.') else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let valid = sha256.len() == 64
+        && sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && app::model::mime_for_extension(ext).is_some();
+    if !valid {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let path = state.files.path_of(&FileStore::storage_path(sha256, ext));
+    let mut response = match ServeFile::new(path).oneshot(req).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    };
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    }
+    response
+}

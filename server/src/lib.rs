@@ -1,0 +1,10 @@
+//! The atelier server: CLI commands, the HTTP server, the database backends, file storage
+//! and the demo-data generator.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod site;
+pub mod storage;
+pub mod store;
