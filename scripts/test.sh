@@ -22,7 +22,7 @@ cargo fmt --all --check
 step "clippy: app and server (ssr)"
 cargo clippy -p app -p server --all-targets -- -D warnings
 step "clippy: frontend (hydrate, wasm32)"
-cargo clippy -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p app -p frontend --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "build: front end and server (cargo leptos build)"
 cargo leptos build

@@ -29,6 +29,13 @@ use pages::{AssetPage, HomePage, NotFound};
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser: this marks the moment the page became interactive
+    // (styles and tests can rely on it).
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Title text="atelier"/>
         <Router>

@@ -49,7 +49,8 @@ const IMAGE_SIZES: [(u32, u32); 7] = [
 const VIDEO_SIZES: [(u32, u32); 3] = [(160, 96), (96, 160), (128, 128)];
 const VIDEO_FPS: u32 = 8;
 const VIDEO_FRAMES: usize = 16;
-const VIDEO_SHARE: f64 = 0.08;
+/// One asset in this many is a video (so even a small demo has some).
+const VIDEO_EVERY: u64 = 12;
 
 /// The year of demo activity ends here (fixed, so the data does not depend on today).
 fn epoch_end() -> DateTime<Utc> {
@@ -167,12 +168,12 @@ struct Draft {
     slot: usize,
 }
 
-fn draft(rng: &mut ChaCha8Rng, owners: &[UserId]) -> Draft {
+fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64) -> Draft {
     let (subject, subject_tag) = *pick(rng, SUBJECTS);
     let (style, style_tag) = *pick(rng, STYLES);
     let setting = *pick(rng, SETTINGS);
     let adjective = *pick(rng, ADJECTIVES);
-    let media_type = if rng.gen_bool(VIDEO_SHARE) {
+    let media_type = if index % VIDEO_EVERY == VIDEO_EVERY / 2 {
         MediaType::Video
     } else {
         MediaType::Image
@@ -271,7 +272,8 @@ pub async fn seed(
         let size = remaining.min(BATCH as u64) as usize;
         let mut batch = Vec::with_capacity(size);
         for _ in 0..size {
-            let Draft { mut asset, slot } = draft(&mut rng, &owners);
+            let index = options.count - remaining + batch.len() as u64;
+            let Draft { mut asset, slot } = draft(&mut rng, &owners, index);
             if let Some(files) = files {
                 let key = (asset.media_type, slot);
                 let (file, thumb) = match pool.get(&key) {
@@ -405,8 +407,8 @@ mod tests {
         let run = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             (0..50)
-                .map(|_| {
-                    let d = draft(&mut rng, &owners).asset;
+                .map(|i| {
+                    let d = draft(&mut rng, &owners, i).asset;
                     (d.public_id, d.title, d.prompt, d.tags, d.created_at, d.media_type)
                 })
                 .collect::<Vec<_>>()

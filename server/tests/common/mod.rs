@@ -1,0 +1,97 @@
+//! Opening a fresh, empty store on each backend for a test.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use app::store::Store;
+use atelier_server::{config::sqlite_url, store};
+use rand::Rng;
+use sqlx::{Connection, Executor};
+
+/// Set by `make test` (scripts/postgres.sh): a server where tests may create databases.
+pub const POSTGRES_ENV: &str = "ATELIER_TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Closes the store and drops the test's Postgres database.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = self.postgres {
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to the admin database");
+            conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                .await
+                .expect("drop the test database");
+        }
+    }
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir.path().join("atelier.db"));
+    let store = store::open(&url).await.expect("open sqlite");
+    TestDb {
+        store,
+        url,
+        dir,
+        postgres: None,
+    }
+}
+
+/// A new database on the test server, or `None` when no server was configured.
+pub async fn postgres() -> Option<TestDb> {
+    let Ok(admin) = std::env::var(POSTGRES_ENV) else {
+        eprintln!("skipped: {POSTGRES_ENV} is not set, so this Postgres test did not run");
+        return None;
+    };
+    let name = format!("atelier_test_{:016x}", rand::thread_rng().gen::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={admin} does not answer: {e}"));
+    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await
+        .expect("create the test database");
+    conn.close().await.expect("close");
+    let mut url = url::Url::parse(&admin).expect("a valid URL");
+    url.set_path(&name);
+    let url = url.to_string();
+    let store = store::open(&url).await.expect("open postgres");
+    Some(TestDb {
+        store,
+        url,
+        dir: tempfile::tempdir().expect("tempdir"),
+        postgres: Some((admin, name)),
+    })
+}
+
+/// Runs an async story once on SQLite and once on Postgres, as two tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($story:ident),+ $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let db = $crate::common::sqlite().await;
+                    super::$story(&db).await;
+                    db.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(db) = $crate::common::postgres().await {
+                        super::$story(&db).await;
+                        db.finish().await;
+                    }
+                }
+            }
+        )+
+    };
+}

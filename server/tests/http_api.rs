@@ -1,0 +1,237 @@
+//! The HTTP surface as a client sees it: the JSON API, the pages, static and stored files.
+//! Each story runs on SQLite and on Postgres.
+
+mod common;
+
+use std::collections::HashSet;
+
+use atelier_server::{
+    demo::{self, SeedOptions},
+    http::{router, ServerState},
+    storage::FileStore,
+};
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use common::TestDb;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(&name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) -> Reply {
+    let mut req = Request::get(uri);
+    for (name, value) in headers {
+        req = req.header(name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn seeded_app(db: &TestDb, count: u64, with_files: bool) -> Router {
+    let files = FileStore::open(db.dir.path()).expect("file store");
+    demo::seed(
+        db.store.as_ref(),
+        with_files.then_some(&files),
+        &SeedOptions { count, seed: 11 },
+    )
+    .await
+    .expect("seed");
+    router(ServerState::new(db.store.clone(), files))
+}
+
+async fn the_api_pages_through_every_asset_once(db: &TestDb) {
+    let app = seeded_app(db, 30, false).await;
+
+    let first = get(&app, "/api/assets", &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.header(header::CONTENT_TYPE).starts_with("application/json"));
+    let page = first.json();
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 24, "the default page size");
+    let item = items[0].as_object().expect("object");
+    let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    for key in [
+        "created_at", "id", "media_type", "model", "owner", "prompt", "tags", "thumb_url", "title",
+    ] {
+        assert!(keys.contains(&key), "missing {key} in {keys:?}");
+    }
+    assert!(["image", "video"].contains(&item["media_type"].as_str().expect("str")));
+    assert!(item["tags"].is_array());
+    let created = item["created_at"].as_str().expect("created_at");
+    assert!(created.ends_with('Z'), "RFC 3339 UTC: {created}");
+    chrono::DateTime::parse_from_rfc3339(created).expect("RFC 3339");
+    let id = item["id"].as_str().expect("id");
+    assert!(app::ids::is_public_id(id), "opaque id: {id}");
+
+    // Following next_cursor with limit=7 visits all 30, newest first, none twice.
+    let mut ids = Vec::new();
+    let mut times = Vec::new();
+    let mut uri = "/api/assets?limit=7".to_string();
+    loop {
+        let page = get(&app, &uri, &[]).await.json();
+        for item in page["items"].as_array().expect("items") {
+            ids.push(item["id"].as_str().expect("id").to_string());
+            times.push(item["created_at"].as_str().expect("time").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/api/assets?limit=7&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 30);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30);
+    let parsed: Vec<_> = times
+        .iter()
+        .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("time"))
+        .collect();
+    assert!(parsed.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+    // Bad parameters are a 400 with a message that says what is wrong.
+    for (uri, needle) in [
+        ("/api/assets?limit=0", "from 1 to 100"),
+        ("/api/assets?limit=101", "from 1 to 100"),
+        ("/api/assets?limit=lots", "from 1 to 100"),
+        ("/api/assets?cursor=bm9wZQ", "cursor"),
+    ] {
+        let reply = get(&app, uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        let body = reply.json();
+        assert_eq!(body["error"], "bad_request", "{uri}");
+        assert!(body["message"].as_str().expect("message").contains(needle), "{uri}: {body}");
+    }
+
+    // One asset by id; an unknown id is a 404 with a JSON error.
+    let one = get(&app, &format!("/api/asset?id={id}"), &[]).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json()["id"], id);
+    let missing = get(&app, "/api/asset?id=Zzzzzzzzzzzz", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["error"], "not_found");
+}
+
+async fn pages_render_on_the_server_and_link_to_the_next_page(db: &TestDb) {
+    let app = seeded_app(db, 30, false).await;
+    let api = get(&app, "/api/assets", &[]).await.json();
+    let titles: Vec<&str> = api["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["title"].as_str().expect("title"))
+        .collect();
+    let next = api["next_cursor"].as_str().expect("a second page");
+
+    let home = get(&app, "/", &[]).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.header(header::CONTENT_TYPE).starts_with("text/html"));
+    let html = home.text();
+    for title in &titles {
+        assert!(html.contains(title), "home page lacks {title}");
+    }
+    assert!(html.contains(&format!("href=\"/?cursor={next}\"")), "a plain next-page link");
+
+    let second = get(&app, &format!("/?cursor={next}"), &[]).await.text();
+    let page2 = get(&app, &format!("/api/assets?cursor={next}"), &[]).await.json();
+    let first_of_page2 = page2["items"][0]["title"].as_str().expect("title");
+    assert!(second.contains(first_of_page2));
+
+    let id = api["items"][0]["id"].as_str().expect("id");
+    let prompt = api["items"][0]["prompt"].as_str().expect("prompt");
+    let detail = get(&app, &format!("/a/{id}"), &[]).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.text().contains(prompt));
+
+    assert_eq!(get(&app, "/a/Zzzzzzzzzzzz", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, "/no/such/page", &[]).await.status, StatusCode::NOT_FOUND);
+    let health = get(&app, "/healthz", &[]).await;
+    assert_eq!((health.status, health.text().trim()), (StatusCode::OK, "ok"));
+}
+
+async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
+    let app = seeded_app(db, 12, true).await;
+
+    // Embedded public files: content type, strong ETag, revalidation.
+    let robots = get(&app, "/robots.txt", &[]).await;
+    assert_eq!(robots.status, StatusCode::OK);
+    assert!(robots.header(header::CONTENT_TYPE).starts_with("text/plain"));
+    assert!(robots.text().contains("User-agent"));
+    let etag = robots.header(header::ETAG).to_string();
+    assert!(etag.starts_with('"'));
+    let again = get(&app, "/robots.txt", &[(header::IF_NONE_MATCH, &etag)]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let icon = get(&app, "/favicon.svg", &[(header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(icon.header(header::CONTENT_TYPE), "image/svg+xml");
+
+    // Stored media by content hash, cached forever; videos answer range requests.
+    let page = get(&app, "/api/assets?limit=100", &[]).await.json();
+    let items = page["items"].as_array().expect("items");
+    let thumb = items[0]["thumb_url"].as_str().expect("demo assets have files");
+    let image = get(&app, thumb, &[]).await;
+    assert_eq!(image.status, StatusCode::OK);
+    assert_eq!(image.header(header::CONTENT_TYPE), "image/jpeg");
+    assert!(image.header(header::CACHE_CONTROL).contains("immutable"));
+    assert_eq!(&image.body[..2], &[0xFF, 0xD8], "a real JPEG");
+
+    let video = items
+        .iter()
+        .find(|i| i["media_type"] == "video")
+        .expect("the demo has a video in every dozen assets");
+    let id = video["id"].as_str().expect("id");
+    let detail = get(&app, &format!("/api/asset?id={id}"), &[]).await.json();
+    let url = detail["media_url"].as_str().expect("video file");
+    assert!(url.ends_with(".mp4"));
+    let head = get(&app, url, &[(header::RANGE, "bytes=0-15")]).await;
+    assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(head.header(header::CONTENT_TYPE), "video/mp4");
+    assert_eq!(&head.body[4..8], b"ftyp");
+
+    for bad in [
+        "/files/nothex.jpg",
+        "/files/..%2F..%2Fatelier.db",
+        &format!("/files/{}.exe", "a".repeat(64)),
+        &format!("/files/{}.jpg", "0".repeat(64)),
+    ] {
+        assert_eq!(get(&app, bad, &[]).await.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+on_both_backends!(
+    the_api_pages_through_every_asset_once,
+    pages_render_on_the_server_and_link_to_the_next_page,
+    static_and_stored_files_are_served_with_caching,
+);
