@@ -40,7 +40,7 @@ fn main() {
     let mut code = String::from("pub static FILES: &[EmbeddedFile] = &[\n");
     let (mut js, mut wasm, mut css) = (None, None, None);
     for (index, (rel, path)) in files.iter().enumerate() {
-        let body = fs::read(&path).expect("read site file");
+        let body = fs::read(path).expect("read site file");
         let url = format!("/{rel}");
         let ext = rel.rsplit('.').next().unwrap_or_default();
         let in_pkg = rel.starts_with("pkg/");
@@ -83,7 +83,9 @@ fn main() {
 }
 
 fn collect(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -140,7 +142,13 @@ fn gzip_bytes(body: &[u8], level: u32) -> Vec<u8> {
 }
 
 /// Keeps a compressed variant only when it is meaningfully smaller.
-fn write_variant(dir: &Path, index: usize, ext: &str, bytes: Vec<u8>, original: usize) -> Option<PathBuf> {
+fn write_variant(
+    dir: &Path,
+    index: usize,
+    ext: &str,
+    bytes: Vec<u8>,
+    original: usize,
+) -> Option<PathBuf> {
     if bytes.len() * 10 > original * 9 {
         return None;
     }

@@ -156,7 +156,13 @@ mod tests {
 
     #[test]
     fn tags_are_normalised_once_each() {
-        let tags = normalize_tags(["  Portrait ", "portrait", "", "Neon City", "x".repeat(80).as_str()]);
+        let tags = normalize_tags([
+            "  Portrait ",
+            "portrait",
+            "",
+            "Neon City",
+            "x".repeat(80).as_str(),
+        ]);
         assert_eq!(tags[0], "portrait");
         assert_eq!(tags[1], "neon city");
         assert_eq!(tags[2].len(), MAX_TAG_LEN);

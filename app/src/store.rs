@@ -158,6 +158,9 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not a cursor"), None);
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12:../../etc")), None);
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode("12:../../etc")),
+            None
+        );
     }
 }

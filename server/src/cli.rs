@@ -15,7 +15,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "atelier", version, about = "A self-hosted gallery for AI-generated images and videos, with their prompts.")]
+#[command(
+    name = "atelier",
+    version,
+    about = "A self-hosted gallery for AI-generated images and videos, with their prompts."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,7 +30,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Directory for the SQLite database and stored files.
-    #[arg(long, env = "ATELIER_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "ATELIER_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Database to use: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -95,7 +104,10 @@ pub async fn run(cli: Cli) -> Result<()> {
 async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let store = store::open(&config.database_url).await?;
     let files = FileStore::open(&config.data_dir).with_context(|| {
-        format!("cannot prepare file storage in {}", config.data_dir.display())
+        format!(
+            "cannot prepare file storage in {}",
+            config.data_dir.display()
+        )
     })?;
     let listener = TcpListener::bind(args.addr)
         .await
@@ -153,7 +165,10 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
     if existing > 0 {
         store.close().await;
         if args.if_empty {
-            tracing::info!(existing, "the database already holds assets; nothing to seed");
+            tracing::info!(
+                existing,
+                "the database already holds assets; nothing to seed"
+            );
             return Ok(());
         }
         bail!(
@@ -165,7 +180,10 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         None
     } else {
         Some(FileStore::open(&config.data_dir).with_context(|| {
-            format!("cannot prepare file storage in {}", config.data_dir.display())
+            format!(
+                "cannot prepare file storage in {}",
+                config.data_dir.display()
+            )
         })?)
     };
     let started = Instant::now();

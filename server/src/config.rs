@@ -20,9 +20,8 @@ impl Config {
     /// Creates the data directory if needed, checks it is writable, and picks the database:
     /// `database_url` when given, else SQLite inside the data directory.
     pub fn resolve(data_dir: &Path, database_url: Option<&str>) -> Result<Config> {
-        fs::create_dir_all(data_dir).with_context(|| {
-            format!("cannot create the data directory {}", data_dir.display())
-        })?;
+        fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let probe = data_dir.join(".atelier-write-test");
         fs::write(&probe, b"ok")
             .and_then(|()| fs::remove_file(&probe))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use app::{shell::shell, store::Store, AppContext, App};
+use app::{shell::shell, store::Store, App, AppContext};
 use axum::{
     body::Body,
     extract::{FromRef, Path, Request, State},
@@ -100,7 +100,9 @@ async fn stored_file(
         return StatusCode::NOT_FOUND.into_response();
     };
     let valid = sha256.len() == 64
-        && sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && app::model::mime_for_extension(ext).is_some();
     if !valid {
         return StatusCode::NOT_FOUND.into_response();
@@ -116,7 +118,10 @@ async fn stored_file(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         );
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
     }
     response
 }

@@ -5,7 +5,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = atelier_server::cli::Cli::parse();
     atelier_server::cli::init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

@@ -100,7 +100,10 @@ pub fn respond(method: &Method, path: &str, headers: &HeaderMap) -> Option<Respo
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == file.etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == file.etag || tag.trim() == "*")
+        });
     let response = if not_modified {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
     } else {
@@ -138,7 +141,10 @@ mod tests {
 
     fn with(accept: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).expect("ascii"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept).expect("ascii"),
+        );
         h
     }
 

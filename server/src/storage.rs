@@ -96,7 +96,13 @@ mod tests {
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
         assert_eq!(a.storage_path, format!("2c/f2/{}.txt", a.sha256));
-        assert_eq!(fs::read(store.path_of(&a.storage_path)).expect("read"), b"hello");
-        assert_eq!(fs::read_dir(dir.path().join("tmp")).expect("tmp").count(), 0);
+        assert_eq!(
+            fs::read(store.path_of(&a.storage_path)).expect("read"),
+            b"hello"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path().join("tmp")).expect("tmp").count(),
+            0
+        );
     }
 }

@@ -28,7 +28,10 @@ fn assert_one_clear_line(output: &Output, needle: &str) {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line, got: {stderr}");
     assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains(needle), "expected “{needle}” in: {stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "expected “{needle}” in: {stderr}"
+    );
 }
 
 #[test]
@@ -42,11 +45,22 @@ fn every_subcommand_explains_itself() {
     ] {
         let out = atelier(dir.path(), &args).output().expect("run");
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
-    let serve = atelier(dir.path(), &["serve", "--help"]).output().expect("run");
+    let serve = atelier(dir.path(), &["serve", "--help"])
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&serve.stdout);
-    for flag in ["--addr", "--data-dir", "ATELIER_ADDR", "ATELIER_DATA_DIR", "DATABASE_URL"] {
+    for flag in [
+        "--addr",
+        "--data-dir",
+        "ATELIER_ADDR",
+        "ATELIER_DATA_DIR",
+        "DATABASE_URL",
+    ] {
         assert!(text.contains(flag), "serve --help lacks {flag}");
     }
 }
@@ -59,10 +73,16 @@ fn bad_configuration_is_one_clear_line() {
         .env("DATABASE_URL", "mysql://root@localhost/atelier")
         .output()
         .expect("run");
-    assert_one_clear_line(&out, "DATABASE_URL must start with sqlite:// or postgres://");
+    assert_one_clear_line(
+        &out,
+        "DATABASE_URL must start with sqlite:// or postgres://",
+    );
 
     let out = atelier(dir.path(), &["migrate"])
-        .env("DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/atelier")
+        .env(
+            "DATABASE_URL",
+            "postgres://nobody:secret@127.0.0.1:1/atelier",
+        )
         .output()
         .expect("run");
     assert_one_clear_line(&out, "cannot open the postgres database");
@@ -80,7 +100,9 @@ fn bad_configuration_is_one_clear_line() {
         .expect("run");
     assert_one_clear_line(&out, "cannot create the data directory a-file/data");
 
-    let out = atelier(dir.path(), &["seed-demo", "--count", "0"]).output().expect("run");
+    let out = atelier(dir.path(), &["seed-demo", "--count", "0"])
+        .output()
+        .expect("run");
     assert_one_clear_line(&out, "--count must be at least 1");
 }
 
@@ -89,7 +111,9 @@ fn a_taken_port_is_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let out = atelier(dir.path(), &["serve", "--addr", &addr]).output().expect("run");
+    let out = atelier(dir.path(), &["serve", "--addr", &addr])
+        .output()
+        .expect("run");
     assert_one_clear_line(&out, &format!("cannot listen on {addr}"));
 }
 
@@ -108,10 +132,16 @@ fn the_server_stops_cleanly_on_sigterm() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "the server never started listening");
+        assert!(
+            Instant::now() < deadline,
+            "the server never started listening"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(dir.path().join("data/atelier.db").exists(), "SQLite in ./data by default");
+    assert!(
+        dir.path().join("data/atelier.db").exists(),
+        "SQLite in ./data by default"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -54,7 +54,13 @@ async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) ->
         .expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
     Reply {
         status,
         headers,
@@ -79,7 +85,9 @@ async fn the_api_pages_through_every_asset_once(db: &TestDb) {
 
     let first = get(&app, "/api/assets", &[]).await;
     assert_eq!(first.status, StatusCode::OK);
-    assert!(first.header(header::CONTENT_TYPE).starts_with("application/json"));
+    assert!(first
+        .header(header::CONTENT_TYPE)
+        .starts_with("application/json"));
     let page = first.json();
     let items = page["items"].as_array().expect("items");
     assert_eq!(items.len(), 24, "the default page size");
@@ -87,7 +95,15 @@ async fn the_api_pages_through_every_asset_once(db: &TestDb) {
     let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
     keys.sort_unstable();
     for key in [
-        "created_at", "id", "media_type", "model", "owner", "prompt", "tags", "thumb_url", "title",
+        "created_at",
+        "id",
+        "media_type",
+        "model",
+        "owner",
+        "prompt",
+        "tags",
+        "thumb_url",
+        "title",
     ] {
         assert!(keys.contains(&key), "missing {key} in {keys:?}");
     }
@@ -133,7 +149,10 @@ async fn the_api_pages_through_every_asset_once(db: &TestDb) {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
         let body = reply.json();
         assert_eq!(body["error"], "bad_request", "{uri}");
-        assert!(body["message"].as_str().expect("message").contains(needle), "{uri}: {body}");
+        assert!(
+            body["message"].as_str().expect("message").contains(needle),
+            "{uri}: {body}"
+        );
     }
 
     // One asset by id; an unknown id is a 404 with a JSON error.
@@ -163,10 +182,15 @@ async fn pages_render_on_the_server_and_link_to_the_next_page(db: &TestDb) {
     for title in &titles {
         assert!(html.contains(title), "home page lacks {title}");
     }
-    assert!(html.contains(&format!("href=\"/?cursor={next}\"")), "a plain next-page link");
+    assert!(
+        html.contains(&format!("href=\"/?cursor={next}\"")),
+        "a plain next-page link"
+    );
 
     let second = get(&app, &format!("/?cursor={next}"), &[]).await.text();
-    let page2 = get(&app, &format!("/api/assets?cursor={next}"), &[]).await.json();
+    let page2 = get(&app, &format!("/api/assets?cursor={next}"), &[])
+        .await
+        .json();
     let first_of_page2 = page2["items"][0]["title"].as_str().expect("title");
     assert!(second.contains(first_of_page2));
 
@@ -176,10 +200,19 @@ async fn pages_render_on_the_server_and_link_to_the_next_page(db: &TestDb) {
     assert_eq!(detail.status, StatusCode::OK);
     assert!(detail.text().contains(prompt));
 
-    assert_eq!(get(&app, "/a/Zzzzzzzzzzzz", &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, "/no/such/page", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/a/Zzzzzzzzzzzz", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/no/such/page", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
     let health = get(&app, "/healthz", &[]).await;
-    assert_eq!((health.status, health.text().trim()), (StatusCode::OK, "ok"));
+    assert_eq!(
+        (health.status, health.text().trim()),
+        (StatusCode::OK, "ok")
+    );
 }
 
 async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
@@ -188,7 +221,9 @@ async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
     // Embedded public files: content type, strong ETag, revalidation.
     let robots = get(&app, "/robots.txt", &[]).await;
     assert_eq!(robots.status, StatusCode::OK);
-    assert!(robots.header(header::CONTENT_TYPE).starts_with("text/plain"));
+    assert!(robots
+        .header(header::CONTENT_TYPE)
+        .starts_with("text/plain"));
     assert!(robots.text().contains("User-agent"));
     let etag = robots.header(header::ETAG).to_string();
     assert!(etag.starts_with('"'));
@@ -200,7 +235,9 @@ async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
     // Stored media by content hash, cached forever; videos answer range requests.
     let page = get(&app, "/api/assets?limit=100", &[]).await.json();
     let items = page["items"].as_array().expect("items");
-    let thumb = items[0]["thumb_url"].as_str().expect("demo assets have files");
+    let thumb = items[0]["thumb_url"]
+        .as_str()
+        .expect("demo assets have files");
     let image = get(&app, thumb, &[]).await;
     assert_eq!(image.status, StatusCode::OK);
     assert_eq!(image.header(header::CONTENT_TYPE), "image/jpeg");
@@ -226,7 +263,11 @@ async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
         &format!("/files/{}.exe", "a".repeat(64)),
         &format!("/files/{}.jpg", "0".repeat(64)),
     ] {
-        assert_eq!(get(&app, bad, &[]).await.status, StatusCode::NOT_FOUND, "{bad}");
+        assert_eq!(
+            get(&app, bad, &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
     }
 }
 

@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn user(name: &str, id: &str) -> NewUser {
@@ -39,28 +41,54 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     let store = db.store.as_ref();
 
     // Alice joins; nobody can take her name in another case.
-    let alice = store.create_user(&user("Alice", "aliceAAAAAAA")).await.expect("create");
+    let alice = store
+        .create_user(&user("Alice", "aliceAAAAAAA"))
+        .await
+        .expect("create");
     let taken = store.create_user(&user("ALICE", "aliceBBBBBBB")).await;
     assert!(
         matches!(&taken, Err(StoreError::Conflict(msg)) if msg.contains("ALICE")),
         "{taken:?}"
     );
-    let found = store.find_user("alice").await.expect("find").expect("exists");
+    let found = store
+        .find_user("alice")
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!((found.id, found.username.as_str()), (alice.id, "Alice"));
     assert_eq!(store.find_user("bob").await.expect("find"), None);
 
     // The same bytes stored twice are one file.
     let picture = store.put_file(&file('a', "image/jpeg")).await.expect("put");
-    assert_eq!(store.put_file(&file('a', "image/jpeg")).await.expect("again"), picture);
+    assert_eq!(
+        store
+            .put_file(&file('a', "image/jpeg"))
+            .await
+            .expect("again"),
+        picture
+    );
     let clip = store.put_file(&file('b', "video/mp4")).await.expect("put");
     assert_ne!(clip, picture);
 
     // She publishes seven assets over a week; two share the same instant.
     let ids = [
-        "A00000000001", "A00000000002", "A00000000003", "A00000000004", "A00000000005",
-        "A00000000006", "A00000000007",
+        "A00000000001",
+        "A00000000002",
+        "A00000000003",
+        "A00000000004",
+        "A00000000005",
+        "A00000000006",
+        "A00000000007",
     ];
-    let times = [at(2, 9), at(3, 9), at(3, 9), at(4, 12), at(5, 1), at(6, 1), at(7, 23)];
+    let times = [
+        at(2, 9),
+        at(3, 9),
+        at(3, 9),
+        at(4, 12),
+        at(5, 1),
+        at(6, 1),
+        at(7, 23),
+    ];
     let batch: Vec<NewAsset> = ids
         .iter()
         .zip(times)
@@ -71,7 +99,11 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
             title: format!("Study {n}"),
             prompt: format!("a study in blue, number {n}"),
             model: (n % 2 == 0).then(|| "sdxl-1.0".to_string()),
-            media_type: if n == 3 { MediaType::Video } else { MediaType::Image },
+            media_type: if n == 3 {
+                MediaType::Video
+            } else {
+                MediaType::Image
+            },
             file: Some(if n == 3 { clip } else { picture }),
             thumb: Some(picture),
             width: Some(640),
@@ -97,7 +129,10 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     let mut pages = 0;
     loop {
         let page = store
-            .list_assets(&ListQuery { limit: 3, after: after.take() })
+            .list_assets(&ListQuery {
+                limit: 3,
+                after: after.take(),
+            })
             .await
             .expect("list");
         pages += 1;
@@ -113,8 +148,13 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     assert_eq!(
         order,
         [
-            "A00000000007", "A00000000006", "A00000000005", "A00000000004", "A00000000003",
-            "A00000000002", "A00000000001"
+            "A00000000007",
+            "A00000000006",
+            "A00000000005",
+            "A00000000004",
+            "A00000000003",
+            "A00000000002",
+            "A00000000001"
         ],
         "newest first; equal times ordered by id, descending"
     );
@@ -126,11 +166,17 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     assert_eq!(newest.tags, ["blue", "portrait", "zebra"]);
     assert_eq!(newest.model.as_deref(), Some("sdxl-1.0"));
     assert_eq!(newest.created_at, at(7, 23));
-    assert_eq!(newest.thumb_url.as_deref(), Some(&*format!("/files/{}.jpg", "a".repeat(64))));
+    assert_eq!(
+        newest.thumb_url.as_deref(),
+        Some(&*format!("/files/{}.jpg", "a".repeat(64)))
+    );
 
     // Exactly one page when it all fits; an exhausted cursor gives an empty page.
     let all = store
-        .list_assets(&ListQuery { limit: 7, after: None })
+        .list_assets(&ListQuery {
+            limit: 7,
+            after: None,
+        })
         .await
         .expect("list");
     assert_eq!((all.items.len(), all.next_cursor), (7, None));
@@ -139,16 +185,26 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
         public_id: "A00000000000".into(),
     };
     let empty = store
-        .list_assets(&ListQuery { limit: 5, after: Some(past_the_end) })
+        .list_assets(&ListQuery {
+            limit: 5,
+            after: Some(past_the_end),
+        })
         .await
         .expect("list");
     assert!(empty.items.is_empty() && empty.next_cursor.is_none());
 
     // The asset page has the original file; unknown ids are simply absent.
-    let video = store.get_asset("A00000000004").await.expect("get").expect("exists");
+    let video = store
+        .get_asset("A00000000004")
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(video.summary.media_type, MediaType::Video);
     assert_eq!(video.summary.duration_ms, Some(4_000));
-    assert_eq!(video.media_url, Some(format!("/files/{}.mp4", "b".repeat(64))));
+    assert_eq!(
+        video.media_url,
+        Some(format!("/files/{}.mp4", "b".repeat(64)))
+    );
     assert_eq!(video.mime_type.as_deref(), Some("video/mp4"));
     assert_eq!(video.byte_size, Some(1234));
     assert_eq!(store.get_asset("Zzzzzzzzzzzz").await.expect("get"), None);

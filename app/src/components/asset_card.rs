@@ -49,7 +49,7 @@ pub fn AssetCard(asset: AssetSummary) -> impl IntoView {
 
 /// A stable colour per asset for the box shown before (or instead of) its thumbnail.
 fn hue_of(id: &str) -> u32 {
-    id.bytes()
-        .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % 360
+    id.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % 360
 }

@@ -53,7 +53,9 @@ fn Gallery(page: AssetPage) -> impl IntoView {
             return;
         }
         ev.prevent_default();
-        let Some(cursor) = next.get_untracked() else { return };
+        let Some(cursor) = next.get_untracked() else {
+            return;
+        };
         if loading.get_untracked() {
             return;
         }

@@ -85,7 +85,11 @@ impl Scene {
                     rng.gen_range(0.1..0.9),
                     rng.gen_range(0.1..0.9),
                     rng.gen_range(0.05..0.25),
-                    hsl(base + rng.gen_range(90.0..270.0), 0.8, rng.gen_range(0.55..0.75)),
+                    hsl(
+                        base + rng.gen_range(90.0..270.0),
+                        0.8,
+                        rng.gen_range(0.55..0.75),
+                    ),
                 )
             })
             .collect();

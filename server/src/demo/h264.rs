@@ -261,7 +261,10 @@ impl Payload {
 /// Encodes RGB frames (all `width`×`height`, multiples of 16) as an MP4 at `fps`.
 /// The movie box comes first, so browsers can start playing before the whole file arrives.
 pub fn encode_mp4(width: usize, height: usize, fps: u32, frames: &[Vec<u8>]) -> Vec<u8> {
-    assert!(width % 16 == 0 && height % 16 == 0, "dimensions must be multiples of 16");
+    assert!(
+        width % 16 == 0 && height % 16 == 0,
+        "dimensions must be multiples of 16"
+    );
     let sps = sps((width / 16) as u32, (height / 16) as u32);
     let pps = pps();
     let samples: Vec<Vec<u8>> = frames
@@ -432,7 +435,10 @@ mod tests {
 
     #[test]
     fn emulation_prevention_breaks_start_code_patterns() {
-        assert_eq!(nal(0, 1, &[0, 0, 1, 0, 0, 0]), vec![1, 0, 0, 3, 1, 0, 0, 3, 0]);
+        assert_eq!(
+            nal(0, 1, &[0, 0, 1, 0, 0, 0]),
+            vec![1, 0, 0, 3, 1, 0, 0, 3, 0]
+        );
     }
 
     #[test]

@@ -60,9 +60,30 @@ fn epoch_end() -> DateTime<Utc> {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "quiet", "amber", "electric", "lonely", "golden", "misty", "crimson", "velvet", "frozen",
-    "radiant", "forgotten", "gentle", "feral", "silver", "hollow", "luminous", "ancient",
-    "drifting", "neon", "paper", "solar", "midnight", "wild", "glass",
+    "quiet",
+    "amber",
+    "electric",
+    "lonely",
+    "golden",
+    "misty",
+    "crimson",
+    "velvet",
+    "frozen",
+    "radiant",
+    "forgotten",
+    "gentle",
+    "feral",
+    "silver",
+    "hollow",
+    "luminous",
+    "ancient",
+    "drifting",
+    "neon",
+    "paper",
+    "solar",
+    "midnight",
+    "wild",
+    "glass",
 ];
 const NAMES: &[&str] = &[
     "fox", "heron", "moth", "otter", "lynx", "wren", "koi", "raven", "ibis", "hare", "orca",
@@ -96,9 +117,18 @@ const SUBJECTS: &[(&str, &str)] = &[
     ("old fisherman", "portrait"),
 ];
 const SETTINGS: &[&str] = &[
-    "at dusk", "in the rain", "under neon lights", "at golden hour", "in thick fog",
-    "on Mars", "in deep winter", "under the sea", "at blue hour", "in a thunderstorm",
-    "among cherry blossoms", "in a snow globe",
+    "at dusk",
+    "in the rain",
+    "under neon lights",
+    "at golden hour",
+    "in thick fog",
+    "on Mars",
+    "in deep winter",
+    "under the sea",
+    "at blue hour",
+    "in a thunderstorm",
+    "among cherry blossoms",
+    "in a snow globe",
 ];
 /// (style, its tag)
 const STYLES: &[(&str, &str)] = &[
@@ -116,9 +146,20 @@ const STYLES: &[(&str, &str)] = &[
     ("anime key visual", "anime"),
 ];
 const DETAILS: &[&str] = &[
-    "volumetric light", "soft rim lighting", "intricate detail", "shallow depth of field",
-    "dramatic clouds", "muted palette", "vivid colours", "wide angle", "bokeh", "film grain",
-    "symmetrical composition", "long exposure", "octane render", "8k",
+    "volumetric light",
+    "soft rim lighting",
+    "intricate detail",
+    "shallow depth of field",
+    "dramatic clouds",
+    "muted palette",
+    "vivid colours",
+    "wide angle",
+    "bokeh",
+    "film grain",
+    "symmetrical composition",
+    "long exposure",
+    "octane render",
+    "8k",
 ];
 const MOOD_TAGS: &[&str] = &[
     "moody", "dreamy", "surreal", "minimal", "night", "colorful", "dark", "cozy", "epic",
@@ -250,9 +291,8 @@ pub async fn seed(
             base
         };
         taken.insert(username.clone());
-        let joined = epoch_end()
-            - Duration::days(365)
-            - Duration::seconds(rng.gen_range(0..30 * 24 * 3600));
+        let joined =
+            epoch_end() - Duration::days(365) - Duration::seconds(rng.gen_range(0..30 * 24 * 3600));
         let user = store
             .create_user(&NewUser {
                 public_id: public_id(&mut rng),
@@ -409,7 +449,14 @@ mod tests {
             (0..50)
                 .map(|i| {
                     let d = draft(&mut rng, &owners, i).asset;
-                    (d.public_id, d.title, d.prompt, d.tags, d.created_at, d.media_type)
+                    (
+                        d.public_id,
+                        d.title,
+                        d.prompt,
+                        d.tags,
+                        d.created_at,
+                        d.media_type,
+                    )
                 })
                 .collect::<Vec<_>>()
         };

@@ -15,16 +15,23 @@ pub use sqlite::SqliteStore;
 /// Why a database could not be opened. Each message is one line a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error(
-        "DATABASE_URL must start with sqlite:// or postgres:// (got “{0}”)"
-    )]
+    #[error("DATABASE_URL must start with sqlite:// or postgres:// (got “{0}”)")]
     UnknownScheme(String),
     #[error("DATABASE_URL is not a valid {backend} URL: {reason}")]
-    BadUrl { backend: &'static str, reason: String },
+    BadUrl {
+        backend: &'static str,
+        reason: String,
+    },
     #[error("cannot open the {backend} database: {reason}")]
-    Connect { backend: &'static str, reason: String },
+    Connect {
+        backend: &'static str,
+        reason: String,
+    },
     #[error("cannot apply the {backend} migrations: {reason}")]
-    Migrate { backend: &'static str, reason: String },
+    Migrate {
+        backend: &'static str,
+        reason: String,
+    },
 }
 
 /// Connects to the database named by `url` and brings its schema up to date.
@@ -127,10 +134,7 @@ impl AssetRow {
 }
 
 /// A page of rows fetched with `limit + 1`: the extra row only says whether more follow.
-fn into_page(
-    mut rows: Vec<AssetRow>,
-    limit: u32,
-) -> Result<app::model::AssetPage, StoreError> {
+fn into_page(mut rows: Vec<AssetRow>, limit: u32) -> Result<app::model::AssetPage, StoreError> {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if has_more {
@@ -166,6 +170,9 @@ mod tests {
             "postgres://app:***@db:5432/atelier"
         );
         assert_eq!(redact("postgres://db/atelier"), "postgres://db/atelier");
-        assert_eq!(redact("sqlite://data/atelier.db"), "sqlite://data/atelier.db");
+        assert_eq!(
+            redact("sqlite://data/atelier.db"),
+            "sqlite://data/atelier.db"
+        );
     }
 }

@@ -4,9 +4,7 @@
 use std::{str::FromStr, time::Duration};
 
 use app::model::{AssetDetail, AssetPage};
-use app::store::{
-    FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId,
-};
+use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{
@@ -180,23 +178,50 @@ impl Store for PgStore {
                     $12::timestamptz[])
                  RETURNING id, public_id",
             )
-            .bind(batch.iter().map(|a| a.public_id.as_str()).collect::<Vec<_>>())
+            .bind(
+                batch
+                    .iter()
+                    .map(|a| a.public_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .bind(batch.iter().map(|a| a.owner.0).collect::<Vec<_>>())
             .bind(batch.iter().map(|a| a.title.as_str()).collect::<Vec<_>>())
             .bind(batch.iter().map(|a| a.prompt.as_str()).collect::<Vec<_>>())
             .bind(batch.iter().map(|a| a.model.as_deref()).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.media_type.code()).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.file.map(|f| f.0)).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.thumb.map(|f| f.0)).collect::<Vec<_>>())
+            .bind(
+                batch
+                    .iter()
+                    .map(|a| a.media_type.code())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                batch
+                    .iter()
+                    .map(|a| a.file.map(|f| f.0))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                batch
+                    .iter()
+                    .map(|a| a.thumb.map(|f| f.0))
+                    .collect::<Vec<_>>(),
+            )
             .bind(column(|a| opt_i32(a.width)))
             .bind(column(|a| opt_i32(a.height)))
             .bind(column(|a| opt_i32(a.duration_ms)))
-            .bind(batch.iter().map(|a| a.created_at).collect::<Vec<DateTime<Utc>>>())
+            .bind(
+                batch
+                    .iter()
+                    .map(|a| a.created_at)
+                    .collect::<Vec<DateTime<Utc>>>(),
+            )
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error)?;
-            let asset_ids: std::collections::HashMap<String, i64> =
-                rows.into_iter().map(|(id, public_id)| (public_id, id)).collect();
+            let asset_ids: std::collections::HashMap<String, i64> = rows
+                .into_iter()
+                .map(|(id, public_id)| (public_id, id))
+                .collect();
 
             let mut names: Vec<&str> = batch
                 .iter()

@@ -5,9 +5,7 @@
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
 use app::model::AssetPage;
-use app::store::{
-    FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId,
-};
+use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{
