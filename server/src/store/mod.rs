@@ -8,6 +8,7 @@ use std::sync::Arc;
 use app::model::{file_url, AssetDetail, AssetSummary, MediaType};
 use app::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -71,6 +72,26 @@ fn db_error(err: sqlx::Error) -> StoreError {
     }
 }
 
+/// A unique violation on insert into `users` means the name is taken (in any case).
+fn username_taken(err: sqlx::Error, username: &str) -> StoreError {
+    match db_error(err) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("the username “{username}” is taken"))
+        }
+        other => other,
+    }
+}
+
+/// Reads one column, failing with the store's error.
+fn col<'r, R, T>(row: &'r R, name: &str) -> Result<T, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+{
+    row.try_get(name).map_err(db_error)
+}
+
 /// An asset as both backends read it, before it becomes an API type.
 struct AssetRow {
     public_id: String,
@@ -95,7 +116,62 @@ struct FileRow {
     byte_size: i64,
 }
 
+/// Columns of the asset page's original file (`LEFT JOIN files f`), in both backends.
+const FILE_COLUMNS: &str =
+    "f.sha256 AS file_sha256, f.mime_type AS file_mime, f.byte_size AS file_size";
+
+impl FileRow {
+    /// The joined original file, if the asset has one.
+    fn read<'r, R>(row: &'r R) -> Result<Option<FileRow>, StoreError>
+    where
+        R: Row,
+        for<'n> &'n str: ColumnIndex<R>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        let Some(sha256) = col::<R, Option<String>>(row, "file_sha256")? else {
+            return Ok(None);
+        };
+        Ok(Some(FileRow {
+            sha256,
+            mime_type: col(row, "file_mime")?,
+            byte_size: col(row, "file_size")?,
+        }))
+    }
+}
+
 impl AssetRow {
+    /// Reads the columns both backends store alike; timestamps and tag lists are stored
+    /// differently, so each backend decodes those itself.
+    fn read<'r, R>(
+        row: &'r R,
+        created_at: DateTime<Utc>,
+        tags: Vec<String>,
+    ) -> Result<AssetRow, StoreError>
+    where
+        R: Row,
+        for<'n> &'n str: ColumnIndex<R>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i16: Decode<'r, R::Database> + Type<R::Database>,
+        i32: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        Ok(AssetRow {
+            public_id: col(row, "public_id")?,
+            title: col(row, "title")?,
+            prompt: col(row, "prompt")?,
+            model: col(row, "model")?,
+            media_type: col(row, "media_type")?,
+            width: col(row, "width")?,
+            height: col(row, "height")?,
+            duration_ms: col(row, "duration_ms")?,
+            created_at,
+            owner: col(row, "owner")?,
+            tags,
+            thumb_sha256: col(row, "thumb_sha256")?,
+            thumb_mime: col(row, "thumb_mime")?,
+        })
+    }
+
     fn into_summary(self) -> Result<AssetSummary, StoreError> {
         let media_type = MediaType::from_code(self.media_type).ok_or_else(|| {
             StoreError::Database(format!(

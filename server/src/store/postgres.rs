@@ -7,12 +7,11 @@ use app::model::{AssetDetail, AssetPage};
 use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{
-    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow},
-    Row,
-};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
-use super::{db_error, into_page, opt_i32, AssetRow, FileRow, OpenError};
+use super::{
+    col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
+};
 
 const BACKEND: &str = "postgres";
 
@@ -63,29 +62,15 @@ const ASSET_FROM: &str = "
     LEFT JOIN files th ON th.id = a.thumb_file_id";
 
 fn asset_row(row: &PgRow) -> Result<AssetRow, StoreError> {
-    Ok(AssetRow {
-        public_id: row.try_get("public_id").map_err(db_error)?,
-        title: row.try_get("title").map_err(db_error)?,
-        prompt: row.try_get("prompt").map_err(db_error)?,
-        model: row.try_get("model").map_err(db_error)?,
-        media_type: row.try_get("media_type").map_err(db_error)?,
-        width: row.try_get("width").map_err(db_error)?,
-        height: row.try_get("height").map_err(db_error)?,
-        duration_ms: row.try_get("duration_ms").map_err(db_error)?,
-        created_at: row.try_get("created_at").map_err(db_error)?,
-        owner: row.try_get("owner").map_err(db_error)?,
-        tags: row.try_get("tags").map_err(db_error)?,
-        thumb_sha256: row.try_get("thumb_sha256").map_err(db_error)?,
-        thumb_mime: row.try_get("thumb_mime").map_err(db_error)?,
-    })
+    AssetRow::read(row, col(row, "created_at")?, col(row, "tags")?)
 }
 
 fn user_row(row: &PgRow) -> Result<User, StoreError> {
     Ok(User {
-        id: UserId(row.try_get("id").map_err(db_error)?),
-        public_id: row.try_get("public_id").map_err(db_error)?,
-        username: row.try_get("username").map_err(db_error)?,
-        created_at: row.try_get("created_at").map_err(db_error)?,
+        id: UserId(col(row, "id")?),
+        public_id: col(row, "public_id")?,
+        username: col(row, "username")?,
+        created_at: col(row, "created_at")?,
     })
 }
 
@@ -119,12 +104,7 @@ impl Store for PgStore {
         .bind(user.created_at)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| match db_error(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("the username “{}” is taken", user.username))
-            }
-            other => other,
-        })?;
+        .map_err(|e| username_taken(e, &user.username))?;
         user_row(&row)
     }
 
@@ -305,9 +285,7 @@ impl Store for PgStore {
 
     async fn get_asset(&self, public_id: &str) -> Result<Option<AssetDetail>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS}, f.sha256 AS file_sha256, f.mime_type AS file_mime,
-                    f.byte_size AS file_size
-             {ASSET_FROM}
+            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS} {ASSET_FROM}
              LEFT JOIN files f ON f.id = a.file_id
              WHERE a.public_id = $1"
         ))
@@ -318,16 +296,7 @@ impl Store for PgStore {
         else {
             return Ok(None);
         };
-        let sha256: Option<String> = row.try_get("file_sha256").map_err(db_error)?;
-        let file = match sha256 {
-            Some(sha256) => Some(FileRow {
-                sha256,
-                mime_type: row.try_get("file_mime").map_err(db_error)?,
-                byte_size: row.try_get("file_size").map_err(db_error)?,
-            }),
-            None => None,
-        };
-        asset_row(&row)?.into_detail(file).map(Some)
+        asset_row(&row)?.into_detail(FileRow::read(&row)?).map(Some)
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {

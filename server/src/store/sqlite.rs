@@ -8,15 +8,14 @@ use app::model::AssetPage;
 use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
-    },
-    Row,
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 
-use super::{db_error, into_page, opt_i32, AssetRow, FileRow, OpenError};
+use super::{
+    col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
+};
 
 const BACKEND: &str = "sqlite";
 
@@ -95,32 +94,19 @@ const ASSET_FROM: &str = "
     LEFT JOIN files th ON th.id = a.thumb_file_id";
 
 fn asset_row(row: &SqliteRow) -> Result<AssetRow, StoreError> {
-    let tags: Option<String> = row.try_get("tags").map_err(db_error)?;
-    Ok(AssetRow {
-        public_id: row.try_get("public_id").map_err(db_error)?,
-        title: row.try_get("title").map_err(db_error)?,
-        prompt: row.try_get("prompt").map_err(db_error)?,
-        model: row.try_get("model").map_err(db_error)?,
-        media_type: row.try_get("media_type").map_err(db_error)?,
-        width: row.try_get("width").map_err(db_error)?,
-        height: row.try_get("height").map_err(db_error)?,
-        duration_ms: row.try_get("duration_ms").map_err(db_error)?,
-        created_at: from_micros(row.try_get("created_at").map_err(db_error)?)?,
-        owner: row.try_get("owner").map_err(db_error)?,
-        tags: tags
-            .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
-            .unwrap_or_default(),
-        thumb_sha256: row.try_get("thumb_sha256").map_err(db_error)?,
-        thumb_mime: row.try_get("thumb_mime").map_err(db_error)?,
-    })
+    let tags: Option<String> = col(row, "tags")?;
+    let tags = tags
+        .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
+        .unwrap_or_default();
+    AssetRow::read(row, from_micros(col(row, "created_at")?)?, tags)
 }
 
 fn user_row(row: &SqliteRow) -> Result<User, StoreError> {
     Ok(User {
-        id: UserId(row.try_get("id").map_err(db_error)?),
-        public_id: row.try_get("public_id").map_err(db_error)?,
-        username: row.try_get("username").map_err(db_error)?,
-        created_at: from_micros(row.try_get("created_at").map_err(db_error)?)?,
+        id: UserId(col(row, "id")?),
+        public_id: col(row, "public_id")?,
+        username: col(row, "username")?,
+        created_at: from_micros(col(row, "created_at")?)?,
     })
 }
 
@@ -162,12 +148,7 @@ impl Store for SqliteStore {
         .bind(micros(user.created_at))
         .fetch_one(&self.writer)
         .await
-        .map_err(|e| match db_error(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("the username “{}” is taken", user.username))
-            }
-            other => other,
-        })?;
+        .map_err(|e| username_taken(e, &user.username))?;
         user_row(&row)
     }
 
@@ -296,9 +277,7 @@ impl Store for SqliteStore {
         public_id: &str,
     ) -> Result<Option<app::model::AssetDetail>, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS}, f.sha256 AS file_sha256, f.mime_type AS file_mime,
-                    f.byte_size AS file_size
-             {ASSET_FROM}
+            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS} {ASSET_FROM}
              LEFT JOIN files f ON f.id = a.file_id
              WHERE a.public_id = ?"
         ))
@@ -309,16 +288,7 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let sha256: Option<String> = row.try_get("file_sha256").map_err(db_error)?;
-        let file = match sha256 {
-            Some(sha256) => Some(FileRow {
-                sha256,
-                mime_type: row.try_get("file_mime").map_err(db_error)?,
-                byte_size: row.try_get("file_size").map_err(db_error)?,
-            }),
-            None => None,
-        };
-        asset_row(&row)?.into_detail(file).map(Some)
+        asset_row(&row)?.into_detail(FileRow::read(&row)?).map(Some)
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {
