@@ -92,8 +92,10 @@ fn collect(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf
             collect(root, &path, prefix, out);
         } else if let Ok(rel) = path.strip_prefix(root) {
             let rel = format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"));
-            // Precompressed copies (cargo-leptos `precompress`) are made here instead.
-            if !rel.ends_with(".br") && !rel.ends_with(".gz") {
+            // Precompressed copies (cargo-leptos `precompress`) are made here instead, and
+            // wasm-bindgen's TypeScript declarations are not for browsers.
+            let skip = [".br", ".gz", ".d.ts"];
+            if !skip.iter().any(|ext| rel.ends_with(ext)) {
                 out.push((rel, path));
             }
         }

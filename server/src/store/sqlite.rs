@@ -12,12 +12,16 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
 };
 
 const BACKEND: &str = "sqlite";
+
+/// Rows per multi-row `INSERT` (12 parameters each, far below SQLite's 32,766 limit).
+const ROWS_PER_INSERT: usize = 200;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -188,55 +192,69 @@ impl Store for SqliteStore {
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
         let mut tag_ids: HashMap<&str, i64> = HashMap::new();
-        for asset in assets {
-            let asset_id: i64 = sqlx::query_scalar(
+        // Multi-row statements: a handful per chunk instead of several per asset.
+        for chunk in assets.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO assets
                     (public_id, owner_id, title, prompt, model, media_type, file_id,
-                     thumb_file_id, width, height, duration_ms, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 RETURNING id",
-            )
-            .bind(&asset.public_id)
-            .bind(asset.owner.0)
-            .bind(&asset.title)
-            .bind(&asset.prompt)
-            .bind(&asset.model)
-            .bind(asset.media_type.code())
-            .bind(asset.file.map(|f| f.0))
-            .bind(asset.thumb.map(|f| f.0))
-            .bind(opt_i32(asset.width))
-            .bind(opt_i32(asset.height))
-            .bind(opt_i32(asset.duration_ms))
-            .bind(micros(asset.created_at))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            for tag in &asset.tags {
-                let tag_id = match tag_ids.get(tag.as_str()) {
-                    Some(id) => *id,
-                    None => {
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO tags (name) VALUES (?)
-                             ON CONFLICT (name) DO UPDATE SET name = excluded.name
-                             RETURNING id",
-                        )
-                        .bind(tag)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
-                        tag_ids.insert(tag, id);
-                        id
-                    }
-                };
-                sqlx::query(
-                    "INSERT INTO asset_tags (asset_id, tag_id) VALUES (?, ?)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(asset_id)
-                .bind(tag_id)
-                .execute(&mut *tx)
+                     thumb_file_id, width, height, duration_ms, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, asset| {
+                row.push_bind(&asset.public_id)
+                    .push_bind(asset.owner.0)
+                    .push_bind(&asset.title)
+                    .push_bind(&asset.prompt)
+                    .push_bind(&asset.model)
+                    .push_bind(asset.media_type.code())
+                    .push_bind(asset.file.map(|f| f.0))
+                    .push_bind(asset.thumb.map(|f| f.0))
+                    .push_bind(opt_i32(asset.width))
+                    .push_bind(opt_i32(asset.height))
+                    .push_bind(opt_i32(asset.duration_ms))
+                    .push_bind(micros(asset.created_at));
+            });
+            insert.push(" RETURNING public_id, id");
+            let ids: HashMap<String, i64> = insert
+                .build_query_as::<(String, i64)>()
+                .fetch_all(&mut *tx)
                 .await
-                .map_err(db_error)?;
+                .map_err(db_error)?
+                .into_iter()
+                .collect();
+
+            let mut links = Vec::new();
+            for asset in chunk {
+                let asset_id = *ids.get(&asset.public_id).ok_or_else(|| {
+                    StoreError::Database(format!("insert did not return asset {}", asset.public_id))
+                })?;
+                for tag in &asset.tags {
+                    let tag_id = match tag_ids.get(tag.as_str()) {
+                        Some(id) => *id,
+                        None => {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO tags (name) VALUES (?)
+                                 ON CONFLICT (name) DO UPDATE SET name = excluded.name
+                                 RETURNING id",
+                            )
+                            .bind(tag)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                            tag_ids.insert(tag, id);
+                            id
+                        }
+                    };
+                    links.push((asset_id, tag_id));
+                }
+            }
+            for links in links.chunks(ROWS_PER_INSERT * 4) {
+                let mut insert =
+                    QueryBuilder::<Sqlite>::new("INSERT INTO asset_tags (asset_id, tag_id) ");
+                insert.push_values(links, |mut row, (asset_id, tag_id)| {
+                    row.push_bind(*asset_id).push_bind(*tag_id);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(&mut *tx).await.map_err(db_error)?;
             }
         }
         tx.commit().await.map_err(db_error)
