@@ -1,0 +1,76 @@
+//! `seed-demo` is deterministic: the same seed gives the same gallery, on either backend.
+
+mod common;
+
+use app::model::AssetSummary;
+use app::store::{Cursor, ListQuery, Store};
+use atelier_server::demo::{self, SeedOptions};
+
+async fn everything(store: &dyn Store) -> Vec<AssetSummary> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_assets(&ListQuery {
+                limit: 100,
+                after: after.take(),
+            })
+            .await
+            .expect("list");
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => after = Some(Cursor::decode(&c).expect("cursor")),
+            None => return all,
+        }
+    }
+}
+
+async fn seeded(seed: u64, postgres: bool) -> (common::TestDb, Vec<AssetSummary>) {
+    let db = if postgres {
+        match common::postgres().await {
+            Some(db) => db,
+            None => common::sqlite().await,
+        }
+    } else {
+        common::sqlite().await
+    };
+    let options = SeedOptions { count: 90, seed };
+    demo::seed(db.store.as_ref(), None, &options)
+        .await
+        .expect("seed");
+    let all = everything(db.store.as_ref()).await;
+    (db, all)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_the_same_gallery_on_sqlite_and_postgres() {
+    let (a, first) = seeded(5, false).await;
+    let (b, second) = seeded(5, true).await;
+    let (c, other) = seeded(6, false).await;
+
+    assert_eq!(first.len(), 90);
+    assert_eq!(
+        first, second,
+        "same seed, same data ({} vs {})",
+        a.url, b.url
+    );
+    assert_ne!(first, other, "another seed, other data");
+
+    let videos = first
+        .iter()
+        .filter(|a| a.media_type == app::model::MediaType::Video)
+        .count();
+    assert!(videos >= 5, "a few videos in every dozen assets: {videos}");
+    let owners: std::collections::HashSet<_> = first.iter().map(|a| &a.owner).collect();
+    assert!(owners.len() >= 3, "several users: {owners:?}");
+    let span = first[0].created_at - first[first.len() - 1].created_at;
+    assert!(
+        span.num_days() > 200,
+        "dates spread over a year: {} days",
+        span.num_days()
+    );
+
+    for db in [a, b, c] {
+        db.finish().await;
+    }
+}
