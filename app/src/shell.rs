@@ -1,6 +1,6 @@
 //! The HTML document around the app. Only the server renders it.
 
-use leptos::prelude::*;
+use leptos::{nonce::use_nonce, prelude::*};
 use leptos_meta::MetaTags;
 
 use crate::App;
@@ -16,6 +16,7 @@ pub struct SiteAssets {
 }
 
 pub fn shell(site: SiteAssets) -> impl IntoView {
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -36,6 +37,29 @@ pub fn shell(site: SiteAssets) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Allows only our own files, plus inline scripts carrying this response's nonce (the
+/// hydration script and the serialized resources Leptos writes).
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+         form-action 'self'"
+    )
+}
+
+/// Every page gets a fresh nonce (leptos_axum provides it) and the policy naming it.
+fn set_content_security_policy() {
+    let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce.to_string())) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

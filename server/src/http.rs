@@ -15,9 +15,12 @@ use axum::{
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tower::ServiceExt;
-use tower_http::{catch_panic::CatchPanicLayer, services::ServeFile, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, services::ServeFile,
+    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
-use crate::{site, storage::FileStore};
+use crate::{guard, site, storage::FileStore};
 
 #[derive(Clone)]
 pub struct ServerState {
@@ -70,6 +73,17 @@ pub fn router(state: ServerState) -> Router {
                 None => not_found(req).await,
             }
         })
+        .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
+        .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        // A panic in a handler becomes a 500 for that request only.
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -47,11 +47,11 @@ async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) ->
     for (name, value) in headers {
         req = req.header(name, *value);
     }
-    let response = app
-        .clone()
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible");
+    send(app, req.body(Body::empty()).expect("request")).await
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(req).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let body = response
@@ -271,7 +271,89 @@ async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
     }
 }
 
+async fn browsers_get_guard_rails(db: &TestDb) {
+    let app = seeded_app(db, 3, false).await;
+
+    // Pages name this response's nonce in their CSP, and only the scripts carrying it run.
+    let home = get(&app, "/", &[]).await;
+    let csp = home.header(header::CONTENT_SECURITY_POLICY).to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the CSP");
+    assert!(nonce.len() >= 16, "{csp}");
+    for directive in [
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "'wasm-unsafe-eval'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    let html = home.text();
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        html.matches(&format!("<script nonce=\"{nonce}\"")).count()
+            + html
+                .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+                .count(),
+        scripts,
+        "every script carries the nonce: {html}"
+    );
+    let again = get(&app, "/", &[]).await;
+    assert_ne!(
+        again.header(header::CONTENT_SECURITY_POLICY),
+        csp,
+        "a fresh nonce per response"
+    );
+    for reply in [&home, &get(&app, "/api/assets", &[]).await] {
+        assert_eq!(reply.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+        assert_eq!(
+            reply.header(header::REFERRER_POLICY),
+            "strict-origin-when-cross-origin"
+        );
+    }
+
+    // Another site's page cannot make the browser change anything here.
+    let post = |headers: &[(&str, &str)], body: Vec<u8>| {
+        let mut req = Request::post("/api/assets")
+            .header(header::HOST, "atelier.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from(body))
+            .expect("request")
+    };
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("origin", "https://evil.example")],
+    ] {
+        let refused = send(&app, post(&headers, b"limit=1".to_vec())).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(refused.json()["error"], "forbidden");
+    }
+    let own = send(
+        &app,
+        post(&[("origin", "http://atelier.test")], b"limit=1".to_vec()),
+    )
+    .await;
+    assert_ne!(own.status, StatusCode::FORBIDDEN);
+
+    // Bodies are capped.
+    let huge = send(
+        &app,
+        post(&[("sec-fetch-site", "same-origin")], vec![b'a'; 200 * 1024]),
+    )
+    .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 on_both_backends!(
+    browsers_get_guard_rails,
     the_api_pages_through_every_asset_once,
     pages_render_on_the_server_and_link_to_the_next_page,
     static_and_stored_files_are_served_with_caching,
