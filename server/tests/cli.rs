@@ -86,7 +86,9 @@ fn bad_configuration_is_one_clear_line() {
         .output()
         .expect("run");
     assert_one_clear_line(&out, "cannot open the postgres database");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused"), "says why: {stderr}");
+    assert!(!stderr.contains("secret"));
 
     let out = atelier(dir.path(), &["migrate"])
         .env("DATABASE_URL", "postgres://[broken")

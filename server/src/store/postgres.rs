@@ -7,7 +7,8 @@ use app::model::{AssetDetail, AssetPage};
 use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::Connection;
 
 use super::{
     col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
@@ -28,15 +29,24 @@ impl PgStore {
             backend: BACKEND,
             reason: e.to_string(),
         })?;
+        let connect_error = |e: sqlx::Error| OpenError::Connect {
+            backend: BACKEND,
+            reason: e.to_string(),
+        };
+        // One direct attempt first: a pool would retry until its timeout and then report
+        // only "timed out", hiding the real reason (refused, bad password, no database).
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(connect_error)?
+            .close()
+            .await
+            .map_err(connect_error)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
-            .map_err(|e| OpenError::Connect {
-                backend: BACKEND,
-                reason: e.to_string(),
-            })?;
+            .map_err(connect_error)?;
         sqlx::migrate!("../migrations/postgres")
             .run(&pool)
             .await
