@@ -3,27 +3,7 @@
 mod common;
 
 use app::model::AssetSummary;
-use app::store::{Cursor, ListQuery, Store};
 use atelier_server::demo::{self, SeedOptions};
-
-async fn everything(store: &dyn Store) -> Vec<AssetSummary> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_assets(&ListQuery {
-                limit: 100,
-                after: after.take(),
-            })
-            .await
-            .expect("list");
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(c) => after = Some(Cursor::decode(&c).expect("cursor")),
-            None => return all,
-        }
-    }
-}
 
 async fn seeded(seed: u64, postgres: bool) -> (common::TestDb, Vec<AssetSummary>) {
     let db = if postgres {
@@ -38,7 +18,11 @@ async fn seeded(seed: u64, postgres: bool) -> (common::TestDb, Vec<AssetSummary>
     demo::seed(db.store.as_ref(), None, &options)
         .await
         .expect("seed");
-    let all = everything(db.store.as_ref()).await;
+    let all = common::every_page(db.store.as_ref(), 100)
+        .await
+        .into_iter()
+        .flat_map(|p| p.items)
+        .collect();
     (db, all)
 }
 

@@ -124,26 +124,10 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     assert_eq!(store.count_assets().await.expect("count"), 7);
 
     // Visitors see the newest first, three at a time, every asset exactly once.
-    let mut seen = Vec::new();
-    let mut after = None;
-    let mut pages = 0;
-    loop {
-        let page = store
-            .list_assets(&ListQuery {
-                limit: 3,
-                after: after.take(),
-            })
-            .await
-            .expect("list");
-        pages += 1;
-        assert!(page.items.len() <= 3);
-        seen.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => after = Some(Cursor::decode(&cursor).expect("our own cursor")),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 3);
+    let pages = common::every_page(store, 3).await;
+    assert_eq!(pages.len(), 3);
+    assert!(pages.iter().all(|p| p.items.len() <= 3));
+    let seen: Vec<_> = pages.into_iter().flat_map(|p| p.items).collect();
     let order: Vec<&str> = seen.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(
         order,

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use app::store::Store;
+use app::model::AssetPage;
+use app::store::{Cursor, ListQuery, Store};
 use atelier_server::{config::sqlite_url, store};
 use rand::Rng;
 use sqlx::{Connection, Executor};
@@ -69,6 +70,29 @@ pub async fn postgres() -> Option<TestDb> {
         dir: tempfile::tempdir().expect("tempdir"),
         postgres: Some((admin, name)),
     })
+}
+
+/// Follows `next_cursor` from the newest asset to the oldest, `limit` at a time.
+pub async fn every_page(store: &dyn Store, limit: u32) -> Vec<AssetPage> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_assets(&ListQuery {
+                limit,
+                after: after.take(),
+            })
+            .await
+            .expect("list");
+        after = page
+            .next_cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c).expect("a cursor this store handed out"));
+        pages.push(page);
+        if after.is_none() {
+            return pages;
+        }
+    }
 }
 
 /// Runs an async story once on SQLite and once on Postgres, as two tests.
