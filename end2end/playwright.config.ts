@@ -42,6 +42,8 @@ export default defineConfig({
     url: `http://127.0.0.1:${b.port}/healthz`,
     timeout: 180_000,
     reuseExistingServer: false,
+    // Lets scripts/e2e-server.sh remove its directory and database.
+    gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 5_000 },
     stdout: 'ignore',
     stderr: 'pipe',
   })),

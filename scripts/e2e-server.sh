@@ -25,7 +25,10 @@ fi
 
 cleanup() {
   [[ -n "${server:-}" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$dir"
+  cd / && rm -rf "$dir"
+  if [[ -n "${db:-}" ]]; then
+    psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 trap 'exit 0' TERM INT
