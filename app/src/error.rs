@@ -13,8 +13,20 @@ pub enum ApiError {
     /// The request itself is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// Nobody is logged in, or the credentials are wrong.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Logged in, but not allowed (or the feature is switched off).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The name or value is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; the response's `Retry-After` says when to try again.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The database or another dependency did not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -30,7 +42,11 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal | ApiError::Network(_) => 500,
         }
@@ -84,7 +100,7 @@ impl From<crate::store::StoreError> for ApiError {
                 tracing::warn!(%msg, "database unavailable");
                 ApiError::Unavailable("the database is not answering; try again shortly".into())
             }
-            StoreError::Conflict(msg) => ApiError::BadRequest(msg),
+            StoreError::Conflict(msg) => ApiError::Conflict(msg),
             StoreError::Database(msg) => {
                 tracing::error!(%msg, "database error");
                 ApiError::Internal

@@ -21,3 +21,13 @@ mod tests {
         assert!(!is_public_id("12345678901é"));
     }
 }
+
+/// A fresh random public id (server only: the browser never mints ids).
+#[cfg(feature = "ssr")]
+pub fn new_public_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..PUBLIC_ID_LEN)
+        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
+        .collect()
+}

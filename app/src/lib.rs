@@ -1,7 +1,10 @@
 //! atelier's application: routes, pages, components, server functions and the types the
 //! server and the browser share. Server-only parts sit behind the `ssr` feature.
 
+pub mod account;
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod ids;
@@ -22,13 +25,14 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use components::SiteHeader;
-use pages::{AssetPage, HomePage, NotFound};
+use components::{provide_auth, SiteHeader};
+use pages::{AccountPage, AssetPage, HomePage, LoginPage, NotFound, RegisterPage};
 
 /// The root component, rendered on the server and hydrated in the browser.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_auth();
     // Effects run only in the browser: this marks the moment the page became interactive
     // (styles and tests can rely on it).
     Effect::new(|| {
@@ -45,6 +49,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -144,6 +144,11 @@ pub fn short_date(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
+/// `YYYY-MM-DD HH:MM UTC`, the same on the server and in the browser.
+pub fn short_datetime(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// `m:ss` for a video length.
 pub fn format_duration(ms: u32) -> String {
     let secs = ms.div_ceil(1000);

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 
+use crate::account::{Role, UserStatus};
 use crate::model::{AssetDetail, AssetPage, MediaType};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,10 @@ pub struct NewUser {
     pub username: String,
     /// `None` for accounts that cannot log in (demo users).
     pub password_hash: Option<String>,
+    /// The role asked for. The first account that can log in on an instance becomes
+    /// admin whatever is asked (decided inside the insert, so two racing sign-ups cannot
+    /// both become the first).
+    pub role: Role,
     pub created_at: DateTime<Utc>,
 }
 
@@ -41,7 +46,70 @@ pub struct User {
     pub id: UserId,
     pub public_id: String,
     pub username: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub login_count: u64,
+    pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A user with the stored password hash, for checking a login.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub user: User,
+    /// PHC string; `None` when the account cannot log in with a password.
+    pub password_hash: Option<String>,
+}
+
+/// Internal row id of a session. Never leaves the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(pub i64);
+
+/// A session about to start: the SHA-256 of its cookie token, never the token.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub public_id: String,
+    pub token_hash: [u8; 32],
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub absolute_expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub device: String,
+}
+
+/// A live session found by its token, with its (enabled) user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveSession {
+    pub id: SessionId,
+    pub public_id: String,
+    pub user: User,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub absolute_expires_at: DateTime<Utc>,
+}
+
+/// A session as its owner's list shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub public_id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub device: String,
+}
+
+/// Which of a user's sessions end when the password changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndSessions {
+    /// None (a rehash with new parameters is not a new password).
+    None,
+    /// All but this one (changing it from the account page).
+    AllExcept(SessionId),
+    /// All (a reset by an admin).
+    All,
 }
 
 /// A file already written to storage, content-addressed by its SHA-256.
@@ -130,6 +198,91 @@ pub trait Store: Send + Sync + 'static {
 
     /// Finds a user by name, ignoring case.
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user and password hash for a login attempt (name ignoring case).
+    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError>;
+
+    /// Stores a new password hash and ends sessions as asked, in one transaction.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        end: EndSessions,
+    ) -> Result<(), StoreError>;
+
+    /// Sets the role; `None` when no such user.
+    async fn set_role(&self, username: &str, role: Role) -> Result<Option<User>, StoreError>;
+
+    /// Enables or disables an account; disabling ends all its sessions in the same
+    /// transaction. `None` when no such user.
+    async fn set_status(
+        &self,
+        username: &str,
+        status: UserStatus,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Every account that can log in, oldest first (for the CLI).
+    async fn list_accounts(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Records a successful login: the new session, `login_count + 1`, `last_login_at`.
+    async fn start_session(
+        &self,
+        user: UserId,
+        session: &NewSession,
+    ) -> Result<SessionId, StoreError>;
+
+    /// The session whose token hashes to `token_hash`, if it has not expired at `now` and
+    /// its user is enabled.
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveSession>, StoreError>;
+
+    /// Marks a session used at `now`, sliding its idle expiry to `expires_at`.
+    async fn touch_session(
+        &self,
+        session: SessionId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends the session with this token (logging out). True when there was one.
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// A user's unexpired sessions, most recently used first.
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Ends one of the user's sessions by its public id. True when it was theirs and live.
+    async fn revoke_session(&self, user: UserId, public_id: &str) -> Result<bool, StoreError>;
+
+    /// Ends all of the user's sessions but `keep`; returns how many ended.
+    async fn revoke_other_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError>;
+
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// A runtime setting's stored value.
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a runtime setting (the caller has validated it).
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Every runtime setting, by key.
+    async fn list_settings(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Records a stored file; the same SHA-256 twice returns the existing row.
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError>;

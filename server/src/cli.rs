@@ -7,12 +7,15 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::{
+    admin::{self, NewPassword},
     config::Config,
     demo::{self, SeedOptions},
-    http::{router, ServerState},
+    http::{router, Security, ServerState},
+    net::{IpRange, TrustedProxies},
     storage::FileStore,
     store,
 };
+use app::account::UserStatus;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +53,12 @@ pub enum Command {
     Migrate,
     /// Fill an empty instance with synthetic users and assets (same seed, same data).
     SeedDemo(SeedArgs),
+    /// Manage accounts: create, disable, change role, reset a password.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Show or change runtime settings (such as whether registration is open).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +66,55 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ATELIER_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+    /// Send the session cookie without `Secure` and the `__Host-` prefix. Only for plain
+    /// HTTP on a host other than localhost (browsers treat localhost as secure).
+    #[arg(long, env = "ATELIER_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// Proxies whose X-Forwarded-For is believed, as addresses or CIDR ranges separated
+    /// by commas (e.g. 127.0.0.1,10.0.0.0/8). Without it the socket's peer is the client.
+    #[arg(long, env = "ATELIER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpRange>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Prints a generated password unless --password-stdin is given.
+    Create {
+        username: String,
+        /// Make it an admin (the first account on an instance always is).
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts that can log in.
+    List,
+    /// Refuse the account's logins and end its sessions at once.
+    Disable { username: String },
+    /// Let a disabled account log in again.
+    Enable { username: String },
+    /// Make the account an admin or a user.
+    SetRole {
+        username: String,
+        #[arg(value_parser = ["admin", "user"])]
+        role: String,
+    },
+    /// Set a new password (printed, unless --password-stdin) and end all its sessions.
+    ResetPassword {
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show every runtime setting.
+    List,
+    /// Change one, e.g. `atelier settings set registration_mode closed`.
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Args)]
@@ -98,7 +156,110 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::SeedDemo(args) => seed(&config, args).await,
+        Command::User(command) => {
+            let store = store::open(&config.database_url).await?;
+            let result = user(store.as_ref(), command).await;
+            store.close().await;
+            result
+        }
+        Command::Settings(command) => {
+            let store = store::open(&config.database_url).await?;
+            let result = settings(store.as_ref(), command).await;
+            store.close().await;
+            result
+        }
     }
+}
+
+fn password_source(from_stdin: bool) -> Result<NewPassword> {
+    if from_stdin {
+        NewPassword::from_stdin()
+    } else {
+        Ok(NewPassword::Generated)
+    }
+}
+
+async fn user(store: &dyn app::store::Store, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Create {
+            username,
+            admin,
+            password_stdin,
+        } => {
+            let report =
+                admin::create_user(store, &username, admin, password_source(password_stdin)?)
+                    .await?;
+            println!(
+                "created {} ({})",
+                report.user.username,
+                report.user.role.as_str()
+            );
+            if let Some(password) = report.generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:<32} {:<6} {:<9} {:>7}  last login",
+                "username", "role", "status", "logins"
+            );
+            for user in store.list_accounts().await? {
+                println!(
+                    "{:<32} {:<6} {:<9} {:>7}  {}",
+                    user.username,
+                    user.role.as_str(),
+                    user.status.as_str(),
+                    user.login_count,
+                    user.last_login_at.map_or_else(
+                        || "never".to_string(),
+                        |at| at.format("%Y-%m-%d %H:%M UTC").to_string()
+                    )
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let user = admin::set_status(store, &username, UserStatus::Disabled).await?;
+            println!("disabled {}; its sessions have ended", user.username);
+        }
+        UserCommand::Enable { username } => {
+            let user = admin::set_status(store, &username, UserStatus::Enabled).await?;
+            println!("enabled {}", user.username);
+        }
+        UserCommand::SetRole { username, role } => {
+            let user = admin::set_role(store, &username, &role).await?;
+            println!("{} is now {}", user.username, user.role.as_str());
+        }
+        UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let report =
+                admin::reset_password(store, &username, password_source(password_stdin)?).await?;
+            println!(
+                "new password set for {}; its sessions have ended",
+                report.user.username
+            );
+            if let Some(password) = report.generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn settings(store: &dyn app::store::Store, command: SettingsCommand) -> Result<()> {
+    match command {
+        SettingsCommand::List => {
+            for (key, value) in store.list_settings().await? {
+                println!("{key} = {value}");
+            }
+        }
+        SettingsCommand::Set { key, value } => {
+            let value = admin::set_setting(store, key.trim(), &value).await?;
+            println!("{} = {value}", key.trim());
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
@@ -112,7 +273,13 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let listener = TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let app = router(ServerState::new(store.clone(), files));
+    let security = Security {
+        secure_cookies: !args.insecure_cookies,
+        trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+    };
+    let app = router(ServerState::with_security(store.clone(), files, security))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let sweeper = tokio::spawn(sweep_sessions(store.clone()));
     tracing::info!(
         backend = store.backend(),
         data_dir = %config.data_dir.display(),
@@ -124,8 +291,23 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .await
         .context("the server stopped unexpectedly")?;
     tracing::info!("shutting down");
+    sweeper.abort();
     store.close().await;
     Ok(())
+}
+
+/// Deletes expired sessions once an hour (expired ones are already refused; this keeps the
+/// table small).
+async fn sweep_sessions(store: std::sync::Arc<dyn app::store::Store>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match store.delete_expired_sessions(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+            Err(err) => tracing::warn!(%err, "cannot delete expired sessions"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server exits.

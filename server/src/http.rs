@@ -3,7 +3,12 @@
 
 use std::sync::Arc;
 
-use app::{shell::shell, store::Store, App, AppContext};
+use app::{
+    auth::{Accounts, CookiePolicy},
+    shell::shell,
+    store::Store,
+    App, AppContext,
+};
 use axum::{
     body::Body,
     extract::{FromRef, Path, Request, State},
@@ -20,13 +25,32 @@ use tower_http::{
     set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
-use crate::{guard, site, storage::FileStore};
+use crate::{guard, net::TrustedProxies, site, storage::FileStore};
+
+/// How the server decides who a client is and how it sends cookies.
+#[derive(Clone, Debug)]
+pub struct Security {
+    /// `Secure` cookies with the `__Host-` prefix (off only for plain-HTTP deployments).
+    pub secure_cookies: bool,
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            secure_cookies: true,
+            trusted_proxies: TrustedProxies::default(),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct ServerState {
     pub leptos: LeptosOptions,
     pub store: Arc<dyn Store>,
     pub files: FileStore,
+    pub accounts: Arc<Accounts>,
+    pub proxies: TrustedProxies,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -37,6 +61,10 @@ impl FromRef<ServerState> for LeptosOptions {
 
 impl ServerState {
     pub fn new(store: Arc<dyn Store>, files: FileStore) -> Self {
+        ServerState::with_security(store, files, Security::default())
+    }
+
+    pub fn with_security(store: Arc<dyn Store>, files: FileStore, security: Security) -> Self {
         let leptos = LeptosOptions::builder()
             .output_name("atelier")
             .site_pkg_dir("pkg")
@@ -45,12 +73,17 @@ impl ServerState {
             leptos,
             store,
             files,
+            accounts: Arc::new(Accounts::new(CookiePolicy {
+                secure: security.secure_cookies,
+            })),
+            proxies: security.trusted_proxies,
         }
     }
 
     fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let ctx = AppContext {
             store: self.store.clone(),
+            accounts: self.accounts.clone(),
         };
         move || provide_context(ctx.clone())
     }
@@ -61,6 +94,7 @@ pub fn router(state: ServerState) -> Router {
     let assets = site::assets();
     let app_shell = move || shell(assets);
     let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);
+    let proxies = state.proxies.clone();
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -74,6 +108,9 @@ pub fn router(state: ServerState) -> Router {
             }
         })
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::net::identify_client(proxies.clone(), req, next)
+        }))
         .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -1,11 +1,13 @@
 //! The atelier server: CLI commands, the HTTP server, the database backends, file storage
 //! and the demo-data generator.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod guard;
 pub mod http;
+pub mod net;
 pub mod site;
 pub mod storage;
 pub mod store;

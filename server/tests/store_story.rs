@@ -20,6 +20,7 @@ fn user(name: &str, id: &str) -> NewUser {
         public_id: id.into(),
         username: name.into(),
         password_hash: None,
+        role: app::account::Role::User,
         created_at: at(1, 0),
     }
 }

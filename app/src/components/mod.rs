@@ -1,5 +1,7 @@
 mod asset_card;
+pub mod auth;
 mod header;
 
 pub use asset_card::AssetCard;
+pub use auth::{provide_auth, use_auth};
 pub use header::SiteHeader;

@@ -1,9 +1,13 @@
+mod account;
 mod asset;
 mod home;
+mod login;
 mod not_found;
 
+pub use account::AccountPage;
 pub use asset::AssetPage;
 pub use home::HomePage;
+pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 
 use leptos::prelude::*;

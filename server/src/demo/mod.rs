@@ -298,6 +298,7 @@ pub async fn seed(
                 public_id: public_id(&mut rng),
                 username,
                 password_hash: None,
+                role: app::account::Role::User,
                 created_at: joined,
             })
             .await

@@ -82,6 +82,44 @@ fn username_taken(err: sqlx::Error, username: &str) -> StoreError {
     }
 }
 
+/// The columns [`user_from_row`] reads, from `users u`.
+const USER_COLUMNS: &str = "u.id, u.public_id, u.username, u.role, u.status, u.login_count, \
+     u.last_login_at, u.created_at";
+
+/// The same columns, unqualified, for `RETURNING`.
+const USER_RETURNING: &str =
+    "id, public_id, username, role, status, login_count, last_login_at, created_at";
+
+/// A user from [`USER_COLUMNS`]; timestamps are stored differently, so each backend
+/// decodes those itself.
+fn user_from_row<'r, R>(
+    row: &'r R,
+    created_at: DateTime<Utc>,
+    last_login_at: Option<DateTime<Utc>>,
+) -> Result<app::store::User, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    use app::account::{Role, UserStatus};
+    let role: String = col(row, "role")?;
+    let status: String = col(row, "status")?;
+    Ok(app::store::User {
+        id: app::store::UserId(col(row, "id")?),
+        public_id: col(row, "public_id")?,
+        username: col(row, "username")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Database(format!("unknown role “{role}”")))?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Database(format!("unknown status “{status}”")))?,
+        login_count: u64::try_from(col::<R, i64>(row, "login_count")?).unwrap_or(0),
+        last_login_at,
+        created_at,
+    })
+}
+
 /// Reads one column, failing with the store's error.
 fn col<'r, R, T>(row: &'r R, name: &str) -> Result<T, StoreError>
 where

@@ -3,15 +3,20 @@
 
 use std::{str::FromStr, time::Duration};
 
+use app::account::{Role, UserStatus};
 use app::model::{AssetDetail, AssetPage};
-use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
+use app::store::{
+    ActiveSession, Credentials, EndSessions, FileId, ListQuery, NewAsset, NewFile, NewSession,
+    NewUser, SessionId, SessionRecord, Store, StoreError, User, UserId,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::Connection;
 
 use super::{
-    col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
+    col, db_error, into_page, opt_i32, user_from_row, username_taken, AssetRow, FileRow, OpenError,
+    FILE_COLUMNS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "postgres";
@@ -76,13 +81,23 @@ fn asset_row(row: &PgRow) -> Result<AssetRow, StoreError> {
 }
 
 fn user_row(row: &PgRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: UserId(col(row, "id")?),
+    user_from_row(row, col(row, "created_at")?, col(row, "last_login_at")?)
+}
+
+fn session_record(row: &PgRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: SessionId(col(row, "id")?),
         public_id: col(row, "public_id")?,
-        username: col(row, "username")?,
         created_at: col(row, "created_at")?,
+        last_seen_at: col(row, "last_seen_at")?,
+        ip: col(row, "ip")?,
+        user_agent: col(row, "user_agent")?,
+        device: col(row, "device")?,
     })
 }
+
+/// Key of the advisory lock that serialises "is this the first account?" with the insert.
+const FIRST_ACCOUNT_LOCK: i64 = 0x6174_656c_6965_7201;
 
 #[async_trait]
 impl Store for PgStore {
@@ -103,26 +118,39 @@ impl Store for PgStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO users (public_id, username, password_hash, created_at)
-             VALUES ($1, $2, $3, $4)
-             RETURNING id, public_id, username, created_at",
-        )
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // Two sign-ups on an empty instance must not both see "no accounts yet".
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_ACCOUNT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (public_id, username, password_hash, role, created_at)
+             VALUES ($1, $2, $3,
+                     CASE WHEN $3::text IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)
+                          THEN 'admin' ELSE $4 END,
+                     $5)
+             RETURNING {USER_RETURNING}"
+        ))
         .bind(&user.public_id)
         .bind(&user.username)
         .bind(&user.password_hash)
+        .bind(user.role.as_str())
         .bind(user.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| username_taken(e, &user.username))?;
-        user_row(&row)
+        let created = user_row(&row)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(created)
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        sqlx::query(
-            "SELECT id, public_id, username, created_at FROM users
-             WHERE lower(username) = lower($1)",
-        )
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE lower(u.username) = lower($1)"
+        ))
         .bind(username)
         .fetch_optional(&self.pool)
         .await
@@ -130,6 +158,295 @@ impl Store for PgStore {
         .as_ref()
         .map(user_row)
         .transpose()
+    }
+
+    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+              WHERE lower(u.username) = lower($1)"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            user: user_row(&row)?,
+            password_hash: col(&row, "password_hash")?,
+        }))
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        end: EndSessions,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let keep = match end {
+            EndSessions::None => None,
+            EndSessions::All => Some(-1),
+            EndSessions::AllExcept(keep) => Some(keep.0),
+        };
+        if let Some(keep) = keep {
+            sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND id <> $2")
+                .bind(user.0)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> Result<Option<User>, StoreError> {
+        sqlx::query(&format!(
+            "UPDATE users SET role = $1 WHERE lower(username) = lower($2)
+             RETURNING {USER_RETURNING}"
+        ))
+        .bind(role.as_str())
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    async fn set_status(
+        &self,
+        username: &str,
+        status: UserStatus,
+    ) -> Result<Option<User>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let Some(row) = sqlx::query(&format!(
+            "UPDATE users SET status = $1 WHERE lower(username) = lower($2)
+             RETURNING {USER_RETURNING}"
+        ))
+        .bind(status.as_str())
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let user = user_row(&row)?;
+        if status == UserStatus::Disabled {
+            sqlx::query("DELETE FROM user_sessions WHERE user_id = $1")
+                .bind(user.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(user))
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.password_hash IS NOT NULL
+             ORDER BY u.created_at, u.id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(user_row)
+        .collect()
+    }
+
+    async fn start_session(
+        &self,
+        user: UserId,
+        session: &NewSession,
+    ) -> Result<SessionId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO user_sessions
+                (public_id, user_id, token_hash, created_at, last_seen_at, expires_at,
+                 absolute_expires_at, ip, user_agent, device)
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)
+             RETURNING id",
+        )
+        .bind(&session.public_id)
+        .bind(user.0)
+        .bind(&session.token_hash[..])
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.absolute_expires_at)
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .bind(&session.device)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE users SET login_count = login_count + 1, last_login_at = $1 WHERE id = $2",
+        )
+        .bind(session.created_at)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(SessionId(id))
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.id AS session_id, s.public_id AS session_public_id,
+                    s.last_seen_at AS session_last_seen, s.expires_at AS session_expires,
+                    s.absolute_expires_at AS session_absolute
+               FROM user_sessions s JOIN users u ON u.id = s.user_id
+              WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.absolute_expires_at > $2
+                AND u.status = 'enabled'"
+        ))
+        .bind(&token_hash[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ActiveSession {
+            id: SessionId(col(&row, "session_id")?),
+            public_id: col(&row, "session_public_id")?,
+            user: user_row(&row)?,
+            last_seen_at: col(&row, "session_last_seen")?,
+            expires_at: col(&row, "session_expires")?,
+            absolute_expires_at: col(&row, "session_absolute")?,
+        }))
+    }
+
+    async fn touch_session(
+        &self,
+        session: SessionId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
+            .bind(now)
+            .bind(expires_at)
+            .bind(session.0)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
+            .bind(&token_hash[..])
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id, public_id, created_at, last_seen_at, ip, user_agent, device
+               FROM user_sessions
+              WHERE user_id = $1 AND expires_at > $2 AND absolute_expires_at > $2
+              ORDER BY last_seen_at DESC, id DESC",
+        )
+        .bind(user.0)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(session_record)
+        .collect()
+    }
+
+    async fn revoke_session(&self, user: UserId, public_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND public_id = $2")
+            .bind(user.0)
+            .bind(public_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user.0)
+            .bind(keep.map_or(-1, |k| k.0))
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM user_sessions WHERE expires_at <= $1 OR absolute_expires_at <= $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value,
+                                             updated_at = EXCLUDED.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as("SELECT key, value FROM settings ORDER BY key")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
     }
 
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError> {

@@ -4,8 +4,12 @@
 
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
+use app::account::{Role, UserStatus};
 use app::model::AssetPage;
-use app::store::{FileId, ListQuery, NewAsset, NewFile, NewUser, Store, StoreError, User, UserId};
+use app::store::{
+    ActiveSession, Credentials, EndSessions, FileId, ListQuery, NewAsset, NewFile, NewSession,
+    NewUser, SessionId, SessionRecord, Store, StoreError, User, UserId,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -15,7 +19,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    col, db_error, into_page, opt_i32, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
+    col, db_error, into_page, opt_i32, user_from_row, username_taken, AssetRow, FileRow, OpenError,
+    FILE_COLUMNS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
@@ -106,11 +111,23 @@ fn asset_row(row: &SqliteRow) -> Result<AssetRow, StoreError> {
 }
 
 fn user_row(row: &SqliteRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: UserId(col(row, "id")?),
+    let last_login: Option<i64> = col(row, "last_login_at")?;
+    user_from_row(
+        row,
+        from_micros(col(row, "created_at")?)?,
+        last_login.map(from_micros).transpose()?,
+    )
+}
+
+fn session_record(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: SessionId(col(row, "id")?),
         public_id: col(row, "public_id")?,
-        username: col(row, "username")?,
         created_at: from_micros(col(row, "created_at")?)?,
+        last_seen_at: from_micros(col(row, "last_seen_at")?)?,
+        ip: col(row, "ip")?,
+        user_agent: col(row, "user_agent")?,
+        device: col(row, "device")?,
     })
 }
 
@@ -141,14 +158,22 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO users (public_id, username, password_hash, created_at)
-             VALUES (?, ?, ?, ?)
-             RETURNING id, public_id, username, created_at",
-        )
+        // One writer connection: the "is this the first account?" check and the insert
+        // cannot interleave with another sign-up.
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (public_id, username, password_hash, role, created_at)
+             VALUES (?, ?, ?,
+                     CASE WHEN ? IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)
+                          THEN 'admin' ELSE ? END,
+                     ?)
+             RETURNING {USER_RETURNING}"
+        ))
         .bind(&user.public_id)
         .bind(&user.username)
         .bind(&user.password_hash)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
         .bind(micros(user.created_at))
         .fetch_one(&self.writer)
         .await
@@ -157,14 +182,311 @@ impl Store for SqliteStore {
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT id, public_id, username, created_at FROM users WHERE username = ?")
-            .bind(username)
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    async fn find_credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            user: user_row(&row)?,
+            password_hash: col(&row, "password_hash")?,
+        }))
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        end: EndSessions,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        match end {
+            EndSessions::None => {}
+            EndSessions::All => {
+                sqlx::query("DELETE FROM user_sessions WHERE user_id = ?")
+                    .bind(user.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            EndSessions::AllExcept(keep) => {
+                sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id <> ?")
+                    .bind(user.0)
+                    .bind(keep.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn set_role(&self, username: &str, role: Role) -> Result<Option<User>, StoreError> {
+        sqlx::query(&format!(
+            "UPDATE users SET role = ? WHERE username = ? RETURNING {USER_RETURNING}"
+        ))
+        .bind(role.as_str())
+        .bind(username)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    async fn set_status(
+        &self,
+        username: &str,
+        status: UserStatus,
+    ) -> Result<Option<User>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let Some(row) = sqlx::query(&format!(
+            "UPDATE users SET status = ? WHERE username = ? RETURNING {USER_RETURNING}"
+        ))
+        .bind(status.as_str())
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let user = user_row(&row)?;
+        if status == UserStatus::Disabled {
+            sqlx::query("DELETE FROM user_sessions WHERE user_id = ?")
+                .bind(user.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(user))
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.password_hash IS NOT NULL
+             ORDER BY u.created_at, u.id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(user_row)
+        .collect()
+    }
+
+    async fn start_session(
+        &self,
+        user: UserId,
+        session: &NewSession,
+    ) -> Result<SessionId, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO user_sessions
+                (public_id, user_id, token_hash, created_at, last_seen_at, expires_at,
+                 absolute_expires_at, ip, user_agent, device)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING id",
+        )
+        .bind(&session.public_id)
+        .bind(user.0)
+        .bind(&session.token_hash[..])
+        .bind(micros(session.created_at))
+        .bind(micros(session.created_at))
+        .bind(micros(session.expires_at))
+        .bind(micros(session.absolute_expires_at))
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .bind(&session.device)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE users SET login_count = login_count + 1, last_login_at = ? WHERE id = ?",
+        )
+        .bind(micros(session.created_at))
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(SessionId(id))
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.id AS session_id, s.public_id AS session_public_id,
+                    s.last_seen_at AS session_last_seen, s.expires_at AS session_expires,
+                    s.absolute_expires_at AS session_absolute
+               FROM user_sessions s JOIN users u ON u.id = s.user_id
+              WHERE s.token_hash = ? AND s.expires_at > ? AND s.absolute_expires_at > ?
+                AND u.status = 'enabled'"
+        ))
+        .bind(&token_hash[..])
+        .bind(micros(now))
+        .bind(micros(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ActiveSession {
+            id: SessionId(col(&row, "session_id")?),
+            public_id: col(&row, "session_public_id")?,
+            user: user_row(&row)?,
+            last_seen_at: from_micros(col(&row, "session_last_seen")?)?,
+            expires_at: from_micros(col(&row, "session_expires")?)?,
+            absolute_expires_at: from_micros(col(&row, "session_absolute")?)?,
+        }))
+    }
+
+    async fn touch_session(
+        &self,
+        session: SessionId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?")
+            .bind(micros(now))
+            .bind(micros(expires_at))
+            .bind(session.0)
+            .execute(&self.writer)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE token_hash = ?")
+            .bind(&token_hash[..])
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id, public_id, created_at, last_seen_at, ip, user_agent, device
+               FROM user_sessions
+              WHERE user_id = ? AND expires_at > ? AND absolute_expires_at > ?
+              ORDER BY last_seen_at DESC, id DESC",
+        )
+        .bind(user.0)
+        .bind(micros(now))
+        .bind(micros(now))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(session_record)
+        .collect()
+    }
+
+    async fn revoke_session(&self, user: UserId, public_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND public_id = ?")
+            .bind(user.0)
+            .bind(public_id)
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id <> ?")
+            .bind(user.0)
+            .bind(keep.map_or(-1, |k| k.0))
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM user_sessions WHERE expires_at <= ? OR absolute_expires_at <= ?",
+        )
+        .bind(micros(now))
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
             .fetch_optional(&self.reader)
             .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(user_row)
-            .transpose()
+            .map_err(db_error)
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                                             updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as("SELECT key, value FROM settings ORDER BY key")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)
     }
 
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError> {

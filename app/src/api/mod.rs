@@ -1,5 +1,9 @@
 //! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
 
+mod accounts;
+
+pub use accounts::*;
+
 use leptos::prelude::*;
 use server_fn::codec::{GetUrl, Json};
 
@@ -39,23 +43,69 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
 pub(crate) mod ssr {
     use std::{future::Future, sync::Arc};
 
+    use crate::auth::{Accounts, ClientIp};
     use crate::error::{set_response_status, ApiError};
     use crate::model::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-    use crate::store::{Cursor, Store};
+    use crate::store::{ActiveSession, Cursor, Store};
 
     /// What the server provides to every server function and page render.
     #[derive(Clone)]
     pub struct AppContext {
         pub store: Arc<dyn Store>,
+        pub accounts: Arc<Accounts>,
+    }
+
+    fn context() -> Result<AppContext, ApiError> {
+        leptos::prelude::use_context::<AppContext>().ok_or_else(|| {
+            tracing::error!("AppContext missing from the server function context");
+            ApiError::Internal
+        })
     }
 
     pub fn store() -> Result<Arc<dyn Store>, ApiError> {
-        leptos::prelude::use_context::<AppContext>()
-            .map(|ctx| ctx.store)
-            .ok_or_else(|| {
-                tracing::error!("AppContext missing from the server function context");
-                ApiError::Internal
-            })
+        context().map(|ctx| ctx.store)
+    }
+
+    pub fn accounts() -> Result<Arc<Accounts>, ApiError> {
+        context().map(|ctx| ctx.accounts)
+    }
+
+    /// The request being answered (leptos_axum provides its head).
+    pub fn request() -> Result<http::request::Parts, ApiError> {
+        leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| {
+            tracing::error!("request parts missing from the server function context");
+            ApiError::Internal
+        })
+    }
+
+    /// The client's address, when the server could tell.
+    pub fn client_ip(request: &http::request::Parts) -> Option<std::net::IpAddr> {
+        request.extensions.get::<ClientIp>().map(|ip| ip.0)
+    }
+
+    /// The session of the browser asking, if it is logged in.
+    pub async fn current_session() -> Result<Option<ActiveSession>, ApiError> {
+        let request = request()?;
+        accounts()?
+            .session(store()?.as_ref(), &request.headers, chrono::Utc::now())
+            .await
+    }
+
+    /// Like [`current_session`], but a `401` when nobody is logged in.
+    pub async fn require_session() -> Result<ActiveSession, ApiError> {
+        current_session()
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("log in to do this".into()))
+    }
+
+    /// Adds a header to the response of the current server function or page.
+    pub fn add_response_header(name: http::HeaderName, value: &str) {
+        if let (Some(options), Ok(value)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(value),
+        ) {
+            options.append_header(name, value);
+        }
     }
 
     /// Runs a server function body and gives its error the HTTP status it deserves.

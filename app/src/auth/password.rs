@@ -1,0 +1,213 @@
+//! Password hashing: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1),
+//! stored as PHC strings. Hashing runs on blocking threads behind a small semaphore, so a
+//! flood of logins queues up instead of starving page rendering.
+
+use std::{collections::HashSet, sync::Arc, sync::LazyLock, time::Duration};
+
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const PARALLELISM: u32 = 1;
+
+/// How long a login waits for a free hashing slot before the server says it is busy.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(15);
+
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .collect()
+});
+
+/// True when the password is on the shipped list of the most common passwords (ignoring
+/// case).
+pub fn is_common(password: &str) -> bool {
+    COMMON.contains(password.to_lowercase().as_str())
+}
+
+fn argon2() -> Argon2<'static> {
+    // The parameters are constants within argon2's limits.
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+        .unwrap_or_else(|_| Params::default());
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub matches: bool,
+    /// The stored hash uses other parameters than today's: rehash it now that we know the
+    /// password.
+    pub outdated: bool,
+}
+
+fn verify_now(stored: &str, password: &str) -> Verdict {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        tracing::error!("a stored password hash is not a PHC string");
+        return Verdict {
+            matches: false,
+            outdated: false,
+        };
+    };
+    // Verify with the parameters the hash names, whatever today's are.
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    let current = parsed.algorithm.as_str() == "argon2id"
+        && parsed.version == Some(Version::V0x13.into())
+        && Params::try_from(&parsed).is_ok_and(|p| {
+            p.m_cost() == MEMORY_KIB && p.t_cost() == ITERATIONS && p.p_cost() == PARALLELISM
+        });
+    Verdict {
+        matches,
+        outdated: !current,
+    }
+}
+
+/// Hashes and verifies passwords off the async workers.
+#[derive(Clone)]
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    /// Verified for unknown users, so they take as long as a wrong password.
+    dummy: Arc<String>,
+}
+
+impl Passwords {
+    /// `slots`: how many hashes may run at once (each takes ~19 MiB and one core).
+    pub fn new(slots: usize) -> Passwords {
+        let dummy = hash_now("no account has this password, it only burns time")
+            .unwrap_or_else(|_| String::from("$argon2id$v=19$m=19456,t=2,p=1$invalid"));
+        Passwords {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            dummy: Arc::new(dummy),
+        }
+    }
+
+    /// One slot per two cores, at least one.
+    pub fn for_this_machine() -> Passwords {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Passwords::new((cores / 2).clamp(1, 8))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || ApiError::Unavailable("the server is busy; try again in a moment".into());
+        let _permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        tokio::task::spawn_blocking(work).await.map_err(|err| {
+            tracing::error!(%err, "password hashing task failed");
+            ApiError::Internal
+        })
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let password = password.to_owned();
+        self.run(move || hash_now(&password)).await?.map_err(|err| {
+            tracing::error!(%err, "cannot hash a password");
+            ApiError::Internal
+        })
+    }
+
+    /// Checks `password` against `stored`; with no stored hash (unknown user, or an account
+    /// without a password) a dummy hash is verified so the answer takes as long.
+    pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<Verdict, ApiError> {
+        let password = password.to_owned();
+        match stored {
+            Some(stored) => {
+                let stored = stored.to_owned();
+                self.run(move || verify_now(&stored, &password)).await
+            }
+            None => {
+                let dummy = self.dummy.clone();
+                self.run(move || verify_now(&dummy, &password)).await?;
+                Ok(Verdict {
+                    matches: false,
+                    outdated: false,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_phc_strings_with_the_chosen_parameters() {
+        let hash = hash_now("correct horse battery staple").expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(!hash.contains("correct horse"));
+        let ok = verify_now(&hash, "correct horse battery staple");
+        assert_eq!(
+            ok,
+            Verdict {
+                matches: true,
+                outdated: false
+            }
+        );
+        assert!(!verify_now(&hash, "Correct horse battery staple").matches);
+    }
+
+    #[test]
+    fn hashes_made_with_other_parameters_still_verify_and_ask_for_a_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).expect("params"),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let old = weak
+            .hash_password(b"an older password", &salt)
+            .expect("hash")
+            .to_string();
+        let verdict = verify_now(&old, "an older password");
+        assert!(verdict.matches && verdict.outdated, "{verdict:?}");
+        assert!(!verify_now("not a hash", "x").matches);
+    }
+
+    #[test]
+    fn the_most_common_passwords_are_known() {
+        assert!(COMMON.len() > 10_000, "{}", COMMON.len());
+        for common in ["password", "12345678", "Password", "iloveyou", "qwertyuiop"] {
+            assert!(is_common(common), "{common}");
+        }
+        assert!(!is_common("violet-tractor-sings-at-dawn"));
+    }
+
+    #[tokio::test]
+    async fn unknown_users_cost_a_verification_too() {
+        let passwords = Passwords::new(1);
+        let verdict = passwords.verify(None, "whatever1").await.expect("verify");
+        assert!(!verdict.matches);
+        let hash = passwords.hash("whatever1").await.expect("hash");
+        assert!(
+            passwords
+                .verify(Some(&hash), "whatever1")
+                .await
+                .expect("verify")
+                .matches
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Who is logged in, for every component: one resource, refreshed after login and logout.
+
+use leptos::prelude::*;
+
+use crate::account::Me;
+use crate::api::me;
+
+#[derive(Clone, Copy)]
+pub struct Auth {
+    /// The logged-in user, `None` for visitors.
+    pub me: Resource<Option<Me>>,
+    version: RwSignal<u32>,
+}
+
+impl Auth {
+    /// Asks the server again (after logging in or out, or revoking this session).
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+}
+
+pub fn provide_auth() {
+    let version = RwSignal::new(0u32);
+    let me = Resource::new(move || version.get(), |_| async { me().await.ok() });
+    provide_context(Auth { me, version });
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
