@@ -81,10 +81,28 @@ impl FromServerFnError for ApiError {
     }
 }
 
-/// Sets the HTTP status of the current server-function response to match `err`.
+/// Sets the HTTP status of the current server-function response (or page) to match `err`.
+///
+/// Not for an HTML form posted straight to a server function (no JavaScript): server_fn
+/// answers that with a redirect back to the form carrying the error, and a status set here
+/// would replace the redirect's.
 #[cfg(feature = "ssr")]
 pub(crate) fn set_response_status(err: &ApiError) {
-    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+    use leptos::prelude::use_context;
+    if let Some(request) = use_context::<http::request::Parts>() {
+        let accepts_html = request
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if request.method == http::Method::POST
+            && request.uri.path().starts_with("/api/")
+            && accepts_html
+        {
+            return;
+        }
+    }
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(status) = http::StatusCode::from_u16(err.status()) {
             options.set_status(status);
         }

@@ -144,6 +144,28 @@ pub fn short_date(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
+/// Text for `leptos_meta::Title`. On the server leptos_meta 0.8 writes the title into the
+/// page unescaped, so a title holding `</title><script>` would end the element early; the
+/// server escapes it (the browser decodes the entities inside `<title>`). In the browser the
+/// text goes to `document.title`, which needs no escaping.
+pub fn title_text(text: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    #[cfg(not(feature = "ssr"))]
+    text.to_string()
+}
+
 /// `YYYY-MM-DD HH:MM UTC`, the same on the server and in the browser.
 pub fn short_datetime(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()

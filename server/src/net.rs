@@ -5,7 +5,7 @@ use std::{net::IpAddr, net::SocketAddr, str::FromStr, sync::Arc};
 
 use app::auth::ClientIp;
 use axum::{
-    extract::{ConnectInfo, Request},
+    extract::{connect_info::MockConnectInfo, ConnectInfo, Request},
     middleware::Next,
     response::Response,
 };
@@ -115,10 +115,16 @@ impl TrustedProxies {
 
 /// Middleware: records the client's address in the request's extensions as [`ClientIp`].
 pub async fn identify_client(proxies: TrustedProxies, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
+    let extensions = req.extensions();
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .map(|info| info.0.ip())
+        // What tests install in place of a socket (axum's ConnectInfo extractor does the same).
+        .or_else(|| {
+            extensions
+                .get::<MockConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        });
     if let Some(peer) = peer {
         let ip = proxies.client_ip(peer, req.headers());
         req.extensions_mut().insert(ClientIp(ip));

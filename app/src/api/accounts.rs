@@ -48,6 +48,22 @@ pub async fn me() -> Result<Me, ApiError> {
     .await
 }
 
+/// Who is logged in, for a page rendered on the server. Unlike [`me`], being a visitor is
+/// not an error here: it must not turn the page into a `401`.
+#[cfg(feature = "ssr")]
+pub async fn current_me() -> Option<Me> {
+    match super::ssr::current_session().await {
+        Ok(session) => session.map(|s| Me {
+            username: s.user.username,
+            role: s.user.role,
+        }),
+        Err(err) => {
+            tracing::warn!(%err, "cannot tell who is logged in");
+            None
+        }
+    }
+}
+
 /// `GET /api/instance`: what anyone may know before logging in (is registration open?).
 #[server(name = GetInstance, prefix = "/api", endpoint = "instance", input = GetUrl, output = Json)]
 pub async fn instance() -> Result<InstanceInfo, ApiError> {

@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 
 use crate::account::Me;
-use crate::api::me;
 
 #[derive(Clone, Copy)]
 pub struct Auth {
@@ -21,7 +20,15 @@ impl Auth {
 
 pub fn provide_auth() {
     let version = RwSignal::new(0u32);
-    let me = Resource::new(move || version.get(), |_| async { me().await.ok() });
+    let me = Resource::new(
+        move || version.get(),
+        |_| async {
+            #[cfg(feature = "ssr")]
+            return crate::api::current_me().await;
+            #[cfg(not(feature = "ssr"))]
+            return crate::api::me().await.ok();
+        },
+    );
     provide_context(Auth { me, version });
 }
 

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::ErrorNotice;
 use crate::api::get_asset;
-use crate::model::{format_duration, AssetDetail, MediaType};
+use crate::model::{format_duration, title_text, AssetDetail, MediaType};
 
 /// `/a/{id}`: one asset, its media and everything known about how it was made.
 #[component]
@@ -58,7 +58,7 @@ fn AssetView(asset: AssetDetail) -> impl IntoView {
     let size = s.width.zip(s.height).map(|(w, h)| format!("{w} × {h}"));
     let created = s.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
     view! {
-        <Title text=format!("{} · atelier", s.title)/>
+        <Title text=title_text(&format!("{} · atelier", s.title))/>
         <article class="page asset-detail">
             <div class="media" style=style>{media}</div>
             <div class="facts">
