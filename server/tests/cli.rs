@@ -42,6 +42,9 @@ fn every_subcommand_explains_itself() {
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
         vec!["seed-demo", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["settings", "--help"],
     ] {
         let out = atelier(dir.path(), &args).output().expect("run");
         assert!(out.status.success(), "{args:?}");
@@ -60,6 +63,8 @@ fn every_subcommand_explains_itself() {
         "ATELIER_ADDR",
         "ATELIER_DATA_DIR",
         "DATABASE_URL",
+        "--insecure-cookies",
+        "--trusted-proxies",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}");
     }
@@ -159,4 +164,193 @@ fn the_server_stops_cleanly_on_sigterm() {
         assert!(Instant::now() < deadline, "the server ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Runs `atelier` with `stdin` as its input and returns what it printed.
+fn run_with_input(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = atelier(dir, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_manages_accounts_and_settings_from_the_shell() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path();
+
+    // An admin with a generated password, shown once.
+    let created = stdout(
+        &atelier(path, &["user", "create", "Alice", "--admin"])
+            .output()
+            .expect("run"),
+    );
+    assert!(created.contains("created alice (admin)"), "{created}");
+    let password = created
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the generated password is printed")
+        .to_string();
+    assert_eq!(password.len(), 23, "{password}");
+
+    // A user whose password comes from stdin (for scripts), held to the web's rules.
+    let bob = run_with_input(
+        path,
+        &["user", "create", "bob", "--password-stdin"],
+        "violet tractor sings\n",
+    );
+    let text = stdout(&bob);
+    assert!(text.contains("created bob (user)"), "{text}");
+    assert!(
+        !text.contains("password:"),
+        "a given password is not echoed"
+    );
+    let weak = run_with_input(
+        path,
+        &["user", "create", "carl", "--password-stdin"],
+        "short\n",
+    );
+    assert_one_clear_line(&weak, "at least 8");
+    let common = run_with_input(
+        path,
+        &["user", "create", "carl", "--password-stdin"],
+        "12345678\n",
+    );
+    assert_one_clear_line(&common, "most common");
+    let taken = atelier(path, &["user", "create", "BOB"])
+        .output()
+        .expect("run");
+    assert_one_clear_line(&taken, "the username “bob” is taken");
+    let bad = atelier(path, &["user", "create", "x"])
+        .output()
+        .expect("run");
+    assert_one_clear_line(&bad, "3 to 32");
+
+    let promoted = stdout(
+        &atelier(path, &["user", "set-role", "bob", "admin"])
+            .output()
+            .expect("run"),
+    );
+    assert!(promoted.contains("bob is now admin"), "{promoted}");
+    let disabled = stdout(
+        &atelier(path, &["user", "disable", "bob"])
+            .output()
+            .expect("run"),
+    );
+    assert!(disabled.contains("disabled bob"), "{disabled}");
+    let listed = stdout(&atelier(path, &["user", "list"]).output().expect("run"));
+    let bob_line = listed
+        .lines()
+        .find(|l| l.starts_with("bob "))
+        .expect("bob listed");
+    assert!(
+        bob_line.contains("admin") && bob_line.contains("disabled"),
+        "{listed}"
+    );
+    assert!(listed.lines().any(|l| l.starts_with("alice ")), "{listed}");
+    let missing = atelier(path, &["user", "reset-password", "nobody"])
+        .output()
+        .expect("run");
+    assert_one_clear_line(&missing, "there is no user “nobody”");
+
+    let reset = stdout(
+        &atelier(path, &["user", "reset-password", "alice"])
+            .output()
+            .expect("run"),
+    );
+    let new_password = reset
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("printed")
+        .to_string();
+    assert_ne!(new_password, password);
+
+    let closed = stdout(
+        &atelier(path, &["settings", "set", "registration_mode", "closed"])
+            .output()
+            .expect("run"),
+    );
+    assert!(closed.contains("registration_mode = closed"), "{closed}");
+    let listed = stdout(&atelier(path, &["settings", "list"]).output().expect("run"));
+    assert!(listed.contains("registration_mode = closed"), "{listed}");
+    let wrong = atelier(path, &["settings", "set", "registration_mode", "maybe"])
+        .output()
+        .expect("run");
+    assert_one_clear_line(&wrong, "open or closed");
+
+    // What the CLI did is what the web app sees: the reset password logs Alice in, the
+    // old one does not, disabled Bob cannot, and registration is closed.
+    let url = atelier_server::config::sqlite_url(&path.join("data/atelier.db"));
+    let store = atelier_server::store::open(&url).await.expect("open");
+    let files = atelier_server::storage::FileStore::open(&path.join("data")).expect("files");
+    let app =
+        atelier_server::http::router(atelier_server::http::ServerState::new(store.clone(), files));
+    let login = |username: &str, password: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("username", username), ("password", password)])
+            .finish();
+        axum::http::Request::post("/api/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .expect("request")
+    };
+    use tower::ServiceExt;
+    let status = |r: axum::response::Response| r.status().as_u16();
+    assert_eq!(
+        status(
+            app.clone()
+                .oneshot(login("alice", &new_password))
+                .await
+                .expect("send")
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            app.clone()
+                .oneshot(login("alice", &password))
+                .await
+                .expect("send")
+        ),
+        401
+    );
+    assert_eq!(
+        status(
+            app.clone()
+                .oneshot(login("bob", "violet tractor sings"))
+                .await
+                .expect("send")
+        ),
+        403
+    );
+    let register = axum::http::Request::post("/api/register")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(
+            "username=dave&password=violet+tractor+sings",
+        ))
+        .expect("request");
+    assert_eq!(
+        status(app.clone().oneshot(register).await.expect("send")),
+        403
+    );
+    store.close().await;
 }
