@@ -731,6 +731,55 @@ async fn a_disabled_account_is_refused_and_logged_out_at_once(db: &TestDb) {
     assert_eq!(kim.login("kim", GOOD_PASSWORD).await.status, StatusCode::OK);
 }
 
+async fn an_old_hash_is_upgraded_at_the_next_login(db: &TestDb) {
+    let state = state(db);
+    let old = app::auth::password::hash_with_params(GOOD_PASSWORD, 8192, 1, 1).expect("hash");
+    db.store
+        .create_user(&NewUser {
+            public_id: "oldHashUser1".into(),
+            username: "olga".into(),
+            password_hash: Some(old.clone()),
+            role: Role::User,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("user");
+    let stored = |db: &TestDb| {
+        let store = db.store.clone();
+        async move {
+            store
+                .find_credentials("olga")
+                .await
+                .expect("find")
+                .and_then(|c| c.password_hash)
+                .expect("hash")
+        }
+    };
+    let mut olga = Browser::new(&state, [192, 0, 2, 19], FIREFOX);
+    assert_eq!(
+        olga.login("olga", "not the password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(stored(db).await, old, "a failed login changes nothing");
+    assert_eq!(
+        olga.login("olga", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let upgraded = stored(db).await;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{upgraded}"
+    );
+    // The new hash works, and the session started with the old one lives on.
+    assert_eq!(olga.me().await.status, StatusCode::OK);
+    let mut again = Browser::new(&state, [192, 0, 2, 20], FIREFOX);
+    assert_eq!(
+        again.login("olga", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(olga.me().await.status, StatusCode::OK);
+}
+
 async fn registration_can_be_closed(db: &TestDb) {
     let state = state(db);
     let mut visitor = Browser::new(&state, [192, 0, 2, 15], FIREFOX);
@@ -919,6 +968,7 @@ on_both_backends!(
     two_devices_and_revoking_one_logs_it_out,
     a_new_password_ends_the_other_sessions,
     a_disabled_account_is_refused_and_logged_out_at_once,
+    an_old_hash_is_upgraded_at_the_next_login,
     registration_can_be_closed,
     cross_site_writes_are_refused,
     the_database_never_holds_a_session_token_or_a_password,

@@ -46,6 +46,21 @@ fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+/// A hash made with other argon2id parameters, as an older version (or another program)
+/// would have stored it. For tests and imports; new hashes use [`Passwords::hash`].
+pub fn hash_with_params(
+    password: &str,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> Result<String, argon2::password_hash::Error> {
+    let params = Params::new(memory_kib, iterations, parallelism, None)?;
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
 /// The outcome of checking a password against a stored hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -172,16 +187,7 @@ mod tests {
 
     #[test]
     fn hashes_made_with_other_parameters_still_verify_and_ask_for_a_rehash() {
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8192, 1, 1, None).expect("params"),
-        );
-        let salt = SaltString::generate(&mut OsRng);
-        let old = weak
-            .hash_password(b"an older password", &salt)
-            .expect("hash")
-            .to_string();
+        let old = hash_with_params("an older password", 8192, 1, 1).expect("hash");
         let verdict = verify_now(&old, "an older password");
         assert!(verdict.matches && verdict.outdated, "{verdict:?}");
         assert!(!verify_now("not a hash", "x").matches);
