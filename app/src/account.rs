@@ -114,7 +114,7 @@ pub struct SessionInfo {
 pub fn normalize_username(input: &str) -> Result<String, String> {
     let name = input.trim().to_ascii_lowercase();
     let len = name.chars().count();
-    if len < USERNAME_MIN || len > USERNAME_MAX {
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
         return Err(format!(
             "a username has {USERNAME_MIN} to {USERNAME_MAX} characters (this one has {len})"
         ));

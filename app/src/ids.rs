@@ -9,6 +9,16 @@ pub fn is_public_id(text: &str) -> bool {
     text.len() == PUBLIC_ID_LEN && text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// A fresh random public id (server only: the browser never mints ids).
+#[cfg(feature = "ssr")]
+pub fn new_public_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..PUBLIC_ID_LEN)
+        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -20,14 +30,4 @@ mod tests {
         assert!(!is_public_id("Ab3dEf6hIj9k/"));
         assert!(!is_public_id("12345678901é"));
     }
-}
-
-/// A fresh random public id (server only: the browser never mints ids).
-#[cfg(feature = "ssr")]
-pub fn new_public_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..PUBLIC_ID_LEN)
-        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
-        .collect()
 }
