@@ -202,6 +202,44 @@ mod tests {
         assert!(!is_common("violet-tractor-sings-at-dawn"));
     }
 
+    /// On a runtime with a single async thread, anything hashed on that thread would freeze
+    /// every other task (page rendering) for as long as the flood lasts.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flood_of_hashes_leaves_the_async_thread_free() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let passwords = Passwords::new(1);
+        let steps = Arc::new(AtomicU32::new(0));
+        let counter = tokio::spawn({
+            let steps = steps.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    steps.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut flood = tokio::task::JoinSet::new();
+        for i in 0..4 {
+            let passwords = passwords.clone();
+            flood.spawn(async move { passwords.hash(&format!("flood password {i}")).await });
+        }
+        while let Some(done) = flood.join_next().await {
+            done.expect("task").expect("hash");
+        }
+        let elapsed = started.elapsed();
+        counter.abort();
+        let steps = steps.load(Ordering::Relaxed);
+        // The other task kept running throughout: at least a quarter of the 2 ms steps the
+        // flood lasted (inline hashing would allow a handful, between hashes).
+        let possible = u32::try_from(elapsed.as_millis() / 2).unwrap_or(u32::MAX);
+        assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
+        assert!(
+            steps >= possible / 4,
+            "{steps} steps in {elapsed:?} of hashing (out of {possible})"
+        );
+    }
+
     #[tokio::test]
     async fn unknown_users_cost_a_verification_too() {
         let passwords = Passwords::new(1);
