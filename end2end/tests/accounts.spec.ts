@@ -70,6 +70,7 @@ test.describe('without JavaScript', () => {
     // The account page lists this browser's session.
     await header(page).getByRole('link', { name }).click();
     await expect(page).toHaveURL('/account');
+    await expect(page.locator('.whoami')).toContainText(`Logged in as ${name}`);
     await expect(page.locator('.session.current .device')).toHaveText('Headless Chrome on Linux');
   });
 

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use super::ErrorNotice;
-use crate::account::{SessionInfo, PASSWORD_MAX, PASSWORD_MIN};
+use crate::account::{Role, SessionInfo, PASSWORD_MAX, PASSWORD_MIN};
 use crate::api::{list_sessions, ChangePassword, RevokeOtherSessions, RevokeSession};
 use crate::components::use_auth;
 use crate::error::ApiError;
@@ -38,6 +38,20 @@ pub fn AccountPage() -> impl IntoView {
                         Ok(list) => {
                             view! {
                                 <h1>"Your account"</h1>
+                                <Transition fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        auth.me
+                                            .await
+                                            .map(|me| {
+                                                view! {
+                                                    <p class="hint whoami">
+                                                        "Logged in as " <strong>{me.username}</strong>
+                                                        {(me.role == Role::Admin).then_some(" · admin")}
+                                                    </p>
+                                                }
+                                            })
+                                    })}
+                                </Transition>
                                 {move || {
                                     changed()
                                         .then(|| {
