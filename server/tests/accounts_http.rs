@@ -22,45 +22,17 @@ use axum::{
     http::{header, Request, StatusCode},
     Router,
 };
-use common::TestDb;
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use common::{send, Reply, TestDb};
+use serde_json::json;
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 const COOKIE: &str = "__Host-atelier_session";
 const GOOD_PASSWORD: &str = "violet tractor sings";
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.text()))
-    }
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(&name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-    /// The session token this response sets, if any (empty when it clears the cookie).
-    fn session_cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix(&format!("{COOKIE}=")))
-            .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
-    }
+/// The session token a response sets, if any (empty when it clears the cookie).
+fn session_cookie(reply: &Reply) -> Option<String> {
+    reply.cookie(COOKIE)
 }
 
 /// One browser (or script): its address, user agent and cookie jar of one cookie.
@@ -88,24 +60,8 @@ impl Browser {
         if let Some(token) = &self.cookie {
             req = req.header(header::COOKIE, format!("theme=dark; {COOKIE}={token}"));
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).expect("request"))
-            .await
-            .expect("infallible");
-        let reply = Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes()
-                .to_vec(),
-        };
-        if let Some(token) = reply.session_cookie() {
+        let reply = send(&self.app, req.body(Body::from(body)).expect("request")).await;
+        if let Some(token) = session_cookie(&reply) {
             self.cookie = (!token.is_empty()).then_some(token);
         }
         reply
@@ -715,7 +671,7 @@ async fn a_disabled_account_is_refused_and_logged_out_at_once(db: &TestDb) {
         .unwrap_or_default()
         .contains("disabled"));
     assert_eq!(
-        refused.session_cookie(),
+        session_cookie(&refused),
         None,
         "no session for a disabled account"
     );

@@ -15,32 +15,7 @@ use axum::{
     http::{header, Request, StatusCode},
     Router,
 };
-use common::TestDb;
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(&name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
+use common::{send, Reply, TestDb};
 
 async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) -> Reply {
     let mut req = Request::get(uri);
@@ -48,24 +23,6 @@ async fn get(app: &Router, uri: &str, headers: &[(header::HeaderName, &str)]) ->
         req = req.header(name, *value);
     }
     send(app, req.body(Body::empty()).expect("request")).await
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(req).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
 }
 
 async fn seeded_app(db: &TestDb, count: u64, with_files: bool) -> Router {

@@ -166,6 +166,33 @@ mod ssr {
         Ok(())
     }
 
+    /// What a password attempt counts against: the username, and the client's address.
+    fn throttle_keys(username: &str, request: &http::request::Parts) -> Vec<ThrottleKey> {
+        let mut keys = vec![ThrottleKey::account(username)];
+        if let Some(ip) = client_ip(request) {
+            keys.push(ThrottleKey::client(ip));
+        }
+        keys
+    }
+
+    /// A `429` with `Retry-After` while any of `keys` has had too many failures.
+    fn not_throttled(
+        accounts: &crate::auth::Accounts,
+        keys: &[ThrottleKey],
+        what: &str,
+    ) -> Result<(), ApiError> {
+        match accounts.throttle.check(keys, Instant::now()) {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                let secs = retry_after_secs(wait);
+                add_response_header(http::header::RETRY_AFTER, &secs.to_string());
+                Err(ApiError::TooManyRequests(format!(
+                    "{what}; try again in {secs} seconds"
+                )))
+            }
+        }
+    }
+
     /// Starts a session for `user`: a new token, its hash stored, the cookie set.
     async fn start_session(user: &User) -> Result<(), ApiError> {
         let request = request()?;
@@ -242,17 +269,8 @@ mod ssr {
     ) -> Result<Me, ApiError> {
         let request = request()?;
         let accounts = accounts()?;
-        let mut keys = vec![ThrottleKey::account(&username)];
-        if let Some(ip) = client_ip(&request) {
-            keys.push(ThrottleKey::client(ip));
-        }
-        if let Err(wait) = accounts.throttle.check(&keys, Instant::now()) {
-            let secs = retry_after_secs(wait);
-            add_response_header(http::header::RETRY_AFTER, &secs.to_string());
-            return Err(ApiError::TooManyRequests(format!(
-                "too many failed logins; try again in {secs} seconds"
-            )));
-        }
+        let keys = throttle_keys(&username, &request);
+        not_throttled(&accounts, &keys, "too many failed logins")?;
         // A name that cannot exist is looked up anyway (it is not found), so it costs the
         // same as any unknown user.
         let name = normalize_username(&username).unwrap_or_default();
@@ -359,18 +377,8 @@ mod ssr {
     ) -> Result<(), ApiError> {
         let session = require_session().await?;
         let accounts = accounts()?;
-        let request = request()?;
-        let mut keys = vec![ThrottleKey::account(&session.user.username)];
-        if let Some(ip) = client_ip(&request) {
-            keys.push(ThrottleKey::client(ip));
-        }
-        if let Err(wait) = accounts.throttle.check(&keys, Instant::now()) {
-            let secs = retry_after_secs(wait);
-            add_response_header(http::header::RETRY_AFTER, &secs.to_string());
-            return Err(ApiError::TooManyRequests(format!(
-                "too many wrong passwords; try again in {secs} seconds"
-            )));
-        }
+        let keys = throttle_keys(&session.user.username, &request()?);
+        not_throttled(&accounts, &keys, "too many wrong passwords")?;
         let store = store()?;
         let stored = store
             .find_credentials(&session.user.username)
