@@ -61,6 +61,11 @@ fn set_content_security_policy() {
     if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce.to_string())) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
+    // Pages name who is logged in: never from a shared cache, always revalidated.
+    response.insert_header(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("private, no-cache"),
+    );
 }
 
 /// Loads the WASM and hydrates the page (what leptos' `HydrationScripts` does, but with

@@ -39,6 +39,7 @@ pub async fn logout() -> Result<(), ApiError> {
 #[server(name = GetMe, prefix = "/api", endpoint = "me", input = GetUrl, output = Json)]
 pub async fn me() -> Result<Me, ApiError> {
     ssr::respond(async {
+        ssr::private();
         let session = super::ssr::require_session().await?;
         Ok(Me {
             username: session.user.username,
@@ -164,6 +165,11 @@ mod ssr {
             ));
         }
         Ok(())
+    }
+
+    /// Marks the answer as personal: no cache may keep it.
+    pub fn private() {
+        add_response_header(http::header::CACHE_CONTROL, "private, no-store");
     }
 
     /// What a password attempt counts against: the username, and the client's address.
@@ -339,6 +345,7 @@ mod ssr {
     }
 
     pub async fn list_sessions() -> Result<Vec<SessionInfo>, ApiError> {
+        private();
         let current = require_session().await?;
         let sessions = store()?.list_sessions(current.user.id, Utc::now()).await?;
         Ok(sessions
