@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod guard;
 pub mod http;
+pub mod media;
 pub mod net;
 pub mod site;
 pub mod storage;

@@ -1,0 +1,320 @@
+//! Probing real files of every accepted format, and refusing the rest, by content.
+
+use std::io::Cursor;
+
+use super::probe::{probe, Format, Probe, ProbeError};
+
+fn run(bytes: &[u8]) -> Result<Probe, ProbeError> {
+    probe(&mut Cursor::new(bytes))
+}
+
+fn encoded(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, 128])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+fn chunk(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend((payload.len() as u32).to_be_bytes());
+    out.extend(kind);
+    out.extend(payload);
+    out.extend([0, 0, 0, 0]); // CRC, not checked by the probe
+    out
+}
+
+fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(((payload.len() + 8) as u32).to_be_bytes());
+    out.extend(kind);
+    out.extend(payload);
+    out
+}
+
+#[test]
+fn png_and_jpeg_images_are_measured_from_their_headers() {
+    let png = run(&encoded(image::ImageFormat::Png, 300, 200)).expect("png");
+    assert_eq!(
+        (png.format, png.width, png.height, png.animated),
+        (Format::Png, 300, 200, false)
+    );
+    let jpeg = run(&encoded(image::ImageFormat::Jpeg, 321, 123)).expect("jpeg");
+    assert_eq!(
+        (jpeg.format, jpeg.width, jpeg.height),
+        (Format::Jpeg, 321, 123)
+    );
+    assert_eq!(jpeg.format.mime(), "image/jpeg");
+}
+
+#[test]
+fn a_jpeg_with_exif_and_fill_bytes_before_its_frame_header() {
+    let plain = encoded(image::ImageFormat::Jpeg, 64, 48);
+    let mut jpeg = vec![0xFF, 0xD8];
+    // An APP1 (EXIF) segment, then a fill byte before the next marker.
+    let exif = b"Exif\0\0 some camera data";
+    jpeg.extend([0xFF, 0xE1]);
+    jpeg.extend(((exif.len() + 2) as u16).to_be_bytes());
+    jpeg.extend(exif);
+    jpeg.push(0xFF);
+    jpeg.extend(&plain[2..]);
+    let probe = run(&jpeg).expect("jpeg");
+    assert_eq!((probe.width, probe.height), (64, 48));
+}
+
+#[test]
+fn gif_and_the_three_kinds_of_webp() {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend(640u16.to_le_bytes());
+    gif.extend(360u16.to_le_bytes());
+    gif.extend([0xF7, 0, 0]);
+    let probe = run(&gif).expect("gif");
+    assert_eq!(
+        (probe.format, probe.width, probe.height),
+        (Format::Gif, 640, 360)
+    );
+
+    let riff = |chunk_kind: &[u8; 4], body: &[u8]| {
+        let mut out = b"RIFF".to_vec();
+        out.extend(((body.len() + 12) as u32).to_le_bytes());
+        out.extend(b"WEBP");
+        out.extend(chunk_kind);
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out
+    };
+    // Lossy: frame tag, start code, 14-bit sizes.
+    let mut vp8 = vec![0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A];
+    vp8.extend(1024u16.to_le_bytes());
+    vp8.extend(768u16.to_le_bytes());
+    let lossy = run(&riff(b"VP8 ", &vp8)).expect("lossy");
+    assert_eq!(
+        (lossy.format, lossy.width, lossy.height),
+        (Format::WebP, 1024, 768)
+    );
+
+    // Lossless: 0x2f, then (width-1) | (height-1) << 14.
+    let bits: u32 = 499 | (299 << 14);
+    let mut vp8l = vec![0x2F];
+    vp8l.extend(bits.to_le_bytes());
+    vp8l.extend([0; 5]);
+    let lossless = run(&riff(b"VP8L", &vp8l)).expect("lossless");
+    assert_eq!((lossless.width, lossless.height), (500, 300));
+
+    // Extended, animated: flags 0x02, canvas 1920 × 1080 (minus one, 24-bit).
+    let mut vp8x = vec![0x02, 0, 0, 0];
+    vp8x.extend(&1919u32.to_le_bytes()[..3]);
+    vp8x.extend(&1079u32.to_le_bytes()[..3]);
+    let animated = run(&riff(b"VP8X", &vp8x)).expect("extended");
+    assert_eq!(
+        (animated.width, animated.height, animated.animated),
+        (1920, 1080, true)
+    );
+}
+
+#[test]
+fn avif_takes_the_largest_spatial_extent() {
+    let ftyp = bmff_box(b"ftyp", b"avif\0\0\0\0mif1miafavif");
+    let ispe = |w: u32, h: u32| {
+        let mut p = vec![0, 0, 0, 0];
+        p.extend(w.to_be_bytes());
+        p.extend(h.to_be_bytes());
+        bmff_box(b"ispe", &p)
+    };
+    let mut ipco_payload = ispe(160, 90);
+    ipco_payload.extend(ispe(3840, 2160));
+    let ipco = bmff_box(b"ipco", &ipco_payload);
+    let iprp = bmff_box(b"iprp", &ipco);
+    let mut meta_payload = vec![0, 0, 0, 0];
+    meta_payload.extend(bmff_box(b"hdlr", &[0; 24]));
+    meta_payload.extend(iprp);
+    let meta = bmff_box(b"meta", &meta_payload);
+    let file = [ftyp, meta].concat();
+    let probe = run(&file).expect("avif");
+    assert_eq!(
+        (probe.format, probe.width, probe.height),
+        (Format::Avif, 3840, 2160)
+    );
+    assert_eq!(probe.format.mime(), "image/avif");
+}
+
+#[test]
+fn an_mp4_video_gives_its_size_duration_and_codec() {
+    let frames: Vec<Vec<u8>> = (0..12).map(|_| vec![90u8; 32 * 16 * 3]).collect();
+    let mp4 = crate::demo::h264::encode_mp4(32, 16, 12, &frames);
+    let probe = run(&mp4).expect("mp4");
+    assert_eq!(
+        (probe.format, probe.width, probe.height),
+        (Format::Mp4, 32, 16)
+    );
+    let ms = probe.duration_ms.expect("duration");
+    assert!((990..=1000).contains(&ms), "12 frames at 12 fps: {ms} ms");
+    assert_eq!(probe.codec.as_deref(), Some("avc1"));
+
+    // The same file with moov after a large mdat (common for camera files) still probes.
+    let ftyp_len = u32::from_be_bytes([mp4[0], mp4[1], mp4[2], mp4[3]]) as usize;
+    let mut moved = mp4[..ftyp_len].to_vec();
+    moved.extend(bmff_box(b"free", &vec![0u8; 100_000]));
+    moved.extend(&mp4[ftyp_len..]);
+    assert!(run(&moved).is_ok(), "boxes are skipped by size, not read");
+
+    // QuickTime's brand makes it a MOV.
+    let mut mov = mp4.clone();
+    mov[8..12].copy_from_slice(b"qt  ");
+    assert_eq!(run(&mov).expect("mov").format, Format::Mov);
+}
+
+/// A minimal WebM: EBML header, Segment with Info (duration) and one video track.
+fn webm(doc_type: &str, codec: &str, duration_ms: f64) -> Vec<u8> {
+    fn el(id: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        // 8-byte size: 0x01 then 7 bytes.
+        out.push(0x01);
+        out.extend(&(payload.len() as u64).to_be_bytes()[1..]);
+        out.extend(payload);
+        out
+    }
+    let header = el(
+        &[0x1A, 0x45, 0xDF, 0xA3],
+        &el(&[0x42, 0x82], doc_type.as_bytes()),
+    );
+    let info = el(
+        &[0x15, 0x49, 0xA9, 0x66],
+        &[
+            el(&[0x2A, 0xD7, 0xB1], &1_000_000u32.to_be_bytes()),
+            el(&[0x44, 0x89], &duration_ms.to_be_bytes()),
+        ]
+        .concat(),
+    );
+    let video = el(
+        &[0xE0],
+        &[
+            el(&[0xB0], &1280u16.to_be_bytes()),
+            el(&[0xBA], &720u16.to_be_bytes()),
+        ]
+        .concat(),
+    );
+    let entry = el(
+        &[0xAE],
+        &[el(&[0x83], &[1]), el(&[0x86], codec.as_bytes()), video].concat(),
+    );
+    let tracks = el(&[0x16, 0x54, 0xAE, 0x6B], &entry);
+    let cluster = el(&[0x1F, 0x43, 0xB6, 0x75], &[0u8; 64]);
+    let segment = el(&[0x18, 0x53, 0x80, 0x67], &[info, tracks, cluster].concat());
+    [header, segment].concat()
+}
+
+#[test]
+fn a_webm_video_gives_its_size_duration_and_codec() {
+    let probe = run(&webm("webm", "V_VP9", 4500.0)).expect("webm");
+    assert_eq!(
+        (probe.format, probe.width, probe.height, probe.duration_ms),
+        (Format::WebM, 1280, 720, Some(4500))
+    );
+    assert_eq!(probe.codec.as_deref(), Some("V_VP9"));
+
+    let mkv = run(&webm("matroska", "V_VP9", 1000.0)).expect_err("mkv");
+    assert_eq!(mkv.status(), 415);
+    let theora = run(&webm("webm", "V_THEORA", 1000.0)).expect_err("codec");
+    assert!(theora.to_string().contains("V_THEORA"), "{theora}");
+}
+
+#[test]
+fn videos_longer_than_five_minutes_are_refused() {
+    let long = run(&webm("webm", "V_VP9", 6.0 * 60_000.0)).expect_err("too long");
+    assert_eq!(long.status(), 422);
+    assert!(long.to_string().contains("up to 5 minutes"), "{long}");
+}
+
+#[test]
+fn a_pixel_bomb_is_refused_from_its_header() {
+    // 20,000 × 20,000 = 400 megapixels, announced in 33 bytes.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(20_000u32.to_be_bytes());
+    ihdr.extend(20_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    png.extend(chunk(b"IHDR", &ihdr));
+    let err = run(&png).expect_err("bomb");
+    assert_eq!(err.status(), 422);
+    assert!(err.to_string().contains("400 megapixels"), "{err}");
+}
+
+#[test]
+fn anything_else_is_refused_by_content_whatever_its_name() {
+    let cases: [&[u8]; 7] = [
+        b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+        b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+        b"<svg onload=alert(1)>",
+        b"%PDF-1.7\n",
+        b"",
+        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        b"BM\x36\x00\x00\x00",
+    ];
+    for bytes in cases {
+        let err = run(bytes).expect_err("refused");
+        assert_eq!(err.status(), 415, "{:?}", String::from_utf8_lossy(bytes));
+    }
+}
+
+#[test]
+fn cut_or_damaged_headers_are_422_never_a_panic() {
+    let jpeg = encoded(image::ImageFormat::Jpeg, 50, 50);
+    let png = encoded(image::ImageFormat::Png, 50, 50);
+    let frames: Vec<Vec<u8>> = (0..2).map(|_| vec![0u8; 16 * 16 * 3]).collect();
+    let mp4 = crate::demo::h264::encode_mp4(16, 16, 2, &frames);
+    // Cut anywhere: refused as damaged, or (when the headers are whole) measured right;
+    // never a panic. Damage past the headers shows when the thumbnail is decoded.
+    for (name, full, size) in [
+        ("jpeg", &jpeg, (50, 50)),
+        ("png", &png, (50, 50)),
+        ("mp4", &mp4, (16, 16)),
+    ] {
+        for cut in 0..full.len().min(2_000) {
+            match run(&full[..cut]) {
+                Ok(probe) => assert_eq!((probe.width, probe.height), size, "{name} cut at {cut}"),
+                Err(err) => assert!(
+                    [415, 422].contains(&err.status()),
+                    "{name} cut at {cut}: {err}"
+                ),
+            }
+        }
+        assert!(
+            run(&full[..9]).is_err(),
+            "{name}: nine bytes are never enough"
+        );
+    }
+    // A box that claims to be larger than the file.
+    let mut lying = mp4.clone();
+    let ftyp_len = u32::from_be_bytes([mp4[0], mp4[1], mp4[2], mp4[3]]) as usize;
+    lying[ftyp_len..ftyp_len + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert_eq!(run(&lying).expect_err("overrun").status(), 422);
+}
+
+#[test]
+fn random_bytes_behind_every_magic_number_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+    let magics: [&[u8]; 8] = [
+        b"\x89PNG\r\n\x1a\n",
+        &[0xFF, 0xD8, 0xFF],
+        b"GIF89a",
+        b"RIFF\x00\x00\x00\x00WEBPVP8X",
+        &[0x1A, 0x45, 0xDF, 0xA3],
+        b"\x00\x00\x00\x14ftypisom\x00\x00\x00\x00isom",
+        b"\x00\x00\x00\x14ftypavif\x00\x00\x00\x00avif",
+        b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ",
+    ];
+    for magic in magics {
+        for _ in 0..500 {
+            let len = rng.gen_range(0..400);
+            let mut bytes = magic.to_vec();
+            bytes.extend((0..len).map(|_| rng.gen::<u8>()));
+            if let Err(err) = run(&bytes) {
+                assert!([415, 422].contains(&err.status()), "{err}");
+            }
+        }
+    }
+}
