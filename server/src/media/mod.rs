@@ -1,6 +1,7 @@
 //! The media pipeline: recognising uploads by their content (more to come: metadata,
 //! thumbnails).
 
+pub mod meta;
 pub mod probe;
 
 #[cfg(test)]

@@ -318,3 +318,221 @@ fn random_bytes_behind_every_magic_number_never_panic() {
         }
     }
 }
+
+mod metadata {
+    use std::io::{Cursor, Write};
+
+    use super::{chunk, encoded};
+    use crate::media::meta::{self, Generation, Lora};
+
+    const A1111: &str =
+        "masterpiece, best quality, 1girl, <lora:add_detail:0.6>, cyberpunk city at night\n\
+        Negative prompt: lowres, bad anatomy, watermark\n\
+        Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234567890, Size: 832x1216, \
+        Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Lora hashes: \"add_detail: 7c6bad76eb54\", \
+        Version: v1.9.4";
+
+    const COMFY: &str = r#"{
+        "3": {"class_type": "KSampler", "inputs": {"seed": 156680208700286, "steps": 20, "cfg": 8,
+              "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["10", 0],
+              "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}},
+        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 768, "batch_size": 1}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "purple galaxy bottle, landscape", "clip": ["10", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["10", 1]}},
+        "10": {"class_type": "LoraLoader", "inputs": {"lora_name": "epiNoiseoffset_v2.safetensors",
+               "strength_model": 0.75, "strength_clip": 1, "model": ["4", 0], "clip": ["4", 1]}}
+    }"#;
+
+    fn zlib(text: &str) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("compress");
+        encoder.finish().expect("finish")
+    }
+
+    fn text(keyword: &str, value: &str) -> Vec<u8> {
+        chunk(
+            b"tEXt",
+            &[keyword.as_bytes(), b"\0", value.as_bytes()].concat(),
+        )
+    }
+
+    fn ztxt(keyword: &str, value: &str) -> Vec<u8> {
+        chunk(
+            b"zTXt",
+            &[keyword.as_bytes(), b"\0\0", &zlib(value)].concat(),
+        )
+    }
+
+    fn itxt(keyword: &str, value: &str, compressed: bool) -> Vec<u8> {
+        let body = if compressed {
+            zlib(value)
+        } else {
+            value.as_bytes().to_vec()
+        };
+        let flag = [u8::from(compressed), 0];
+        chunk(
+            b"iTXt",
+            &[keyword.as_bytes(), b"\0", &flag, b"en\0\0", &body].concat(),
+        )
+    }
+
+    /// A real PNG (it decodes) with `chunks` inserted after its header.
+    fn png_with(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let png = encoded(image::ImageFormat::Png, 64, 64);
+        let after_ihdr = 8 + 25;
+        let mut out = png[..after_ihdr].to_vec();
+        for c in chunks {
+            out.extend(c);
+        }
+        out.extend(&png[after_ihdr..]);
+        image::load_from_memory(&out).expect("still a valid PNG");
+        out
+    }
+
+    fn read(png: &[u8]) -> (Vec<(String, String)>, Option<Generation>) {
+        let chunks = meta::png_text(&mut Cursor::new(png));
+        let parsed = meta::parse(&chunks);
+        (chunks, parsed)
+    }
+
+    #[test]
+    fn a1111_parameters_give_prompt_negative_settings_and_loras() {
+        let (_, generation) = read(&png_with(&[text("parameters", A1111)]));
+        let g = generation.expect("understood");
+        assert_eq!(g.tool.as_deref(), Some("a1111"));
+        assert_eq!(
+            g.prompt.as_deref(),
+            Some(
+                "masterpiece, best quality, 1girl, <lora:add_detail:0.6>, cyberpunk city at night"
+            )
+        );
+        assert_eq!(
+            g.negative_prompt.as_deref(),
+            Some("lowres, bad anatomy, watermark")
+        );
+        assert_eq!(g.model.as_deref(), Some("sd_xl_base_1.0"));
+        assert_eq!(g.sampler.as_deref(), Some("DPM++ 2M Karras"));
+        assert_eq!(
+            (g.steps, g.cfg, g.seed),
+            (Some(28), Some(7.0), Some(1_234_567_890))
+        );
+        assert_eq!((g.width, g.height), (Some(832), Some(1216)));
+        assert_eq!(
+            g.loras,
+            [Lora {
+                name: "add_detail".into(),
+                weight: Some(0.6)
+            }]
+        );
+    }
+
+    #[test]
+    fn a1111_in_a_compressed_international_chunk() {
+        let (_, generation) = read(&png_with(&[itxt("parameters", A1111, true)]));
+        assert_eq!(generation.expect("understood").seed, Some(1_234_567_890));
+        let (_, generation) = read(&png_with(&[ztxt(
+            "parameters",
+            "a red fox\nSteps: 4, Seed: 9",
+        )]));
+        let g = generation.expect("understood");
+        assert_eq!(
+            (g.prompt.as_deref(), g.negative_prompt, g.seed),
+            (Some("a red fox"), None, Some(9))
+        );
+    }
+
+    #[test]
+    fn comfyui_graphs_are_followed_from_the_sampler() {
+        let workflow = r#"{"nodes": [], "links": [], "version": 0.4}"#;
+        let (chunks, generation) = read(&png_with(&[
+            text("prompt", COMFY),
+            itxt("workflow", workflow, false),
+        ]));
+        let g = generation.expect("understood");
+        assert_eq!(g.tool.as_deref(), Some("comfyui"));
+        assert_eq!(g.prompt.as_deref(), Some("purple galaxy bottle, landscape"));
+        assert_eq!(g.negative_prompt.as_deref(), Some("text, watermark"));
+        assert_eq!(g.model.as_deref(), Some("v1-5-pruned-emaonly.safetensors"));
+        assert_eq!(
+            (g.steps, g.cfg, g.seed),
+            (Some(20), Some(8.0), Some(156_680_208_700_286))
+        );
+        assert_eq!(g.sampler.as_deref(), Some("euler"));
+        assert_eq!((g.width, g.height), (Some(512), Some(768)));
+        assert_eq!(g.loras[0].name, "epiNoiseoffset_v2.safetensors");
+        assert_eq!(g.loras[0].weight, Some(0.75));
+        // The raw metadata keeps both chunks, as JSON.
+        let raw = meta::raw_json(&chunks);
+        assert!(raw["prompt"]["3"]["inputs"]["seed"].is_u64());
+        assert_eq!(raw["workflow"]["version"], 0.4);
+    }
+
+    #[test]
+    fn invokeai_novelai_and_fooocus() {
+        let invoke = r#"{"positive_prompt": "an owl in a library", "negative_prompt": "blurry",
+            "model": {"name": "juggernautXL"}, "seed": 42, "steps": 30, "cfg_scale": 6.5,
+            "scheduler": "dpmpp_2m", "width": 1024, "height": 1024,
+            "loras": [{"model": {"name": "owl_style"}, "weight": 0.5}]}"#;
+        let g = read(&png_with(&[text("invokeai_metadata", invoke)]))
+            .1
+            .expect("invoke");
+        assert_eq!(g.tool.as_deref(), Some("invokeai"));
+        assert_eq!(
+            (g.prompt.as_deref(), g.model.as_deref()),
+            (Some("an owl in a library"), Some("juggernautXL"))
+        );
+        assert_eq!(g.loras[0].name, "owl_style");
+
+        let nai = r#"{"prompt": "1girl, snow", "uc": "lowres", "steps": 28, "scale": 5, "seed": 7, "sampler": "k_euler"}"#;
+        let g = read(&png_with(&[
+            text("Software", "NovelAI"),
+            text("Description", "1girl, snow"),
+            text("Comment", nai),
+        ]))
+        .1
+        .expect("novelai");
+        assert_eq!(g.tool.as_deref(), Some("novelai"));
+        assert_eq!(
+            (g.prompt.as_deref(), g.negative_prompt.as_deref()),
+            (Some("1girl, snow"), Some("lowres"))
+        );
+        assert_eq!(g.cfg, Some(5.0));
+
+        let fooocus = r#"{"prompt": "a lighthouse", "negative_prompt": "", "base_model": "juggernautXL_v8",
+            "steps": 30, "guidance_scale": 4, "seed": "123", "sampler": "dpmpp_2m_sde_gpu",
+            "resolution": "(1152, 896)"}"#;
+        let g = read(&png_with(&[text("parameters", fooocus)]))
+            .1
+            .expect("fooocus");
+        assert_eq!(g.tool.as_deref(), Some("fooocus"));
+        assert_eq!(
+            (g.seed, g.width, g.height),
+            (Some(123), Some(1152), Some(896))
+        );
+        assert_eq!(g.negative_prompt, None, "empty is absent");
+    }
+
+    #[test]
+    fn unknown_metadata_is_kept_raw_and_not_understood() {
+        let (chunks, generation) = read(&png_with(&[
+            text("Author", "someone"),
+            text("prompt", "{not json"),
+        ]));
+        assert_eq!(generation, None);
+        let raw = meta::raw_json(&chunks);
+        assert_eq!(raw["Author"], "someone");
+        assert_eq!(raw["prompt"], "{not json");
+        // No text at all: nothing to keep.
+        assert!(read(&encoded(image::ImageFormat::Png, 8, 8)).0.is_empty());
+    }
+
+    #[test]
+    fn a_zip_bomb_in_a_text_chunk_is_capped() {
+        let huge = "a".repeat(64 * 1024 * 1024);
+        let (chunks, _) = read(&png_with(&[ztxt("parameters", &huge)]));
+        let kept: usize = chunks.iter().map(|(_, t)| t.len()).sum();
+        assert!(kept <= 8 * 1024 * 1024, "{kept} bytes kept");
+    }
+}

@@ -1,0 +1,431 @@
+//! Generation metadata: what the tools that made an image wrote into it. PNG text chunks
+//! carry it for A1111/Forge (`parameters`), ComfyUI (`prompt`, `workflow`), InvokeAI
+//! (`invokeai_metadata`), NovelAI (`Comment`) and Fooocus (`parameters` as JSON). The raw
+//! text is always kept, so nothing is lost when a parser does not understand it.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Bumped whenever the parsers learn something new; `atelier reparse` re-reads assets
+/// parsed by an older version.
+pub const PARSER_VERSION: u32 = 1;
+
+/// Largest text chunk kept, after decompression (a ComfyUI workflow is rarely over 1 MiB).
+const MAX_TEXT: u64 = 8 * 1024 * 1024;
+/// Largest total of text kept from one file.
+const MAX_TOTAL: usize = 16 * 1024 * 1024;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lora {
+    pub name: String,
+    pub weight: Option<f64>,
+}
+
+/// What a file says about how it was generated, as far as atelier understands it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// Which tool's format was recognised: `a1111`, `comfyui`, `invokeai`, `novelai`,
+    /// `fooocus`; `None` when raw metadata is present but not understood.
+    pub tool: Option<String>,
+    pub prompt: Option<String>,
+    pub negative_prompt: Option<String>,
+    pub model: Option<String>,
+    pub sampler: Option<String>,
+    pub steps: Option<u32>,
+    pub cfg: Option<f64>,
+    pub seed: Option<u64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub loras: Vec<Lora>,
+}
+
+/// The text chunks of a PNG (keyword → text), in file order. Compressed chunks are
+/// inflated with a size cap; anything unreadable is skipped, never fatal.
+pub fn png_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    let mut offset = 8u64;
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return out;
+    };
+    while offset + 12 <= len {
+        let mut header = [0u8; 8];
+        if file.seek(SeekFrom::Start(offset)).is_err() || file.read_exact(&mut header).is_err() {
+            break;
+        }
+        let size = u64::from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
+        let kind = [header[4], header[5], header[6], header[7]];
+        if &kind == b"IEND" {
+            break;
+        }
+        let is_text = matches!(&kind, b"tEXt" | b"zTXt" | b"iTXt");
+        if is_text && size <= MAX_TEXT && offset + 8 + size <= len {
+            let mut data = vec![0u8; size as usize];
+            if file.read_exact(&mut data).is_ok() {
+                if let Some((key, text)) = text_chunk(&kind, &data) {
+                    total += text.len();
+                    if total > MAX_TOTAL {
+                        break;
+                    }
+                    out.push((key, text));
+                }
+            }
+        }
+        offset += 12 + size;
+    }
+    out
+}
+
+fn inflate(data: &[u8]) -> Option<String> {
+    let mut text = String::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(MAX_TEXT)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
+    let nul = data.iter().position(|b| *b == 0)?;
+    let keyword: String = data[..nul].iter().map(|b| char::from(*b)).collect();
+    let rest = &data[nul + 1..];
+    let text = match kind {
+        // Latin-1 text.
+        b"tEXt" => rest.iter().map(|b| char::from(*b)).collect(),
+        // Compression method (0 = zlib), then compressed Latin-1 (in practice UTF-8).
+        b"zTXt" => inflate(rest.get(1..)?)?,
+        // Compressed flag, method, language tag\0, translated keyword\0, UTF-8 text.
+        b"iTXt" => {
+            let compressed = *rest.first()? == 1;
+            let after = rest.get(2..)?;
+            let lang_end = after.iter().position(|b| *b == 0)?;
+            let after = &after[lang_end + 1..];
+            let translated_end = after.iter().position(|b| *b == 0)?;
+            let body = &after[translated_end + 1..];
+            if compressed {
+                inflate(body)?
+            } else {
+                String::from_utf8_lossy(body).into_owned()
+            }
+        }
+        _ => return None,
+    };
+    Some((keyword, text))
+}
+
+/// The raw metadata kept with an asset: every text chunk, JSON where it is JSON.
+pub fn raw_json(chunks: &[(String, String)]) -> Value {
+    let mut map = Map::new();
+    for (key, text) in chunks {
+        let value = serde_json::from_str::<Value>(text)
+            .ok()
+            .filter(|v| v.is_object() || v.is_array())
+            .unwrap_or_else(|| Value::String(text.clone()));
+        map.insert(key.clone(), value);
+    }
+    Value::Object(map)
+}
+
+/// Understands the chunks if any known tool wrote them.
+pub fn parse(chunks: &[(String, String)]) -> Option<Generation> {
+    let get = |key: &str| {
+        chunks
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(text) = get("parameters") {
+        if let Ok(Value::Object(json)) = serde_json::from_str::<Value>(text) {
+            return Some(fooocus(&json));
+        }
+        return Some(a1111(text));
+    }
+    if let Some(prompt) = get("prompt").and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+        if let Some(generation) = comfyui(&prompt) {
+            return Some(generation);
+        }
+    }
+    if let Some(Value::Object(json)) =
+        get("invokeai_metadata").and_then(|t| serde_json::from_str(t).ok())
+    {
+        return Some(invokeai(&json));
+    }
+    if let Some(Value::Object(json)) = get("Comment").and_then(|t| serde_json::from_str(t).ok()) {
+        if get("Software").is_some_and(|s| s.contains("NovelAI")) || json.contains_key("uc") {
+            return Some(novelai(&json, get("Description")));
+        }
+    }
+    None
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// `<lora:name:0.8>` tags in an A1111 prompt.
+fn prompt_loras(prompt: &str) -> Vec<Lora> {
+    let mut loras = Vec::new();
+    let mut rest = prompt;
+    while let Some(start) = rest.find("<lora:") {
+        let after = &rest[start + 6..];
+        let Some(end) = after.find('>') else { break };
+        let mut parts = after[..end].split(':');
+        if let Some(name) = parts.next().and_then(non_empty) {
+            let weight = parts.next().and_then(|w| w.trim().parse().ok());
+            loras.push(Lora { name, weight });
+        }
+        rest = &after[end..];
+    }
+    loras
+}
+
+/// Splits `Steps: 20, Sampler: Euler a, Lora hashes: "a: 1, b: 2"` into pairs, keeping
+/// quoted values whole.
+fn settings_pairs(line: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut push = |current: &mut String| {
+        if let Some((k, v)) = current.split_once(':') {
+            pairs.push((k.trim().to_string(), v.trim().trim_matches('"').to_string()));
+        }
+        current.clear();
+    };
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                current.push(c);
+            }
+            ',' if !quoted => push(&mut current),
+            _ => current.push(c),
+        }
+    }
+    push(&mut current);
+    pairs
+}
+
+/// A1111 / Forge / SD.Next `parameters`: the prompt, an optional `Negative prompt:`
+/// paragraph, and a last line of `Key: value` settings starting with `Steps:`.
+pub fn a1111(text: &str) -> Generation {
+    let mut generation = Generation {
+        tool: Some("a1111".into()),
+        ..Generation::default()
+    };
+    let (body, settings) = match text.rfind("\nSteps: ") {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None if text.starts_with("Steps: ") => ("", Some(text)),
+        None => (text, None),
+    };
+    let (prompt, negative) = match body.find("Negative prompt:") {
+        Some(i) => (&body[..i], Some(&body[i + "Negative prompt:".len()..])),
+        None => (body, None),
+    };
+    generation.prompt = non_empty(prompt);
+    generation.negative_prompt = negative.and_then(non_empty);
+    generation.loras = prompt_loras(prompt);
+    for (key, value) in settings.map(settings_pairs).unwrap_or_default() {
+        match key.as_str() {
+            "Steps" => generation.steps = value.parse().ok(),
+            "Sampler" => generation.sampler = non_empty(&value),
+            "CFG scale" => generation.cfg = value.parse().ok(),
+            "Seed" => generation.seed = value.parse().ok(),
+            "Size" => {
+                if let Some((w, h)) = value.split_once('x') {
+                    generation.width = w.trim().parse().ok();
+                    generation.height = h.trim().parse().ok();
+                }
+            }
+            "Model" => generation.model = non_empty(&value),
+            "Model hash" if generation.model.is_none() => {
+                generation.model = non_empty(&value);
+            }
+            _ => {}
+        }
+    }
+    generation
+}
+
+fn str_of(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).and_then(non_empty)
+}
+
+fn f64_of(value: Option<&Value>) -> Option<f64> {
+    value.and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+}
+
+fn u64_of(value: Option<&Value>) -> Option<u64> {
+    value.and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
+}
+
+fn u32_of(value: Option<&Value>) -> Option<u32> {
+    u64_of(value).and_then(|v| u32::try_from(v).ok())
+}
+
+/// ComfyUI's API-format graph (`prompt`): node id → `{class_type, inputs}`. The sampler
+/// node names the seed, steps and CFG, and links to the text encoders of the positive
+/// and negative prompts; loaders name the checkpoint and LoRAs.
+pub fn comfyui(graph: &Value) -> Option<Generation> {
+    let nodes = graph.as_object()?;
+    fn class(node: &Value) -> &str {
+        node.get("class_type").and_then(Value::as_str).unwrap_or("")
+    }
+    let sampler = nodes
+        .values()
+        .find(|n| class(n).contains("KSampler") || class(n).contains("SamplerCustom"))?;
+    let inputs = sampler.get("inputs")?;
+    let mut generation = Generation {
+        tool: Some("comfyui".into()),
+        seed: u64_of(inputs.get("seed").or_else(|| inputs.get("noise_seed"))),
+        steps: u32_of(inputs.get("steps")),
+        cfg: f64_of(inputs.get("cfg")),
+        sampler: str_of(inputs.get("sampler_name")),
+        ..Generation::default()
+    };
+    generation.prompt = linked_text(nodes, inputs.get("positive"), 0);
+    generation.negative_prompt = linked_text(nodes, inputs.get("negative"), 0);
+    for node in nodes.values() {
+        let inputs = node.get("inputs");
+        let input = |key: &str| inputs.and_then(|i| i.get(key));
+        match class(node) {
+            c if c.starts_with("CheckpointLoader") || c == "UNETLoader" => {
+                generation.model = generation
+                    .model
+                    .take()
+                    .or_else(|| str_of(input("ckpt_name")).or_else(|| str_of(input("unet_name"))));
+            }
+            c if c.starts_with("LoraLoader") => {
+                if let Some(name) = str_of(input("lora_name")) {
+                    generation.loras.push(Lora {
+                        name,
+                        weight: f64_of(input("strength_model")),
+                    });
+                }
+            }
+            "EmptyLatentImage" | "EmptySD3LatentImage" => {
+                generation.width = u32_of(input("width"));
+                generation.height = u32_of(input("height"));
+            }
+            _ => {}
+        }
+    }
+    Some(generation)
+}
+
+/// Follows a `[node_id, output]` link to the text it encodes (through a few
+/// conditioning nodes at most).
+fn linked_text(nodes: &Map<String, Value>, link: Option<&Value>, depth: u32) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    let id = match link? {
+        Value::Array(parts) => match parts.first()? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        },
+        Value::String(text) => return non_empty(text),
+        _ => return None,
+    };
+    let inputs = nodes.get(&id)?.get("inputs")?;
+    for key in ["text", "text_g", "prompt", "conditioning", "conditioning_1"] {
+        match inputs.get(key) {
+            Some(Value::String(text)) => return non_empty(text),
+            Some(link @ Value::Array(_)) => {
+                if let Some(text) = linked_text(nodes, Some(link), depth + 1) {
+                    return Some(text);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// InvokeAI's `invokeai_metadata` JSON.
+fn invokeai(json: &Map<String, Value>) -> Generation {
+    Generation {
+        tool: Some("invokeai".into()),
+        prompt: str_of(json.get("positive_prompt")),
+        negative_prompt: str_of(json.get("negative_prompt")),
+        model: json
+            .get("model")
+            .and_then(|m| str_of(m.get("name")).or_else(|| str_of(m.get("model_name")))),
+        sampler: str_of(json.get("scheduler")),
+        steps: u32_of(json.get("steps")),
+        cfg: f64_of(json.get("cfg_scale")),
+        seed: u64_of(json.get("seed")),
+        width: u32_of(json.get("width")),
+        height: u32_of(json.get("height")),
+        loras: json
+            .get("loras")
+            .and_then(Value::as_array)
+            .map(|loras| {
+                loras
+                    .iter()
+                    .filter_map(|l| {
+                        let name = l
+                            .get("model")
+                            .and_then(|m| {
+                                str_of(m.get("name")).or_else(|| str_of(m.get("model_name")))
+                            })
+                            .or_else(|| str_of(l.get("lora")))?;
+                        Some(Lora {
+                            name,
+                            weight: f64_of(l.get("weight")),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// NovelAI: `Comment` JSON (`prompt`, `uc` for the negative, `scale`, …) and the prompt
+/// again in `Description`.
+fn novelai(json: &Map<String, Value>, description: Option<&str>) -> Generation {
+    Generation {
+        tool: Some("novelai".into()),
+        prompt: str_of(json.get("prompt")).or_else(|| description.and_then(non_empty)),
+        negative_prompt: str_of(json.get("uc")),
+        model: Some("NovelAI".into()),
+        sampler: str_of(json.get("sampler")),
+        steps: u32_of(json.get("steps")),
+        cfg: f64_of(json.get("scale")),
+        seed: u64_of(json.get("seed")),
+        width: u32_of(json.get("width")),
+        height: u32_of(json.get("height")),
+        loras: Vec::new(),
+    }
+}
+
+/// Fooocus writes its `parameters` as JSON.
+fn fooocus(json: &Map<String, Value>) -> Generation {
+    let (width, height) = json
+        .get("resolution")
+        .and_then(Value::as_str)
+        .and_then(|r| {
+            let r = r.trim_matches(|c| c == '(' || c == ')');
+            let (w, h) = r.split_once(',')?;
+            Some((w.trim().parse().ok(), h.trim().parse().ok()))
+        })
+        .unwrap_or((None, None));
+    Generation {
+        tool: Some("fooocus".into()),
+        prompt: str_of(json.get("prompt")),
+        negative_prompt: str_of(json.get("negative_prompt")),
+        model: str_of(json.get("base_model")),
+        sampler: str_of(json.get("sampler")),
+        steps: u32_of(json.get("steps")),
+        cfg: f64_of(json.get("guidance_scale")),
+        seed: u64_of(json.get("seed")),
+        width,
+        height,
+        loras: Vec::new(),
+    }
+}
