@@ -117,6 +117,158 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
     Some((keyword, text))
 }
 
+/// Text metadata of a JPEG: the EXIF `UserComment` (where A1111 and others write their
+/// parameters) and the XMP packet, as `("UserComment", …)` and `("XMP", …)`.
+pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return out;
+    };
+    let mut offset = 2u64;
+    for _ in 0..256 {
+        let mut marker = [0u8; 4];
+        if offset + 4 > len
+            || file.seek(SeekFrom::Start(offset)).is_err()
+            || file.read_exact(&mut marker).is_err()
+            || marker[0] != 0xFF
+        {
+            break;
+        }
+        // Start of scan or a frame header: the metadata segments come before.
+        if marker[1] == 0xDA || marker[1] == 0xD9 {
+            break;
+        }
+        let size = u64::from(u16::from_be_bytes([marker[2], marker[3]]));
+        if size < 2 {
+            break;
+        }
+        if marker[1] == 0xE1 && offset + 2 + size <= len {
+            let mut data = vec![0u8; (size - 2) as usize];
+            if file.read_exact(&mut data).is_ok() {
+                app1_text(&data, &mut out);
+            }
+        }
+        offset += 2 + size;
+    }
+    out
+}
+
+/// Text metadata of a WebP: its `EXIF` and `XMP ` chunks.
+pub fn webp_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return out;
+    };
+    let mut offset = 12u64;
+    while offset + 8 <= len {
+        let mut header = [0u8; 8];
+        if file.seek(SeekFrom::Start(offset)).is_err() || file.read_exact(&mut header).is_err() {
+            break;
+        }
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        let kind = &header[0..4];
+        if (kind == b"EXIF" || kind == b"XMP ") && size <= MAX_TEXT && offset + 8 + size <= len {
+            let mut data = vec![0u8; size as usize];
+            if file.read_exact(&mut data).is_ok() {
+                if kind == b"EXIF" {
+                    let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(&data);
+                    if let Some(text) = exif_user_comment(tiff) {
+                        out.push(("UserComment".to_string(), text));
+                    }
+                } else {
+                    out.push((
+                        "XMP".to_string(),
+                        String::from_utf8_lossy(&data).into_owned(),
+                    ));
+                }
+            }
+        }
+        // Chunks are padded to an even size.
+        offset += 8 + size + (size & 1);
+    }
+    out
+}
+
+fn app1_text(data: &[u8], out: &mut Vec<(String, String)>) {
+    const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+    if let Some(tiff) = data.strip_prefix(b"Exif\0\0") {
+        if let Some(text) = exif_user_comment(tiff) {
+            out.push(("UserComment".to_string(), text));
+        }
+    } else if let Some(xml) = data.strip_prefix(XMP) {
+        out.push(("XMP".to_string(), String::from_utf8_lossy(xml).into_owned()));
+    }
+}
+
+/// The EXIF `UserComment` (tag 0x9286 in the Exif IFD) of a TIFF block, decoded by its
+/// 8-byte character-code prefix.
+fn exif_user_comment(tiff: &[u8]) -> Option<String> {
+    let little = match tiff.get(0..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let b = tiff.get(at..at + 2)?;
+        Some(if little {
+            u16::from_le_bytes([b[0], b[1]])
+        } else {
+            u16::from_be_bytes([b[0], b[1]])
+        })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b = tiff.get(at..at + 4)?;
+        Some(if little {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        } else {
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        })
+    };
+    // Finds a tag's entry in the IFD at `ifd`: (type, count, value or offset).
+    let entry = |ifd: usize, tag: u16| -> Option<(u16, u32, u32)> {
+        let count = usize::from(u16_at(ifd)?);
+        (0..count.min(1000)).find_map(|i| {
+            let at = ifd + 2 + i * 12;
+            (u16_at(at)? == tag)
+                .then(|| Some((u16_at(at + 2)?, u32_at(at + 4)?, u32_at(at + 8)?)))?
+        })
+    };
+    let ifd0 = usize::try_from(u32_at(4)?).ok()?;
+    let (_, _, exif_ifd) = entry(ifd0, 0x8769)?;
+    let (_, count, offset) = entry(usize::try_from(exif_ifd).ok()?, 0x9286)?;
+    let count = usize::try_from(count).ok()?;
+    let data = if count <= 4 {
+        return None;
+    } else {
+        let start = usize::try_from(offset).ok()?;
+        tiff.get(start..start.checked_add(count)?)?
+    };
+    let (prefix, body) = data.split_at(8.min(data.len()));
+    let text = match prefix {
+        b"UNICODE\0" => {
+            // UTF-16; piexif (A1111) writes big-endian whatever the TIFF order, so the
+            // order is read from where the zero bytes of ASCII text fall.
+            let zeros_first = body.iter().step_by(2).filter(|b| **b == 0).count();
+            let zeros_second = body.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+            let units: Vec<u16> = body
+                .chunks_exact(2)
+                .map(|p| {
+                    if zeros_first >= zeros_second {
+                        u16::from_be_bytes([p[0], p[1]])
+                    } else {
+                        u16::from_le_bytes([p[0], p[1]])
+                    }
+                })
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        _ => String::from_utf8_lossy(body).into_owned(),
+    };
+    non_empty(text.trim_end_matches('\0'))
+}
+
 /// The raw metadata kept with an asset: every text chunk, JSON where it is JSON.
 pub fn raw_json(chunks: &[(String, String)]) -> Value {
     let mut map = Map::new();
@@ -143,6 +295,17 @@ pub fn parse(chunks: &[(String, String)]) -> Option<Generation> {
             return Some(fooocus(&json));
         }
         return Some(a1111(text));
+    }
+    // JPEG and WebP: A1111 writes its parameters into the EXIF UserComment; some tools
+    // put a ComfyUI graph there.
+    if let Some(text) = get("UserComment") {
+        if let Ok(graph @ Value::Object(_)) = serde_json::from_str::<Value>(text) {
+            if let Some(generation) = comfyui(&graph) {
+                return Some(generation);
+            }
+        } else if text.contains("Steps: ") {
+            return Some(a1111(text));
+        }
     }
     if let Some(prompt) = get("prompt").and_then(|t| serde_json::from_str::<Value>(t).ok()) {
         if let Some(generation) = comfyui(&prompt) {

@@ -528,6 +528,114 @@ mod metadata {
         assert!(read(&encoded(image::ImageFormat::Png, 8, 8)).0.is_empty());
     }
 
+    /// A TIFF block whose Exif IFD holds `comment` as the UserComment.
+    fn tiff_with_comment(little: bool, comment: &[u8]) -> Vec<u8> {
+        let u16b = |v: u16| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
+        let u32b = |v: u32| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
+        let mut t = Vec::new();
+        t.extend(if little { b"II" } else { b"MM" });
+        t.extend(u16b(42));
+        t.extend(u32b(8)); // IFD0 at 8
+                           // IFD0: one entry, ExifIFD pointer → 26.
+        t.extend(u16b(1));
+        t.extend(u16b(0x8769));
+        t.extend(u16b(4));
+        t.extend(u32b(1));
+        t.extend(u32b(26));
+        t.extend(u32b(0)); // no next IFD
+                           // Exif IFD at 26: UserComment, UNDEFINED, data at 44.
+        t.extend(u16b(1));
+        t.extend(u16b(0x9286));
+        t.extend(u16b(7));
+        t.extend(u32b(comment.len() as u32));
+        t.extend(u32b(44));
+        t.extend(u32b(0));
+        assert_eq!(t.len(), 44);
+        t.extend(comment);
+        t
+    }
+
+    fn jpeg_with_app1(payload: &[u8]) -> Vec<u8> {
+        let plain = encoded(image::ImageFormat::Jpeg, 32, 32);
+        let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        out.extend(((payload.len() + 2) as u16).to_be_bytes());
+        out.extend(payload);
+        out.extend(&plain[2..]);
+        image::load_from_memory(&out).expect("still a valid JPEG");
+        out
+    }
+
+    #[test]
+    fn a1111_jpegs_carry_parameters_in_the_exif_user_comment() {
+        // As A1111 writes it (piexif): "UNICODE\0" and UTF-16 big-endian, in a TIFF of
+        // either byte order.
+        let utf16: Vec<u8> = A1111.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for little in [false, true] {
+            let comment = [b"UNICODE\0".as_slice(), &utf16].concat();
+            let exif = [b"Exif\0\0".as_slice(), &tiff_with_comment(little, &comment)].concat();
+            let jpeg = jpeg_with_app1(&exif);
+            let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg));
+            assert_eq!(chunks.len(), 1, "{chunks:?}");
+            let g = meta::parse(&chunks).expect("understood");
+            assert_eq!(
+                (g.tool.as_deref(), g.seed),
+                (Some("a1111"), Some(1_234_567_890))
+            );
+            assert_eq!(
+                g.negative_prompt.as_deref(),
+                Some("lowres, bad anatomy, watermark")
+            );
+        }
+        // ASCII-coded comments too.
+        let comment = [b"ASCII\0\0\0".as_slice(), b"a cat\nSteps: 5, Seed: 3"].concat();
+        let exif = [b"Exif\0\0".as_slice(), &tiff_with_comment(false, &comment)].concat();
+        let g = meta::parse(&meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&exif))))
+            .expect("understood");
+        assert_eq!((g.prompt.as_deref(), g.seed), (Some("a cat"), Some(3)));
+    }
+
+    #[test]
+    fn xmp_in_jpeg_and_exif_in_webp_are_kept() {
+        let xmp = [
+            b"http://ns.adobe.com/xap/1.0/\0".as_slice(),
+            b"<x:xmpmeta><rdf:Description dc:creator=\"someone\"/></x:xmpmeta>",
+        ]
+        .concat();
+        let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&xmp)));
+        assert_eq!(chunks[0].0, "XMP");
+        assert!(chunks[0].1.contains("dc:creator"));
+        assert_eq!(meta::parse(&chunks), None, "kept, not understood");
+
+        let comment = [b"ASCII\0\0\0".as_slice(), b"a fox\nSteps: 9, Seed: 11"].concat();
+        let exif = tiff_with_comment(true, &comment);
+        let mut webp = b"RIFF\0\0\0\0WEBP".to_vec();
+        let mut vp8l = vec![0x2F];
+        vp8l.extend((3u32 | (3 << 14)).to_le_bytes());
+        for (kind, body) in [(b"VP8L", vp8l.as_slice()), (b"EXIF", exif.as_slice())] {
+            webp.extend(kind);
+            webp.extend((body.len() as u32).to_le_bytes());
+            webp.extend(body);
+            if body.len() % 2 == 1 {
+                webp.push(0);
+            }
+        }
+        let chunks = meta::webp_text(&mut Cursor::new(&webp));
+        let g = meta::parse(&chunks).expect("understood");
+        assert_eq!((g.prompt.as_deref(), g.seed), (Some("a fox"), Some(11)));
+    }
+
     #[test]
     fn a_zip_bomb_in_a_text_chunk_is_capped() {
         let huge = "a".repeat(64 * 1024 * 1024);
