@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/scripts/tools/node_modules/.bin:$(PATH)
 
-.PHONY: run test release setup clean-data
+.PHONY: run test release setup bench clean-data
 
 ## Build the release binary, add demo content to an empty instance, serve on :3000.
 run: release
@@ -12,6 +12,10 @@ run: release
 ## Every check: fmt, clippy, tests on SQLite and Postgres, the browser suite.
 test:
 	scripts/test.sh
+
+## Benchmarks (not part of `make test`): figures printed and written to target/bench/.
+bench:
+	cargo bench -p server --bench thumbnail
 
 ## The single self-contained binary: target/release/atelier
 release: setup

@@ -202,42 +202,94 @@ fn app1_text(data: &[u8], out: &mut Vec<(String, String)>) {
     }
 }
 
-/// The EXIF `UserComment` (tag 0x9286 in the Exif IFD) of a TIFF block, decoded by its
-/// 8-byte character-code prefix.
-fn exif_user_comment(tiff: &[u8]) -> Option<String> {
-    let little = match tiff.get(0..2)? {
-        b"II" => true,
-        b"MM" => false,
-        _ => return None,
-    };
-    let u16_at = |at: usize| -> Option<u16> {
-        let b = tiff.get(at..at + 2)?;
-        Some(if little {
+/// Just enough of TIFF (the body of an EXIF block) to find a tag.
+struct Tiff<'a> {
+    data: &'a [u8],
+    little: bool,
+}
+
+impl<'a> Tiff<'a> {
+    fn new(data: &'a [u8]) -> Option<Tiff<'a>> {
+        let little = match data.get(0..2)? {
+            b"II" => true,
+            b"MM" => false,
+            _ => return None,
+        };
+        Some(Tiff { data, little })
+    }
+
+    fn u16_at(&self, at: usize) -> Option<u16> {
+        let b = self.data.get(at..at.checked_add(2)?)?;
+        Some(if self.little {
             u16::from_le_bytes([b[0], b[1]])
         } else {
             u16::from_be_bytes([b[0], b[1]])
         })
-    };
-    let u32_at = |at: usize| -> Option<u32> {
-        let b = tiff.get(at..at + 4)?;
-        Some(if little {
+    }
+
+    fn u32_at(&self, at: usize) -> Option<u32> {
+        let b = self.data.get(at..at.checked_add(4)?)?;
+        Some(if self.little {
             u32::from_le_bytes([b[0], b[1], b[2], b[3]])
         } else {
             u32::from_be_bytes([b[0], b[1], b[2], b[3]])
         })
-    };
-    // Finds a tag's entry in the IFD at `ifd`: (type, count, value or offset).
-    let entry = |ifd: usize, tag: u16| -> Option<(u16, u32, u32)> {
-        let count = usize::from(u16_at(ifd)?);
+    }
+
+    fn ifd0(&self) -> Option<usize> {
+        usize::try_from(self.u32_at(4)?).ok()
+    }
+
+    /// A tag's entry in the IFD at `ifd`: (type, count, the entry's value field offset).
+    fn entry(&self, ifd: usize, tag: u16) -> Option<(u16, u32, usize)> {
+        let count = usize::from(self.u16_at(ifd)?);
         (0..count.min(1000)).find_map(|i| {
             let at = ifd + 2 + i * 12;
-            (u16_at(at)? == tag)
-                .then(|| Some((u16_at(at + 2)?, u32_at(at + 4)?, u32_at(at + 8)?)))?
+            (self.u16_at(at)? == tag)
+                .then(|| Some((self.u16_at(at + 2)?, self.u32_at(at + 4)?, at + 8)))?
         })
-    };
-    let ifd0 = usize::try_from(u32_at(4)?).ok()?;
-    let (_, _, exif_ifd) = entry(ifd0, 0x8769)?;
-    let (_, count, offset) = entry(usize::try_from(exif_ifd).ok()?, 0x9286)?;
+    }
+}
+
+/// The EXIF orientation (1–8) of a TIFF block, where the camera recorded one.
+pub fn exif_orientation(tiff: &[u8]) -> Option<u16> {
+    let tiff = Tiff::new(tiff)?;
+    let (_, _, value) = tiff.entry(tiff.ifd0()?, 0x0112)?;
+    tiff.u16_at(value).filter(|o| (1..=8).contains(o))
+}
+
+/// The EXIF orientation of a JPEG file, from its first APP1 segment.
+pub fn jpeg_orientation<R: Read + Seek>(file: &mut R) -> Option<u16> {
+    let mut offset = 2u64;
+    for _ in 0..64 {
+        let mut marker = [0u8; 4];
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        file.read_exact(&mut marker).ok()?;
+        if marker[0] != 0xFF || marker[1] == 0xDA {
+            return None;
+        }
+        let size = u64::from(u16::from_be_bytes([marker[2], marker[3]]));
+        if marker[1] == 0xE1 && size > 8 {
+            let mut data = vec![0u8; (size - 2).min(65_535) as usize];
+            file.read_exact(&mut data).ok()?;
+            if let Some(tiff) = data.strip_prefix(b"Exif\0\0") {
+                return exif_orientation(tiff);
+            }
+        }
+        offset += 2 + size;
+    }
+    None
+}
+
+/// The EXIF `UserComment` (tag 0x9286 in the Exif IFD) of a TIFF block, decoded by its
+/// 8-byte character-code prefix.
+fn exif_user_comment(tiff: &[u8]) -> Option<String> {
+    let tiff = Tiff::new(tiff)?;
+    let (_, _, pointer) = tiff.entry(tiff.ifd0()?, 0x8769)?;
+    let exif_ifd = usize::try_from(tiff.u32_at(pointer)?).ok()?;
+    let (_, count, value) = tiff.entry(exif_ifd, 0x9286)?;
+    let offset = tiff.u32_at(value)?;
+    let tiff = tiff.data;
     let count = usize::try_from(count).ok()?;
     let data = if count <= 4 {
         return None;

@@ -644,3 +644,99 @@ mod metadata {
         assert!(kept <= 8 * 1024 * 1024, "{kept} bytes kept");
     }
 }
+
+mod thumbnails {
+    use std::io::Cursor;
+
+    use super::encoded;
+    use crate::media::probe::Format;
+    use crate::media::thumbs::{fit, thumbnails, SIZES};
+
+    #[test]
+    fn sizes_keep_the_aspect_and_never_enlarge() {
+        assert_eq!(fit(4000, 3000, 512), (512, 384));
+        assert_eq!(fit(3000, 4000, 512), (384, 512));
+        assert_eq!(fit(400, 300, 512), (400, 300), "never enlarged");
+        assert_eq!(fit(10_000, 10, 512), (512, 1), "at least one pixel");
+    }
+
+    fn decoded(jpeg: &[u8]) -> image::DynamicImage {
+        image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).expect("a JPEG")
+    }
+
+    #[test]
+    fn a_large_jpeg_becomes_two_jpeg_thumbnails() {
+        let photo = encoded(image::ImageFormat::Jpeg, 2400, 1600);
+        let thumbs = thumbnails(&mut Cursor::new(&photo), Format::Jpeg, &SIZES).expect("thumbs");
+        let sizes: Vec<(u32, u32, u32)> =
+            thumbs.iter().map(|t| (t.size, t.width, t.height)).collect();
+        assert_eq!(sizes, [(512, 512, 341), (1024, 1024, 683)]);
+        for thumb in &thumbs {
+            let image = decoded(&thumb.jpeg);
+            assert_eq!((image.width(), image.height()), (thumb.width, thumb.height));
+        }
+    }
+
+    #[test]
+    fn png_webp_and_gif_use_their_first_frame_and_small_images_stay_small() {
+        for format in [
+            image::ImageFormat::Png,
+            image::ImageFormat::WebP,
+            image::ImageFormat::Gif,
+        ] {
+            let bytes = encoded(format, 900, 300);
+            let probe_format = match format {
+                image::ImageFormat::Png => Format::Png,
+                image::ImageFormat::WebP => Format::WebP,
+                _ => Format::Gif,
+            };
+            let thumbs =
+                thumbnails(&mut Cursor::new(&bytes), probe_format, &SIZES).expect("thumbs");
+            assert_eq!(
+                (thumbs[0].width, thumbs[0].height),
+                (512, 171),
+                "{format:?}"
+            );
+            assert_eq!(
+                (thumbs[1].width, thumbs[1].height),
+                (900, 300),
+                "{format:?}: not enlarged"
+            );
+        }
+    }
+
+    #[test]
+    fn a_phone_photo_is_turned_upright() {
+        // A landscape-stored JPEG whose EXIF says "rotate 90°" (orientation 6).
+        let plain = encoded(image::ImageFormat::Jpeg, 800, 600);
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend(1u16.to_be_bytes());
+        tiff.extend(0x0112u16.to_be_bytes());
+        tiff.extend(3u16.to_be_bytes());
+        tiff.extend(1u32.to_be_bytes());
+        tiff.extend(6u16.to_be_bytes());
+        tiff.extend([0, 0]);
+        tiff.extend(0u32.to_be_bytes());
+        let exif = [b"Exif\0\0".as_slice(), &tiff].concat();
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        jpeg.extend(((exif.len() + 2) as u16).to_be_bytes());
+        jpeg.extend(&exif);
+        jpeg.extend(&plain[2..]);
+        let thumbs = thumbnails(&mut Cursor::new(&jpeg), Format::Jpeg, &[512]).expect("thumbs");
+        assert_eq!(
+            (thumbs[0].width, thumbs[0].height),
+            (384, 512),
+            "portrait after rotation"
+        );
+    }
+
+    #[test]
+    fn a_damaged_image_is_an_error_not_a_panic() {
+        let mut photo = encoded(image::ImageFormat::Jpeg, 640, 480);
+        photo.truncate(photo.len() / 2);
+        // A cut JPEG still decodes partly (grey bottom) or fails; either way, no panic.
+        let _ = thumbnails(&mut Cursor::new(&photo), Format::Jpeg, &SIZES);
+        let garbage = b"\x89PNG\r\n\x1a\nnot really".to_vec();
+        assert!(thumbnails(&mut Cursor::new(&garbage), Format::Png, &SIZES).is_err());
+    }
+}
