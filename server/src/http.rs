@@ -1,7 +1,7 @@
 //! The HTTP surface: pages (SSR), server functions under `/api/`, stored media under
 //! `/files/`, the embedded front end, and `/healthz`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::{
     auth::{Accounts, CookiePolicy},
@@ -18,7 +18,9 @@ use axum::{
     Router,
 };
 use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::{
+    generate_route_list, handle_server_fns_with_context, AxumRouteListing, LeptosRoutes,
+};
 use tower::ServiceExt;
 use tower_http::{
     catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, services::ServeFile,
@@ -89,8 +91,17 @@ impl ServerState {
     }
 }
 
+/// The app's routes, listed once per process. Listing them renders the app with resource
+/// loading suppressed by a process-wide flag (leptos_server 0.8): a page rendering on another
+/// thread at that moment would wait forever (leptos-rs/leptos#4773). Tests build many
+/// routers while others render; listing once makes that impossible.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: ServerState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let assets = site::assets();
     let app_shell = move || shell(assets);
     let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);

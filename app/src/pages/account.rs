@@ -68,7 +68,11 @@ pub fn AccountPage() -> impl IntoView {
                                 .into_any()
                         }
                         Err(ApiError::Unauthorized(_)) => {
-                            // Logged out (perhaps by revoking this very session).
+                            // In the browser this means the session just ended (perhaps
+                            // this very one was revoked): the header must learn it. On the
+                            // server the header already knows, and changing a resource
+                            // while the page renders would keep the render waiting.
+                            #[cfg(not(feature = "ssr"))]
                             auth.refresh();
                             view! { <Redirect path="/login?next=/account"/> }.into_any()
                         }
