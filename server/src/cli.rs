@@ -280,6 +280,8 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let app = router(ServerState::with_security(store.clone(), files, security))
         .into_make_service_with_connect_info::<SocketAddr>();
     let sweeper = tokio::spawn(sweep_sessions(store.clone()));
+    // The dummy hash for unknown users' logins, made off the start-up path.
+    tokio::task::spawn_blocking(app::auth::password::warm_up);
     tracing::info!(
         backend = store.backend(),
         data_dir = %config.data_dir.display(),

@@ -128,7 +128,7 @@ mod ssr {
         device::{clean_user_agent, device_label},
         new_token, password,
         throttle::retry_after_secs,
-        token_hash, ThrottleKey, ABSOLUTE_LIFETIME, IDLE_LIFETIME,
+        ThrottleKey, ABSOLUTE_LIFETIME, IDLE_LIFETIME,
     };
     use crate::error::ApiError;
     use crate::ids::{is_public_id, new_public_id};
@@ -312,12 +312,7 @@ mod ssr {
             tracing::info!(username = %user.username, "password rehashed with current parameters");
         }
         // Any session the browser had is replaced, never reused (no fixation).
-        if let Some(old) = accounts
-            .cookies
-            .token_in(&request.headers)
-            .as_deref()
-            .and_then(token_hash)
-        {
+        if let Some(old) = accounts.cookies.token_hash_in(&request.headers) {
             store.end_session(&old).await?;
         }
         start_session(&user).await?;
@@ -331,12 +326,7 @@ mod ssr {
     pub async fn logout() -> Result<(), ApiError> {
         let request = request()?;
         let accounts = accounts()?;
-        if let Some(hash) = accounts
-            .cookies
-            .token_in(&request.headers)
-            .as_deref()
-            .and_then(token_hash)
-        {
+        if let Some(hash) = accounts.cookies.token_hash_in(&request.headers) {
             store()?.end_session(&hash).await?;
         }
         add_response_header(http::header::SET_COOKIE, &accounts.cookies.clear());

@@ -77,6 +77,11 @@ impl CookiePolicy {
             .find(|(name, _)| *name == self.name())
             .map(|(_, value)| value.trim().to_string())
     }
+
+    /// The SHA-256 of the session token the request carries, if it carries one of ours.
+    pub fn token_hash_in(self, headers: &http::HeaderMap) -> Option<[u8; 32]> {
+        self.token_in(headers).as_deref().and_then(token_hash)
+    }
 }
 
 /// A new random session token (what the cookie carries) and its SHA-256 (what the
@@ -117,12 +122,7 @@ impl Accounts {
         headers: &http::HeaderMap,
         now: DateTime<Utc>,
     ) -> Result<Option<ActiveSession>, ApiError> {
-        let Some(hash) = self
-            .cookies
-            .token_in(headers)
-            .as_deref()
-            .and_then(token_hash)
-        else {
+        let Some(hash) = self.cookies.token_hash_in(headers) else {
             return Ok(None);
         };
         let Some(mut session) = store.find_session(&hash, now).await? else {

@@ -38,6 +38,19 @@ pub fn is_common(password: &str) -> bool {
     COMMON.contains(password.to_lowercase().as_str())
 }
 
+/// Verified for unknown users, so they take as long as a wrong password. One per process,
+/// made on first use (the server makes it in the background at start-up: [`warm_up`]).
+static DUMMY: LazyLock<String> = LazyLock::new(|| {
+    hash_now("no account has this password, it only burns time")
+        .unwrap_or_else(|_| String::from("$argon2id$v=19$m=19456,t=2,p=1$invalid"))
+});
+
+/// Makes the dummy hash now, so the first login of an unknown user costs what later ones
+/// do. Blocking: call it from a blocking thread.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY);
+}
+
 fn argon2() -> Argon2<'static> {
     // The parameters are constants within argon2's limits.
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
@@ -103,8 +116,6 @@ fn verify_now(stored: &str, password: &str) -> Verdict {
 #[derive(Clone)]
 pub struct Passwords {
     slots: Arc<Semaphore>,
-    /// Verified for unknown users, so they take as long as a wrong password.
-    dummy: Arc<String>,
     /// How many verifications have run (real or dummy).
     verified: Arc<AtomicU64>,
 }
@@ -112,11 +123,8 @@ pub struct Passwords {
 impl Passwords {
     /// `slots`: how many hashes may run at once (each takes ~19 MiB and one core).
     pub fn new(slots: usize) -> Passwords {
-        let dummy = hash_now("no account has this password, it only burns time")
-            .unwrap_or_else(|_| String::from("$argon2id$v=19$m=19456,t=2,p=1$invalid"));
         Passwords {
             slots: Arc::new(Semaphore::new(slots.max(1))),
-            dummy: Arc::new(dummy),
             verified: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -167,8 +175,7 @@ impl Passwords {
                 self.run(move || verify_now(&stored, &password)).await
             }
             None => {
-                let dummy = self.dummy.clone();
-                self.run(move || verify_now(&dummy, &password)).await?;
+                self.run(move || verify_now(&DUMMY, &password)).await?;
                 Ok(Verdict {
                     matches: false,
                     outdated: false,
@@ -261,11 +268,9 @@ mod tests {
         let passwords = Passwords::new(1);
         // The dummy is as expensive as a real hash: the same algorithm and parameters.
         assert!(
-            passwords
-                .dummy
-                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            DUMMY.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{}",
-            passwords.dummy
+            *DUMMY
         );
         let verdict = passwords.verify(None, "whatever1").await.expect("verify");
         assert!(!verdict.matches);

@@ -117,9 +117,8 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
     Some((keyword, text))
 }
 
-/// Text metadata of a JPEG: the EXIF `UserComment` (where A1111 and others write their
-/// parameters) and the XMP packet, as `("UserComment", …)` and `("XMP", …)`.
-pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+/// The APP1 segments of a JPEG (EXIF, XMP), in order, up to the image data.
+fn jpeg_app1_segments<R: Read + Seek>(file: &mut R) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let Ok(len) = file.seek(SeekFrom::End(0)) else {
         return out;
@@ -134,7 +133,7 @@ pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
         {
             break;
         }
-        // Start of scan or a frame header: the metadata segments come before.
+        // Start of scan or end of image: the metadata segments come before.
         if marker[1] == 0xDA || marker[1] == 0xD9 {
             break;
         }
@@ -145,10 +144,20 @@ pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
         if marker[1] == 0xE1 && offset + 2 + size <= len {
             let mut data = vec![0u8; (size - 2) as usize];
             if file.read_exact(&mut data).is_ok() {
-                app1_text(&data, &mut out);
+                out.push(data);
             }
         }
         offset += 2 + size;
+    }
+    out
+}
+
+/// Text metadata of a JPEG: the EXIF `UserComment` (where A1111 and others write their
+/// parameters) and the XMP packet, as `("UserComment", …)` and `("XMP", …)`.
+pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for data in jpeg_app1_segments(file) {
+        app1_text(&data, &mut out);
     }
     out
 }
@@ -260,25 +269,10 @@ pub fn exif_orientation(tiff: &[u8]) -> Option<u16> {
 
 /// The EXIF orientation of a JPEG file, from its first APP1 segment.
 pub fn jpeg_orientation<R: Read + Seek>(file: &mut R) -> Option<u16> {
-    let mut offset = 2u64;
-    for _ in 0..64 {
-        let mut marker = [0u8; 4];
-        file.seek(SeekFrom::Start(offset)).ok()?;
-        file.read_exact(&mut marker).ok()?;
-        if marker[0] != 0xFF || marker[1] == 0xDA {
-            return None;
-        }
-        let size = u64::from(u16::from_be_bytes([marker[2], marker[3]]));
-        if marker[1] == 0xE1 && size > 8 {
-            let mut data = vec![0u8; (size - 2).min(65_535) as usize];
-            file.read_exact(&mut data).ok()?;
-            if let Some(tiff) = data.strip_prefix(b"Exif\0\0") {
-                return exif_orientation(tiff);
-            }
-        }
-        offset += 2 + size;
-    }
-    None
+    jpeg_app1_segments(file)
+        .iter()
+        .find_map(|data| data.strip_prefix(b"Exif\0\0"))
+        .and_then(exif_orientation)
 }
 
 /// The EXIF `UserComment` (tag 0x9286 in the Exif IFD) of a TIFF block, decoded by its

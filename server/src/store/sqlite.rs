@@ -224,23 +224,18 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        match end {
-            EndSessions::None => {}
-            EndSessions::All => {
-                sqlx::query("DELETE FROM user_sessions WHERE user_id = ?")
-                    .bind(user.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            }
-            EndSessions::AllExcept(keep) => {
-                sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id <> ?")
-                    .bind(user.0)
-                    .bind(keep.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            }
+        let keep = match end {
+            EndSessions::None => None,
+            EndSessions::All => Some(-1),
+            EndSessions::AllExcept(keep) => Some(keep.0),
+        };
+        if let Some(keep) = keep {
+            sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id <> ?")
+                .bind(user.0)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)
     }
