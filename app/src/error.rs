@@ -24,6 +24,15 @@ pub enum ApiError {
     /// The name or value is already taken.
     #[error("{0}")]
     Conflict(String),
+    /// The upload is over a size cap or the owner's storage quota.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The content is not a kind of file atelier accepts.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A supported kind of file, but damaged or over a limit its headers reveal.
+    #[error("{0}")]
+    Unprocessable(String),
     /// Too many attempts; the response's `Retry-After` says when to try again.
     #[error("{0}")]
     TooManyRequests(String),
@@ -46,6 +55,9 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict(_) => 409,
+            ApiError::TooLarge(_) => 413,
+            ApiError::Unsupported(_) => 415,
+            ApiError::Unprocessable(_) => 422,
             ApiError::TooManyRequests(_) => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal | ApiError::Network(_) => 500,

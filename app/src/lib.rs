@@ -14,6 +14,7 @@ pub mod pages;
 pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod upload;
 
 #[cfg(feature = "ssr")]
 pub use api::ssr::AppContext;

@@ -63,6 +63,7 @@ pub struct AssetSummary {
     pub height: Option<u32>,
     /// Length of a video in milliseconds.
     pub duration_ms: Option<u32>,
+    pub visibility: crate::upload::Visibility,
 }
 
 /// One page of assets, newest first, and the cursor of the next page.
@@ -81,6 +82,41 @@ pub struct AssetDetail {
     pub media_url: Option<String>,
     pub mime_type: Option<String>,
     pub byte_size: Option<u64>,
+    /// The 1024 px still (an image's reduced copy, a video's poster).
+    pub preview_url: Option<String>,
+    pub negative_prompt: String,
+    /// The name of the file as it was uploaded.
+    pub original_filename: Option<String>,
+    /// What the file said about how it was made, when atelier understood it.
+    pub generation: Option<Generation>,
+    /// The file carried generation metadata (understood or not).
+    pub raw_metadata_present: bool,
+    /// The processing job (thumbnails, poster) and how it went.
+    pub job: Option<crate::upload::JobInfo>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lora {
+    pub name: String,
+    pub weight: Option<f64>,
+}
+
+/// What a file says about how it was generated, as far as atelier understands it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// Which tool's format was recognised: `a1111`, `comfyui`, `invokeai`, `novelai`,
+    /// `fooocus`; `None` when raw metadata is present but not understood.
+    pub tool: Option<String>,
+    pub prompt: Option<String>,
+    pub negative_prompt: Option<String>,
+    pub model: Option<String>,
+    pub sampler: Option<String>,
+    pub steps: Option<u32>,
+    pub cfg: Option<f64>,
+    pub seed: Option<u64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub loras: Vec<Lora>,
 }
 
 /// The file extension served for a MIME type we store.
@@ -113,12 +149,41 @@ pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
     })
 }
 
-/// The URL of a content-addressed file.
-pub fn file_url(sha256: &str, mime: &str) -> String {
-    match extension_for_mime(mime) {
-        Some(ext) => format!("/files/{sha256}.{ext}"),
-        None => format!("/files/{sha256}"),
+/// Which of an asset's files a media URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaVariant {
+    /// The uploaded file.
+    Original,
+    /// The 512 px still for the gallery.
+    Thumb,
+    /// The 1024 px still for the asset page.
+    Preview,
+}
+
+impl MediaVariant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaVariant::Original => "original",
+            MediaVariant::Thumb => "thumb",
+            MediaVariant::Preview => "preview",
+        }
     }
+
+    pub fn parse(text: &str) -> Option<MediaVariant> {
+        Some(match text {
+            "original" => MediaVariant::Original,
+            "thumb" => MediaVariant::Thumb,
+            "preview" => MediaVariant::Preview,
+            _ => return None,
+        })
+    }
+}
+
+/// The URL of one of an asset's files. `v` is the start of the file's SHA-256, so a URL
+/// names one content forever and can be cached as immutable.
+pub fn media_url(asset_id: &str, variant: MediaVariant, sha256: &str) -> String {
+    let version = sha256.get(..16).unwrap_or(sha256);
+    format!("/media/{asset_id}/{}?v={version}", variant.as_str())
 }
 
 /// Lower-cases, trims, caps and de-duplicates tags, keeping their first-seen order.
@@ -205,8 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn file_urls_carry_the_extension_of_their_type() {
-        assert_eq!(file_url("ab12", "image/jpeg"), "/files/ab12.jpg");
+    fn media_urls_name_their_content() {
+        assert_eq!(
+            media_url("Ab3dEf6hIj9k", MediaVariant::Thumb, &"c".repeat(64)),
+            "/media/Ab3dEf6hIj9k/thumb?v=cccccccccccccccc"
+        );
+        assert_eq!(MediaVariant::parse("preview"), Some(MediaVariant::Preview));
         assert_eq!(mime_for_extension("mp4"), Some("video/mp4"));
         assert_eq!(format_duration(3_001), "0:04");
         assert_eq!(format_duration(65_000), "1:05");

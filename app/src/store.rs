@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Role, UserStatus};
 use crate::model::{AssetDetail, AssetPage, MediaType};
+use crate::upload::{JobInfo, Visibility};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -113,7 +114,7 @@ pub enum EndSessions {
 }
 
 /// A file already written to storage, content-addressed by its SHA-256.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewFile {
     pub sha256: String,
     pub byte_size: u64,
@@ -142,6 +143,125 @@ pub struct NewAsset {
     /// Already normalised (see [`crate::model::normalize_tags`]).
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
+    pub negative_prompt: String,
+    pub visibility: Visibility,
+    /// The name of the file on the uploader's machine.
+    pub original_filename: Option<String>,
+    /// The 1024 px still for the asset page.
+    pub preview: Option<FileId>,
+    /// JSON of [`crate::model::Generation`], when the file's metadata was understood.
+    pub generation: Option<String>,
+    /// JSON object of the raw metadata text the file carried, when it carried any.
+    pub raw_metadata: Option<String>,
+    /// Version of the parsers that read the metadata (0: never read).
+    pub parser_version: u32,
+}
+
+/// Internal row id of an asset. Never leaves the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AssetId(pub i64);
+
+/// An upload about to start receiving bytes.
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    pub public_id: String,
+    pub owner: UserId,
+    pub filename: String,
+    pub byte_size: u64,
+    pub expected_sha256: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An upload in progress, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadRecord {
+    pub public_id: String,
+    pub owner: UserId,
+    pub filename: String,
+    pub byte_size: u64,
+    pub received: u64,
+    pub expected_sha256: Option<String>,
+    /// JSON the server wrote once every byte was in and the file was recognised.
+    pub probe: Option<String>,
+    /// Why the file was refused, with the HTTP status that says so.
+    pub error: Option<(String, u16)>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Everything that must commit together when an upload becomes an asset: the stored file
+/// (or the existing row with the same SHA-256), the owner's storage use (within quota),
+/// the asset with its tags, its processing job, and the upload row's removal.
+#[derive(Clone, Debug)]
+pub struct FinishUpload {
+    pub upload_id: String,
+    pub file: NewFile,
+    /// `file` and `thumb` are ignored: the asset gets the file above, thumbnails come
+    /// from the job.
+    pub asset: NewAsset,
+    /// The owner's storage quota in bytes.
+    pub quota: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FinishOutcome {
+    Finished,
+    /// Nothing was written: the asset would take the owner past their quota.
+    QuotaExceeded {
+        used: u64,
+    },
+    /// Nothing was written: no such upload (finished or cancelled meanwhile).
+    UploadGone,
+}
+
+/// A stored file as the media routes serve it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRef {
+    pub sha256: String,
+    pub mime_type: String,
+    pub byte_size: u64,
+    pub storage_path: String,
+}
+
+/// An asset's files and who may see them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetMedia {
+    pub owner: UserId,
+    pub visibility: Visibility,
+    pub title: String,
+    pub original_filename: Option<String>,
+    pub original: Option<StoredRef>,
+    pub thumb: Option<StoredRef>,
+    pub preview: Option<StoredRef>,
+}
+
+/// A processing job a worker has claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub asset: AssetId,
+    pub asset_public_id: String,
+    pub attempts: u32,
+    pub original: Option<StoredRef>,
+}
+
+/// What a finished job made: the 512 px thumbnail and the 1024 px preview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobOutput {
+    pub thumb: Option<NewFile>,
+    pub preview: Option<NewFile>,
+    /// Set when the job is done but something could not be made (shown, not retried).
+    pub note: Option<String>,
+}
+
+/// An asset whose metadata an older parser read, for `atelier reparse`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReparseItem {
+    pub asset: AssetId,
+    pub public_id: String,
+    pub original: StoredRef,
 }
 
 /// Position in the newest-first order: the last item of the previous page.
@@ -290,13 +410,109 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts assets and their tags in one transaction: all of them or none.
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError>;
 
-    /// Newest first, keyset-paginated over `(created_at, public_id)`.
+    /// Public assets, newest first, keyset-paginated over `(created_at, public_id)`.
     async fn list_assets(&self, query: &ListQuery) -> Result<AssetPage, StoreError>;
-
-    async fn get_asset(&self, public_id: &str) -> Result<Option<AssetDetail>, StoreError>;
 
     /// Exact count; for the CLI, never for a request path.
     async fn count_assets(&self) -> Result<u64, StoreError>;
+
+    /// The asset as `viewer` may see it: `None` when missing or another user's private one.
+    async fn view_asset(
+        &self,
+        public_id: &str,
+        viewer: Option<UserId>,
+    ) -> Result<Option<AssetDetail>, StoreError>;
+
+    /// The asset's files and owner, for the media routes (which check visibility).
+    async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError>;
+
+    async fn create_upload(&self, upload: &NewUpload) -> Result<(), StoreError>;
+
+    async fn find_upload(&self, public_id: &str) -> Result<Option<UploadRecord>, StoreError>;
+
+    /// Records how many bytes are safely in the temp file.
+    async fn set_upload_received(
+        &self,
+        public_id: &str,
+        received: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Records what the complete file is (`probe` JSON) or why it was refused.
+    async fn set_upload_result(
+        &self,
+        public_id: &str,
+        probe: Option<&str>,
+        error: Option<(&str, u16)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// True when there was such an upload.
+    async fn delete_upload(&self, public_id: &str) -> Result<bool, StoreError>;
+
+    /// Public ids of uploads that expired before `now`, at most `limit`.
+    async fn expired_uploads(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Bytes the user's assets hold (kept in step with every asset write).
+    async fn storage_used(&self, user: UserId) -> Result<u64, StoreError>;
+
+    /// Turns an upload into an asset in one transaction (see [`FinishUpload`]).
+    async fn finish_upload(&self, finish: &FinishUpload) -> Result<FinishOutcome, StoreError>;
+
+    /// Whether a `files` row has this SHA-256.
+    async fn file_exists(&self, sha256: &str) -> Result<bool, StoreError>;
+
+    /// Which of these storage paths a `files` row points to.
+    async fn known_storage_paths(&self, paths: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Takes the oldest pending job (marking it processing, attempts + 1).
+    async fn claim_job(&self, now: DateTime<Utc>) -> Result<Option<ClaimedJob>, StoreError>;
+
+    async fn set_job_progress(&self, job: i64, progress: u8) -> Result<(), StoreError>;
+
+    /// Stores the job's files, points the asset at them and marks the job done, together.
+    async fn complete_job(
+        &self,
+        job: &ClaimedJob,
+        output: &JobOutput,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn fail_job(&self, job: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Jobs left `processing` by a server that stopped go back to `pending`; returns how many.
+    async fn requeue_interrupted_jobs(&self) -> Result<u64, StoreError>;
+
+    /// Puts the owner's failed job for an asset back in the queue. `None` when the asset is
+    /// not theirs or has no job.
+    async fn retry_job(
+        &self,
+        asset_public_id: &str,
+        owner: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobInfo>, StoreError>;
+
+    /// Assets with an original whose metadata was read by a parser older than `version`,
+    /// after `after` in id order, at most `limit`.
+    async fn reparse_batch(
+        &self,
+        version: u32,
+        after: AssetId,
+        limit: u32,
+    ) -> Result<Vec<ReparseItem>, StoreError>;
+
+    /// Stores newly read metadata.
+    async fn set_generation(
+        &self,
+        asset: AssetId,
+        generation: Option<&str>,
+        raw_metadata: Option<&str>,
+        version: u32,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -11,10 +11,22 @@ use chrono::Utc;
 use rand::Rng;
 
 /// Runtime settings: key, what it means, and how its value is checked.
-pub const SETTINGS: &[(&str, &str)] = &[(
-    "registration_mode",
-    "open: anyone may register; closed: only the CLI (and later admins) create accounts",
-)];
+pub const SETTINGS: &[(&str, &str)] = &[
+    (
+        "registration_mode",
+        "open: anyone may register; closed: only the CLI (and later admins) create accounts",
+    ),
+    (
+        "upload_quota",
+        "storage each user's uploads may take, e.g. 2GiB (1024-based units; MB = 1000²)",
+    ),
+    ("max_image_size", "largest image file accepted, e.g. 50MiB"),
+    ("max_video_size", "largest video file accepted, e.g. 512MiB"),
+    (
+        "upload_expiry_hours",
+        "hours an unfinished upload is kept before its bytes are deleted (1 to 8760)",
+    ),
+];
 
 /// Checks a value for a runtime setting; the error names the allowed values.
 pub fn validate_setting(key: &str, value: &str) -> Result<String> {
@@ -22,6 +34,16 @@ pub fn validate_setting(key: &str, value: &str) -> Result<String> {
         "registration_mode" => RegistrationMode::parse(value.trim())
             .map(|mode| mode.as_str().to_string())
             .with_context(|| format!("registration_mode is open or closed, not “{value}”")),
+        "upload_quota" | "max_image_size" | "max_video_size" => {
+            match app::upload::parse_bytes(value) {
+                Some(bytes) if bytes > 0 => Ok(value.trim().replace(' ', "")),
+                _ => bail!("{key} is a size such as 512MiB or 2GiB, not “{value}”"),
+            }
+        }
+        "upload_expiry_hours" => match value.trim().parse::<u32>() {
+            Ok(hours) if (1..=8760).contains(&hours) => Ok(hours.to_string()),
+            _ => bail!("upload_expiry_hours is a whole number from 1 to 8760, not “{value}”"),
+        },
         _ => {
             let known: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
             bail!(

@@ -59,6 +59,15 @@ pub enum Command {
     /// Show or change runtime settings (such as whether registration is open).
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Read the generation metadata of stored assets again (after a parser upgrade).
+    Reparse(ReparseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReparseArgs {
+    /// Re-read every asset, not only those an older parser read.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -168,7 +177,72 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             result
         }
+        Command::Reparse(args) => {
+            let store = store::open(&config.database_url).await?;
+            let files = FileStore::open(&config.data_dir)?;
+            let result = reparse(store.as_ref(), &files, args).await;
+            store.close().await;
+            result
+        }
     }
+}
+
+/// Re-reads the metadata of assets whose parser version is older than the current one.
+async fn reparse(
+    store: &dyn app::store::Store,
+    files: &FileStore,
+    args: ReparseArgs,
+) -> Result<()> {
+    use crate::media::meta::PARSER_VERSION;
+    // `--all`: everything whose version is below one past the current, i.e. every asset.
+    let below = if args.all {
+        PARSER_VERSION + 1
+    } else {
+        PARSER_VERSION
+    };
+    let (mut seen, mut understood, mut failed) = (0u64, 0u64, 0u64);
+    let mut after = app::store::AssetId(0);
+    loop {
+        let batch = store.reparse_batch(below, after, 200).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.asset;
+        for item in batch {
+            seen += 1;
+            let path = files.path_of(&item.original.storage_path);
+            let mime = item.original.mime_type.clone();
+            let read =
+                tokio::task::spawn_blocking(move || crate::upload::reread_metadata(&path, &mime))
+                    .await
+                    .context("metadata reading panicked")?;
+            match read {
+                Ok((generation, raw)) => {
+                    understood += u64::from(generation.is_some());
+                    let generation = generation.map(|g| serde_json::to_string(&g)).transpose()?;
+                    let raw = raw.map(|r| serde_json::to_string(&r)).transpose()?;
+                    store
+                        .set_generation(
+                            item.asset,
+                            generation.as_deref(),
+                            raw.as_deref(),
+                            PARSER_VERSION,
+                        )
+                        .await?;
+                }
+                Err(err) => {
+                    failed += 1;
+                    eprintln!("{}: cannot read its file: {err}", item.public_id);
+                }
+            }
+        }
+    }
+    println!(
+        "re-read {seen} assets with parser version {PARSER_VERSION}: metadata understood in \
+         {understood}, {failed} unreadable"
+    );
+    if failed > 0 {
+        bail!("{failed} assets could not be read");
+    }
+    Ok(())
 }
 
 fn password_source(from_stdin: bool) -> Result<NewPassword> {
@@ -277,8 +351,10 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         secure_cookies: !args.insecure_cookies,
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
-    let app = router(ServerState::with_security(store.clone(), files, security))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let state = ServerState::with_security(store.clone(), files, security);
+    let workers = state.start_workers(crate::jobs::default_workers()).await;
+    let upload_sweeper = tokio::spawn(sweep_uploads(state.uploads.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let sweeper = tokio::spawn(sweep_sessions(store.clone()));
     // The dummy hash for unknown users' logins, made off the start-up path.
     tokio::task::spawn_blocking(app::auth::password::warm_up);
@@ -294,8 +370,29 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .context("the server stopped unexpectedly")?;
     tracing::info!("shutting down");
     sweeper.abort();
+    upload_sweeper.abort();
+    for worker in workers {
+        worker.abort();
+    }
     store.close().await;
     Ok(())
+}
+
+/// Removes expired uploads and stray temp files every hour; once a day (and at start-up)
+/// it also walks the stored files for any no row points to.
+async fn sweep_uploads(engine: std::sync::Arc<crate::upload::UploadEngine>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut round = 0u64;
+    loop {
+        every.tick().await;
+        let walk = round % 24 == 0;
+        round += 1;
+        match engine.sweep(chrono::Utc::now(), walk).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired uploads and stray files removed"),
+            Err(err) => tracing::warn!(%err, "cannot sweep uploads"),
+        }
+    }
 }
 
 /// Deletes expired sessions once an hour (expired ones are already refused; this keeps the

@@ -1,5 +1,5 @@
-//! The HTTP surface: pages (SSR), server functions under `/api/`, stored media under
-//! `/files/`, the embedded front end, and `/healthz`.
+//! The HTTP surface: pages (SSR), server functions under `/api/`, the streaming upload
+//! endpoints, assets' media under `/media/`, the embedded front end, and `/healthz`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -14,7 +14,7 @@ use axum::{
     extract::{FromRef, Path, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Router,
 };
 use leptos::prelude::{provide_context, LeptosOptions};
@@ -27,7 +27,7 @@ use tower_http::{
     set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
-use crate::{guard, net::TrustedProxies, site, storage::FileStore};
+use crate::{guard, net::TrustedProxies, site, storage::FileStore, upload::UploadEngine};
 
 /// How the server decides who a client is and how it sends cookies.
 #[derive(Clone, Debug)]
@@ -53,6 +53,9 @@ pub struct ServerState {
     pub files: FileStore,
     pub accounts: Arc<Accounts>,
     pub proxies: TrustedProxies,
+    pub uploads: Arc<UploadEngine>,
+    /// Wakes a processing worker when there is a new job.
+    pub jobs: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -71,8 +74,15 @@ impl ServerState {
             .output_name("atelier")
             .site_pkg_dir("pkg")
             .build();
+        let jobs = Arc::new(tokio::sync::Notify::new());
         ServerState {
             leptos,
+            uploads: Arc::new(UploadEngine::new(
+                store.clone(),
+                files.clone(),
+                jobs.clone(),
+            )),
+            jobs,
             store,
             files,
             accounts: Arc::new(Accounts::new(CookiePolicy {
@@ -82,10 +92,32 @@ impl ServerState {
         }
     }
 
+    /// The same state with another upload engine (a smaller chunk size in tests).
+    pub fn with_uploads(mut self, configure: impl FnOnce(UploadEngine) -> UploadEngine) -> Self {
+        self.uploads = Arc::new(configure(UploadEngine::new(
+            self.store.clone(),
+            self.files.clone(),
+            self.jobs.clone(),
+        )));
+        self
+    }
+
+    /// Starts the processing workers for this state's jobs.
+    pub async fn start_workers(&self, workers: usize) -> Vec<tokio::task::JoinHandle<()>> {
+        crate::jobs::start_workers(
+            self.store.clone(),
+            self.files.clone(),
+            self.jobs.clone(),
+            workers,
+        )
+        .await
+    }
+
     fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let ctx = AppContext {
             store: self.store.clone(),
             accounts: self.accounts.clone(),
+            uploads: self.uploads.clone(),
         };
         move || provide_context(ctx.clone())
     }
@@ -107,9 +139,15 @@ pub fn router(state: ServerState) -> Router {
     let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);
     let proxies = state.proxies.clone();
 
+    // Bodies that carry file bytes stream under their own, counted limits.
+    let uploads = Router::new()
+        .route("/api/upload/chunk", post(crate::upload::http::chunk))
+        .route("/api/upload/form", post(crate::upload::http::form))
+        .with_state(state.clone());
+
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/files/{name}", get(stored_file))
+        .route("/media/{id}/{variant}", get(media))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), app_shell)
         .fallback(move |req: Request| async move {
@@ -118,11 +156,12 @@ pub fn router(state: ServerState) -> Router {
                 None => not_found(req).await,
             }
         })
+        .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
+        .merge(uploads)
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::net::identify_client(proxies.clone(), req, next)
         }))
-        .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -152,38 +191,185 @@ async fn healthz(State(state): State<ServerState>) -> Response {
     }
 }
 
-/// `/files/<sha256>.<ext>`: content-addressed, so cacheable forever; ranges for video.
-async fn stored_file(
+/// The body of every "no such media" answer: a missing id and another user's private
+/// asset must be indistinguishable.
+fn media_not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// Shown where a still could not be made (yet): a neutral frame, never a broken image.
+const PLACEHOLDER_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 9\">\
+<rect width=\"16\" height=\"9\" fill=\"#2a2a33\"/>\
+<path d=\"M6.5 2.75v3.5L9.75 4.5z\" fill=\"#8a8a99\"/></svg>";
+
+/// `/media/{asset id}/{original|thumb|preview}`: an asset's files, typed by our own sniffing,
+/// with ranges (video seeking), an ETag from the content hash, and immutable caching when
+/// the URL's `v` names the current content. Private media is visible to its owner only.
+async fn media(
     State(state): State<ServerState>,
-    Path(name): Path<String>,
+    Path((id, variant)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let Some((sha256, ext)) = name.split_once('.') else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (Some(variant), true) = (
+        app::model::MediaVariant::parse(&variant),
+        app::ids::is_public_id(&id),
+    ) else {
+        return media_not_found();
     };
-    let valid = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        && app::model::mime_for_extension(ext).is_some();
-    if !valid {
-        return StatusCode::NOT_FOUND.into_response();
+    let media = match state.store.asset_media(&id).await {
+        Ok(Some(media)) => media,
+        Ok(None) => return media_not_found(),
+        Err(err) => {
+            return crate::upload::http::error_response(&app::error::ApiError::from(err), None)
+        }
+    };
+    let private = media.visibility == app::upload::Visibility::Private;
+    if private {
+        let viewer = match state
+            .accounts
+            .session(state.store.as_ref(), req.headers(), chrono::Utc::now())
+            .await
+        {
+            Ok(session) => session.map(|s| s.user.id),
+            Err(err) => return crate::upload::http::error_response(&err, None),
+        };
+        if viewer != Some(media.owner) {
+            return media_not_found();
+        }
     }
-    let path = state.files.path_of(&FileStore::storage_path(sha256, ext));
+    use app::model::MediaVariant;
+    let file = match variant {
+        MediaVariant::Original => media.original.clone(),
+        MediaVariant::Thumb => media.thumb.clone(),
+        MediaVariant::Preview => media.preview.clone(),
+    };
+    let Some(file) = file else {
+        if variant == MediaVariant::Original {
+            return media_not_found();
+        }
+        return (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            PLACEHOLDER_SVG,
+        )
+            .into_response();
+    };
+    let etag = format!("\"{}\"", file.sha256);
+    let version_matches = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("v=")))
+        .is_some_and(|v| !v.is_empty() && file.sha256.starts_with(v));
+    let cache = match (version_matches, private) {
+        (true, false) => "public, max-age=31536000, immutable",
+        (true, true) => "private, max-age=31536000, immutable",
+        (false, _) => "no-cache",
+    };
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if if_none_match {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, header_value(&etag));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        return response;
+    }
+    let path = state.files.path_of(&file.storage_path);
     let mut response = match ServeFile::new(path).oneshot(req).await {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},
     };
-    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        tracing::error!(asset = %id, path = %file.storage_path, "a stored file is missing");
+        return media_not_found();
+    }
+    let headers = response.headers_mut();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(header::ETAG, header_value(&etag));
+    }
+    headers.insert(header::CONTENT_TYPE, header_value(&file.mime_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Opened on its own, a media URL can never run anything.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    let name = download_name(&media, variant, &file.mime_type);
+    headers.insert(header::CONTENT_DISPOSITION, content_disposition(&name));
+    response
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The name a saved file gets: the uploaded name's stem (or the title) with the extension
+/// of what the file really is.
+fn download_name(
+    media: &app::store::AssetMedia,
+    variant: app::model::MediaVariant,
+    mime: &str,
+) -> String {
+    let ext = app::model::extension_for_mime(mime).unwrap_or("bin");
+    let stem = media
+        .original_filename
+        .as_deref()
+        .map(|name| name.rsplit_once('.').map_or(name, |(stem, _)| stem))
+        .filter(|stem| !stem.trim().is_empty())
+        .unwrap_or(&media.title);
+    match variant {
+        app::model::MediaVariant::Original => format!("{stem}.{ext}"),
+        other => format!("{stem}-{}.{ext}", other.as_str()),
+    }
+}
+
+/// `inline` with an ASCII fallback name and the exact name in RFC 5987 form.
+fn content_disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' && c != '%' && c != ';' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(byte))
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    header_value(&format!(
+        "inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_are_safe_in_a_header() {
+        let value = content_disposition("café \"x\";\r\nSet-Cookie: a=b.png");
+        let text = value.to_str().expect("ascii");
+        assert!(
+            text.starts_with("inline; filename=\"caf_ _x____Set-Cookie: a=b.png\""),
+            "{text}"
         );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        assert!(
+            text.contains("filename*=UTF-8''caf%C3%A9%20%22x%22%3B%0D%0ASet-Cookie%3A%20a%3Db.png")
         );
     }
-    response
 }

@@ -36,6 +36,16 @@ impl FileStore {
         Ok(FileStore { root, tmp })
     }
 
+    /// The folder content-addressed files live under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder for files being written (uploads in progress, files about to be placed).
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Where a stored file lives on disk.
     pub fn path_of(&self, storage_path: &str) -> PathBuf {
         self.root.join(storage_path)

@@ -1,8 +1,10 @@
 //! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
 
 mod accounts;
+mod uploads;
 
 pub use accounts::*;
+pub use uploads::*;
 
 use leptos::prelude::*;
 use server_fn::codec::{GetUrl, Json};
@@ -26,7 +28,8 @@ pub async fn list_assets(
     .await
 }
 
-/// `GET /api/asset?id=`: one asset with its original file.
+/// `GET /api/asset?id=`: one asset with its files, metadata and processing state. Another
+/// user's private asset is the same `404` as a missing one.
 #[server(name = GetAsset, prefix = "/api", endpoint = "asset", input = GetUrl, output = Json)]
 pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
     ssr::respond(async move {
@@ -34,7 +37,11 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
         if !crate::ids::is_public_id(&id) {
             return Err(not_found());
         }
-        ssr::store()?.get_asset(&id).await?.ok_or_else(not_found)
+        let viewer = ssr::current_session().await?.map(|s| s.user.id);
+        ssr::store()?
+            .view_asset(&id, viewer)
+            .await?
+            .ok_or_else(not_found)
     })
     .await
 }
@@ -53,6 +60,7 @@ pub(crate) mod ssr {
     pub struct AppContext {
         pub store: Arc<dyn Store>,
         pub accounts: Arc<Accounts>,
+        pub uploads: Arc<dyn crate::upload::Uploads>,
     }
 
     fn context() -> Result<AppContext, ApiError> {
@@ -68,6 +76,10 @@ pub(crate) mod ssr {
 
     pub fn accounts() -> Result<Arc<Accounts>, ApiError> {
         context().map(|ctx| ctx.accounts)
+    }
+
+    pub fn uploads() -> Result<Arc<dyn crate::upload::Uploads>, ApiError> {
+        context().map(|ctx| ctx.uploads)
     }
 
     /// The request being answered (leptos_axum provides its head).

@@ -12,6 +12,7 @@ use app::{
     ids::{BASE62, PUBLIC_ID_LEN},
     model::{normalize_tags, MediaType},
     store::{FileId, NewAsset, NewFile, NewUser, Store, UserId},
+    upload::Visibility,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
@@ -264,6 +265,13 @@ fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64) -> Draft {
             duration_ms,
             tags: normalize_tags(tags),
             created_at,
+            negative_prompt: String::new(),
+            visibility: Visibility::Public,
+            original_filename: None,
+            preview: None,
+            generation: None,
+            raw_metadata: None,
+            parser_version: 0,
         },
         slot,
     }
@@ -328,6 +336,7 @@ pub async fn seed(
                 };
                 asset.file = Some(file);
                 asset.thumb = Some(thumb);
+                asset.preview = Some(thumb);
             }
             batch.push(asset);
         }

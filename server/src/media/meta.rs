@@ -5,7 +5,6 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Bumped whenever the parsers learn something new; `atelier reparse` re-reads assets
@@ -17,29 +16,7 @@ const MAX_TEXT: u64 = 8 * 1024 * 1024;
 /// Largest total of text kept from one file.
 const MAX_TOTAL: usize = 16 * 1024 * 1024;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Lora {
-    pub name: String,
-    pub weight: Option<f64>,
-}
-
-/// What a file says about how it was generated, as far as atelier understands it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Generation {
-    /// Which tool's format was recognised: `a1111`, `comfyui`, `invokeai`, `novelai`,
-    /// `fooocus`; `None` when raw metadata is present but not understood.
-    pub tool: Option<String>,
-    pub prompt: Option<String>,
-    pub negative_prompt: Option<String>,
-    pub model: Option<String>,
-    pub sampler: Option<String>,
-    pub steps: Option<u32>,
-    pub cfg: Option<f64>,
-    pub seed: Option<u64>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub loras: Vec<Lora>,
-}
+pub use app::model::{Generation, Lora};
 
 /// The text chunks of a PNG (keyword → text), in file order. Compressed chunks are
 /// inflated with a size cap; anything unreadable is skipped, never fatal.

@@ -38,6 +38,27 @@ impl Format {
         }
     }
 
+    /// The format of one of our own MIME types (the inverse of [`Format::mime`]).
+    pub fn from_mime(mime: &str) -> Option<Format> {
+        [
+            Format::Png,
+            Format::Jpeg,
+            Format::WebP,
+            Format::Gif,
+            Format::Avif,
+            Format::Mp4,
+            Format::Mov,
+            Format::WebM,
+        ]
+        .into_iter()
+        .find(|f| f.mime() == mime)
+    }
+
+    /// The extension stored files of this format get.
+    pub fn extension(self) -> &'static str {
+        app::model::extension_for_mime(self.mime()).unwrap_or("bin")
+    }
+
     pub fn media_type(self) -> MediaType {
         match self {
             Format::Png | Format::Jpeg | Format::WebP | Format::Gif | Format::Avif => {
@@ -85,7 +106,8 @@ impl ProbeError {
     }
 }
 
-const UNSUPPORTED: &str = "this file is not a PNG, JPEG, WebP, GIF or AVIF image, nor an MP4, MOV \
+pub const UNSUPPORTED: &str =
+    "this file is not a PNG, JPEG, WebP, GIF or AVIF image, nor an MP4, MOV \
                            or WebM video";
 
 fn malformed(format: Format, what: &str) -> ProbeError {

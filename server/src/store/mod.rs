@@ -5,8 +5,9 @@ mod sqlite;
 
 use std::sync::Arc;
 
-use app::model::{file_url, AssetDetail, AssetSummary, MediaType};
+use app::model::{media_url, AssetDetail, AssetSummary, MediaType, MediaVariant};
 use app::store::{Store, StoreError};
+use app::upload::{JobInfo, Visibility};
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -144,37 +145,52 @@ struct AssetRow {
     owner: String,
     tags: Vec<String>,
     thumb_sha256: Option<String>,
-    thumb_mime: Option<String>,
+    visibility: String,
 }
 
-/// The original file of an asset, read only for the asset page.
+/// What only the asset page shows: the original and preview files and the metadata.
 struct FileRow {
-    sha256: String,
-    mime_type: String,
-    byte_size: i64,
+    file: Option<(String, String, i64)>,
+    preview_sha256: Option<String>,
+    negative_prompt: String,
+    original_filename: Option<String>,
+    generation: Option<String>,
+    raw_metadata_present: bool,
 }
 
-/// Columns of the asset page's original file (`LEFT JOIN files f`), in both backends.
-const FILE_COLUMNS: &str =
-    "f.sha256 AS file_sha256, f.mime_type AS file_mime, f.byte_size AS file_size";
+/// Columns the asset page reads beyond [`AssetRow`]'s, with `LEFT JOIN files f` (the
+/// original) and `LEFT JOIN files pv` (the preview), in both backends.
+const FILE_COLUMNS: &str = "f.sha256 AS file_sha256, f.mime_type AS file_mime, \
+     f.byte_size AS file_size, pv.sha256 AS preview_sha256, a.negative_prompt, \
+     a.original_filename, CAST(a.generation AS TEXT) AS generation, \
+     CASE WHEN a.raw_metadata IS NULL THEN 0 ELSE 1 END AS raw_present";
+
+/// Joins for [`FILE_COLUMNS`].
+const FILE_JOINS: &str = "LEFT JOIN files f ON f.id = a.file_id \
+     LEFT JOIN files pv ON pv.id = a.preview_file_id";
 
 impl FileRow {
-    /// The joined original file, if the asset has one.
-    fn read<'r, R>(row: &'r R) -> Result<Option<FileRow>, StoreError>
+    /// Reads [`FILE_COLUMNS`].
+    fn read<'r, R>(row: &'r R) -> Result<FileRow, StoreError>
     where
         R: Row,
         for<'n> &'n str: ColumnIndex<R>,
         String: Decode<'r, R::Database> + Type<R::Database>,
         i64: Decode<'r, R::Database> + Type<R::Database>,
+        i32: Decode<'r, R::Database> + Type<R::Database>,
     {
-        let Some(sha256) = col::<R, Option<String>>(row, "file_sha256")? else {
-            return Ok(None);
+        let file = match col::<R, Option<String>>(row, "file_sha256")? {
+            None => None,
+            Some(sha256) => Some((sha256, col(row, "file_mime")?, col(row, "file_size")?)),
         };
-        Ok(Some(FileRow {
-            sha256,
-            mime_type: col(row, "file_mime")?,
-            byte_size: col(row, "file_size")?,
-        }))
+        Ok(FileRow {
+            file,
+            preview_sha256: col(row, "preview_sha256")?,
+            negative_prompt: col(row, "negative_prompt")?,
+            original_filename: col(row, "original_filename")?,
+            generation: col(row, "generation")?,
+            raw_metadata_present: col::<R, i32>(row, "raw_present")? != 0,
+        })
     }
 }
 
@@ -206,7 +222,7 @@ impl AssetRow {
             owner: col(row, "owner")?,
             tags,
             thumb_sha256: col(row, "thumb_sha256")?,
-            thumb_mime: col(row, "thumb_mime")?,
+            visibility: col(row, "visibility")?,
         })
     }
 
@@ -218,11 +234,17 @@ impl AssetRow {
             ))
         })?;
         let positive = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
+        let visibility = Visibility::parse(&self.visibility).ok_or_else(|| {
+            StoreError::Database(format!(
+                "asset {} has unknown visibility {}",
+                self.public_id, self.visibility
+            ))
+        })?;
         Ok(AssetSummary {
             thumb_url: self
                 .thumb_sha256
-                .zip(self.thumb_mime)
-                .map(|(sha, mime)| file_url(&sha, &mime)),
+                .map(|sha| media_url(&self.public_id, MediaVariant::Thumb, &sha)),
+            visibility,
             id: self.public_id,
             title: self.title,
             prompt: self.prompt,
@@ -237,12 +259,37 @@ impl AssetRow {
         })
     }
 
-    fn into_detail(self, file: Option<FileRow>) -> Result<AssetDetail, StoreError> {
+    fn into_detail(self, extra: FileRow, job: Option<JobInfo>) -> Result<AssetDetail, StoreError> {
+        let id = self.public_id.clone();
+        let generation = match extra.generation.as_deref() {
+            None => None,
+            Some(json) => match serde_json::from_str(json) {
+                Ok(generation) => Some(generation),
+                Err(err) => {
+                    // Never fatal: the page still shows, with the raw metadata note.
+                    tracing::warn!(asset = %id, %err, "stored generation metadata is unreadable");
+                    None
+                }
+            },
+        };
+        let file = extra.file;
         Ok(AssetDetail {
             summary: self.into_summary()?,
-            media_url: file.as_ref().map(|f| file_url(&f.sha256, &f.mime_type)),
-            byte_size: file.as_ref().and_then(|f| u64::try_from(f.byte_size).ok()),
-            mime_type: file.map(|f| f.mime_type),
+            media_url: file
+                .as_ref()
+                .map(|(sha, _, _)| media_url(&id, MediaVariant::Original, sha)),
+            byte_size: file
+                .as_ref()
+                .and_then(|(_, _, size)| u64::try_from(*size).ok()),
+            mime_type: file.map(|(_, mime, _)| mime),
+            preview_url: extra
+                .preview_sha256
+                .map(|sha| media_url(&id, MediaVariant::Preview, &sha)),
+            negative_prompt: extra.negative_prompt,
+            original_filename: extra.original_filename,
+            generation,
+            raw_metadata_present: extra.raw_metadata_present,
+            job,
         })
     }
 }
@@ -267,6 +314,57 @@ fn into_page(mut rows: Vec<AssetRow>, limit: u32) -> Result<app::model::AssetPag
         .map(AssetRow::into_summary)
         .collect::<Result<_, _>>()?;
     Ok(app::model::AssetPage { items, next_cursor })
+}
+
+/// A [`app::store::StoredRef`] from columns `{prefix}_sha256`, `_mime`, `_size`, `_path`.
+fn stored_ref<'r, R>(row: &'r R, prefix: &str) -> Result<Option<app::store::StoredRef>, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let Some(sha256) = col::<R, Option<String>>(row, &format!("{prefix}_sha256"))? else {
+        return Ok(None);
+    };
+    Ok(Some(app::store::StoredRef {
+        sha256,
+        mime_type: col(row, &format!("{prefix}_mime"))?,
+        byte_size: u64::try_from(col::<R, i64>(row, &format!("{prefix}_size"))?).unwrap_or(0),
+        storage_path: col(row, &format!("{prefix}_path"))?,
+    }))
+}
+
+/// Columns for [`stored_ref`] from a `files` alias.
+fn stored_ref_columns(alias: &str, prefix: &str) -> String {
+    format!(
+        "{alias}.sha256 AS {prefix}_sha256, {alias}.mime_type AS {prefix}_mime, \
+         {alias}.byte_size AS {prefix}_size, {alias}.storage_path AS {prefix}_path"
+    )
+}
+
+/// A job's state as stored, before its timestamps are decoded.
+fn job_info<'r, R>(
+    row: &'r R,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+) -> Result<JobInfo, StoreError>
+where
+    R: Row,
+    for<'n> &'n str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i32: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let state: String = col(row, "state")?;
+    Ok(JobInfo {
+        state: app::upload::JobState::parse(&state)
+            .ok_or_else(|| StoreError::Database(format!("unknown job state “{state}”")))?,
+        progress: u8::try_from(col::<R, i32>(row, "progress")?.clamp(0, 100)).unwrap_or(0),
+        attempts: u32::try_from(col::<R, i32>(row, "attempts")?).unwrap_or(0),
+        error: col(row, "error")?,
+        started_at,
+        finished_at,
+    })
 }
 
 fn opt_i32(v: Option<u32>) -> Option<i32> {

@@ -4,19 +4,22 @@
 use std::{str::FromStr, time::Duration};
 
 use app::account::{Role, UserStatus};
-use app::model::{AssetDetail, AssetPage};
+use app::model::AssetPage;
 use app::store::{
-    ActiveSession, Credentials, EndSessions, FileId, ListQuery, NewAsset, NewFile, NewSession,
-    NewUser, SessionId, SessionRecord, Store, StoreError, User, UserId,
+    ActiveSession, AssetId, AssetMedia, ClaimedJob, Credentials, EndSessions, FileId,
+    FinishOutcome, FinishUpload, JobOutput, ListQuery, NewAsset, NewFile, NewSession, NewUpload,
+    NewUser, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User, UserId,
 };
+use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::Connection;
 
 use super::{
-    col, db_error, into_page, opt_i32, user_from_row, username_taken, AssetRow, FileRow, OpenError,
-    FILE_COLUMNS, USER_COLUMNS, USER_RETURNING,
+    col, db_error, into_page, job_info, opt_i32, stored_ref, stored_ref_columns, user_from_row,
+    username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS,
+    USER_RETURNING,
 };
 
 const BACKEND: &str = "postgres";
@@ -65,7 +68,7 @@ impl PgStore {
 
 const ASSET_COLUMNS: &str = "
     a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
-    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, th.mime_type AS thumb_mime,
+    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, a.visibility,
     ARRAY(SELECT t.name
             FROM asset_tags x JOIN tags t ON t.id = x.tag_id
            WHERE x.asset_id = a.id
@@ -95,6 +98,221 @@ fn session_record(row: &PgRow) -> Result<SessionRecord, StoreError> {
         device: col(row, "device")?,
     })
 }
+
+/// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the
+/// new rows' ids in the order given.
+async fn insert_assets(
+    conn: &mut PgConnection,
+    assets: &[NewAsset],
+) -> Result<Vec<AssetId>, StoreError> {
+    let mut out = Vec::with_capacity(assets.len());
+    for batch in assets.chunks(BATCH) {
+        let column = |f: fn(&NewAsset) -> Option<i32>| batch.iter().map(f).collect::<Vec<_>>();
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "INSERT INTO assets
+                (public_id, owner_id, title, prompt, model, media_type, file_id,
+                 thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
+                 visibility, original_filename, preview_file_id, generation, raw_metadata,
+                 parser_version)
+             SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
+                    c17::jsonb, c18::jsonb, c19
+               FROM UNNEST(
+                $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[],
+                $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::int[],
+                $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::bigint[],
+                $17::text[], $18::text[], $19::int[])
+                AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
+                     c17, c18, c19)
+             RETURNING id, public_id",
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.public_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(batch.iter().map(|a| a.owner.0).collect::<Vec<_>>())
+        .bind(batch.iter().map(|a| a.title.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|a| a.prompt.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|a| a.model.as_deref()).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.media_type.code())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.file.map(|f| f.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.thumb.map(|f| f.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|a| opt_i32(a.width)))
+        .bind(column(|a| opt_i32(a.height)))
+        .bind(column(|a| opt_i32(a.duration_ms)))
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.created_at)
+                .collect::<Vec<DateTime<Utc>>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.negative_prompt.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.visibility.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.original_filename.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.preview.map(|f| f.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.generation.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .iter()
+                .map(|a| a.raw_metadata.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|a| i32::try_from(a.parser_version).ok()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        let asset_ids: std::collections::HashMap<String, i64> = rows
+            .into_iter()
+            .map(|(id, public_id)| (public_id, id))
+            .collect();
+        for asset in batch {
+            let id = asset_ids.get(&asset.public_id).ok_or_else(|| {
+                StoreError::Database(format!("insert did not return asset {}", asset.public_id))
+            })?;
+            out.push(AssetId(*id));
+        }
+
+        let mut names: Vec<&str> = batch
+            .iter()
+            .flat_map(|a| a.tags.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            continue;
+        }
+        let tags: Vec<(i64, String)> = sqlx::query_as(
+            "INSERT INTO tags (name) SELECT * FROM UNNEST($1::text[])
+             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+             RETURNING id, name",
+        )
+        .bind(&names)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        let tag_ids: std::collections::HashMap<String, i64> =
+            tags.into_iter().map(|(id, name)| (name, id)).collect();
+
+        let (mut link_assets, mut link_tags) = (Vec::new(), Vec::new());
+        for asset in batch {
+            let Some(asset_id) = asset_ids.get(&asset.public_id) else {
+                return Err(StoreError::Database(format!(
+                    "insert did not return asset {}",
+                    asset.public_id
+                )));
+            };
+            for tag in &asset.tags {
+                if let Some(tag_id) = tag_ids.get(tag) {
+                    link_assets.push(*asset_id);
+                    link_tags.push(*tag_id);
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO asset_tags (asset_id, tag_id)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&link_assets)
+        .bind(&link_tags)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(out)
+}
+
+/// Records a file on `conn`; the same SHA-256 twice returns the existing row.
+async fn put_file(conn: &mut PgConnection, file: &NewFile) -> Result<FileId, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO files
+            (sha256, byte_size, mime_type, width, height, duration_ms, storage_path, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (sha256) DO UPDATE SET sha256 = EXCLUDED.sha256
+         RETURNING id",
+    )
+    .bind(&file.sha256)
+    .bind(i64::try_from(file.byte_size).unwrap_or(i64::MAX))
+    .bind(&file.mime_type)
+    .bind(opt_i32(file.width))
+    .bind(opt_i32(file.height))
+    .bind(opt_i32(file.duration_ms))
+    .bind(&file.storage_path)
+    .bind(file.created_at)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(FileId(id))
+}
+
+const UPLOAD_COLUMNS: &str =
+    "public_id, owner_id, filename, byte_size, received, expected_sha256, \
+     CAST(probe AS TEXT) AS probe, error, error_status, created_at, updated_at, expires_at";
+
+fn upload_record(row: &PgRow) -> Result<UploadRecord, StoreError> {
+    let error: Option<String> = col(row, "error")?;
+    let status: Option<i32> = col(row, "error_status")?;
+    Ok(UploadRecord {
+        public_id: col(row, "public_id")?,
+        owner: UserId(col(row, "owner_id")?),
+        filename: col(row, "filename")?,
+        byte_size: u64::try_from(col::<_, i64>(row, "byte_size")?).unwrap_or(0),
+        received: u64::try_from(col::<_, i64>(row, "received")?).unwrap_or(0),
+        expected_sha256: col(row, "expected_sha256")?,
+        probe: col(row, "probe")?,
+        error: error.map(|e| (e, status.and_then(|s| u16::try_from(s).ok()).unwrap_or(422))),
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        expires_at: col(row, "expires_at")?,
+    })
+}
+
+fn job_row(row: &PgRow) -> Result<JobInfo, StoreError> {
+    job_info(row, col(row, "started_at")?, col(row, "finished_at")?)
+}
+
+const JOB_COLUMNS: &str = "state, progress, attempts, error, started_at, finished_at";
 
 /// Key of the advisory lock that serialises "is this the first account?" with the insert.
 const FIRST_ACCOUNT_LOCK: i64 = 0x6174_656c_6965_7201;
@@ -450,133 +668,13 @@ impl Store for PgStore {
     }
 
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO files
-                (sha256, byte_size, mime_type, width, height, duration_ms, storage_path, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (sha256) DO UPDATE SET sha256 = EXCLUDED.sha256
-             RETURNING id",
-        )
-        .bind(&file.sha256)
-        .bind(i64::try_from(file.byte_size).unwrap_or(i64::MAX))
-        .bind(&file.mime_type)
-        .bind(opt_i32(file.width))
-        .bind(opt_i32(file.height))
-        .bind(opt_i32(file.duration_ms))
-        .bind(&file.storage_path)
-        .bind(file.created_at)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(FileId(id))
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        put_file(&mut conn, file).await
     }
 
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        for batch in assets.chunks(BATCH) {
-            let column = |f: fn(&NewAsset) -> Option<i32>| batch.iter().map(f).collect::<Vec<_>>();
-            let rows: Vec<(i64, String)> = sqlx::query_as(
-                "INSERT INTO assets
-                    (public_id, owner_id, title, prompt, model, media_type, file_id,
-                     thumb_file_id, width, height, duration_ms, created_at)
-                 SELECT * FROM UNNEST(
-                    $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[],
-                    $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::int[],
-                    $12::timestamptz[])
-                 RETURNING id, public_id",
-            )
-            .bind(
-                batch
-                    .iter()
-                    .map(|a| a.public_id.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(batch.iter().map(|a| a.owner.0).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.title.as_str()).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.prompt.as_str()).collect::<Vec<_>>())
-            .bind(batch.iter().map(|a| a.model.as_deref()).collect::<Vec<_>>())
-            .bind(
-                batch
-                    .iter()
-                    .map(|a| a.media_type.code())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                batch
-                    .iter()
-                    .map(|a| a.file.map(|f| f.0))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                batch
-                    .iter()
-                    .map(|a| a.thumb.map(|f| f.0))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(column(|a| opt_i32(a.width)))
-            .bind(column(|a| opt_i32(a.height)))
-            .bind(column(|a| opt_i32(a.duration_ms)))
-            .bind(
-                batch
-                    .iter()
-                    .map(|a| a.created_at)
-                    .collect::<Vec<DateTime<Utc>>>(),
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            let asset_ids: std::collections::HashMap<String, i64> = rows
-                .into_iter()
-                .map(|(id, public_id)| (public_id, id))
-                .collect();
-
-            let mut names: Vec<&str> = batch
-                .iter()
-                .flat_map(|a| a.tags.iter().map(String::as_str))
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            if names.is_empty() {
-                continue;
-            }
-            let tags: Vec<(i64, String)> = sqlx::query_as(
-                "INSERT INTO tags (name) SELECT * FROM UNNEST($1::text[])
-                 ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-                 RETURNING id, name",
-            )
-            .bind(&names)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
-            let tag_ids: std::collections::HashMap<String, i64> =
-                tags.into_iter().map(|(id, name)| (name, id)).collect();
-
-            let (mut link_assets, mut link_tags) = (Vec::new(), Vec::new());
-            for asset in batch {
-                let Some(asset_id) = asset_ids.get(&asset.public_id) else {
-                    return Err(StoreError::Database(format!(
-                        "insert did not return asset {}",
-                        asset.public_id
-                    )));
-                };
-                for tag in &asset.tags {
-                    if let Some(tag_id) = tag_ids.get(tag) {
-                        link_assets.push(*asset_id);
-                        link_tags.push(*tag_id);
-                    }
-                }
-            }
-            sqlx::query(
-                "INSERT INTO asset_tags (asset_id, tag_id)
-                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[])
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&link_assets)
-            .bind(&link_tags)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        }
+        insert_assets(&mut tx, assets).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -586,6 +684,7 @@ impl Store for PgStore {
             None => {
                 sqlx::query(&format!(
                     "SELECT {ASSET_COLUMNS} {ASSET_FROM}
+                     WHERE a.visibility = 'public'
                      ORDER BY a.created_at DESC, a.public_id DESC LIMIT $1"
                 ))
                 .bind(fetch)
@@ -595,7 +694,7 @@ impl Store for PgStore {
             Some(after) => {
                 sqlx::query(&format!(
                     "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE (a.created_at, a.public_id) < ($1, $2)
+                     WHERE a.visibility = 'public' AND (a.created_at, a.public_id) < ($1, $2)
                      ORDER BY a.created_at DESC, a.public_id DESC LIMIT $3"
                 ))
                 .bind(after.created_at)
@@ -610,27 +709,458 @@ impl Store for PgStore {
         into_page(rows, query.limit)
     }
 
-    async fn get_asset(&self, public_id: &str) -> Result<Option<AssetDetail>, StoreError> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS} {ASSET_FROM}
-             LEFT JOIN files f ON f.id = a.file_id
-             WHERE a.public_id = $1"
-        ))
-        .bind(public_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        asset_row(&row)?.into_detail(FileRow::read(&row)?).map(Some)
-    }
-
     async fn count_assets(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assets")
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+    async fn view_asset(
+        &self,
+        public_id: &str,
+        viewer: Option<UserId>,
+    ) -> Result<Option<app::model::AssetDetail>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS}, a.id AS asset_row_id {ASSET_FROM}
+             {FILE_JOINS}
+             WHERE a.public_id = $1 AND (a.visibility = 'public' OR a.owner_id = $2)"
+        ))
+        .bind(public_id)
+        .bind(viewer.map(|v| v.0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let asset_id: i64 = col(&row, "asset_row_id")?;
+        let job = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE asset_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(asset_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| job_row(&row))
+        .transpose()?;
+        asset_row(&row)?
+            .into_detail(FileRow::read(&row)?, job)
+            .map(Some)
+    }
+
+    async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT a.owner_id, a.visibility, a.title, a.original_filename, {}, {}, {}
+               FROM assets a
+               LEFT JOIN files f ON f.id = a.file_id
+               LEFT JOIN files th ON th.id = a.thumb_file_id
+               LEFT JOIN files pv ON pv.id = a.preview_file_id
+              WHERE a.public_id = $1",
+            stored_ref_columns("f", "original"),
+            stored_ref_columns("th", "thumb"),
+            stored_ref_columns("pv", "preview"),
+        ))
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let visibility: String = col(&row, "visibility")?;
+        Ok(Some(AssetMedia {
+            owner: UserId(col(&row, "owner_id")?),
+            visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+            title: col(&row, "title")?,
+            original_filename: col(&row, "original_filename")?,
+            original: stored_ref(&row, "original")?,
+            thumb: stored_ref(&row, "thumb")?,
+            preview: stored_ref(&row, "preview")?,
+        }))
+    }
+
+    async fn create_upload(&self, upload: &NewUpload) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO uploads (public_id, owner_id, filename, byte_size, expected_sha256,
+                                  created_at, updated_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&upload.public_id)
+        .bind(upload.owner.0)
+        .bind(&upload.filename)
+        .bind(i64::try_from(upload.byte_size).unwrap_or(i64::MAX))
+        .bind(&upload.expected_sha256)
+        .bind(upload.created_at)
+        .bind(upload.created_at)
+        .bind(upload.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn find_upload(&self, public_id: &str) -> Result<Option<UploadRecord>, StoreError> {
+        // The writer: a chunk's receipt must be visible to the very next request.
+        sqlx::query(&format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE public_id = $1"
+        ))
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| upload_record(&row))
+        .transpose()
+    }
+
+    async fn set_upload_received(
+        &self,
+        public_id: &str,
+        received: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE uploads SET received = $1, updated_at = $2 WHERE public_id = $3")
+            .bind(i64::try_from(received).unwrap_or(i64::MAX))
+            .bind(now)
+            .bind(public_id)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn set_upload_result(
+        &self,
+        public_id: &str,
+        probe: Option<&str>,
+        error: Option<(&str, u16)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE uploads SET probe = $1::jsonb, error = $2, error_status = $3, updated_at = $4
+              WHERE public_id = $5",
+        )
+        .bind(probe)
+        .bind(error.map(|(e, _)| e))
+        .bind(error.map(|(_, s)| i32::from(s)))
+        .bind(now)
+        .bind(public_id)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn delete_upload(&self, public_id: &str) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM uploads WHERE public_id = $1")
+            .bind(public_id)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(db_error)
+    }
+
+    async fn expired_uploads(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT public_id FROM uploads WHERE expires_at < $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn storage_used(&self, user: UserId) -> Result<u64, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar("SELECT storage_bytes FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
+    }
+
+    async fn finish_upload(&self, finish: &FinishUpload) -> Result<FinishOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let gone = sqlx::query("DELETE FROM uploads WHERE public_id = $1 AND owner_id = $2")
+            .bind(&finish.upload_id)
+            .bind(finish.asset.owner.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            == 0;
+        if gone {
+            return Ok(FinishOutcome::UploadGone);
+        }
+        let size = i64::try_from(finish.file.byte_size).unwrap_or(i64::MAX);
+        let quota = i64::try_from(finish.quota).unwrap_or(i64::MAX);
+        let charged = sqlx::query(
+            "UPDATE users SET storage_bytes = storage_bytes + $1
+              WHERE id = $2 AND storage_bytes + $3 <= $4",
+        )
+        .bind(size)
+        .bind(finish.asset.owner.0)
+        .bind(size)
+        .bind(quota)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            > 0;
+        if !charged {
+            drop(tx);
+            let used = self.storage_used(finish.asset.owner).await?;
+            return Ok(FinishOutcome::QuotaExceeded { used });
+        }
+        let file = put_file(&mut tx, &finish.file).await?;
+        let mut asset = finish.asset.clone();
+        asset.file = Some(file);
+        asset.thumb = None;
+        asset.preview = None;
+        let ids = insert_assets(&mut tx, std::slice::from_ref(&asset)).await?;
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO jobs (asset_id, kind, created_at) VALUES ($1, 'thumbnails', $2)",
+            )
+            .bind(id.0)
+            .bind(asset.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(FinishOutcome::Finished)
+    }
+
+    async fn file_exists(&self, sha256: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar::<_, i32>("SELECT 1 FROM files WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|row| row.is_some())
+            .map_err(db_error)
+    }
+
+    async fn known_storage_paths(&self, paths: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut known = Vec::new();
+        for chunk in paths.chunks(500) {
+            let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+                "SELECT storage_path FROM files WHERE storage_path IN (",
+            );
+            let mut list = query.separated(", ");
+            for path in chunk {
+                list.push_bind(path);
+            }
+            query.push(")");
+            let rows: Vec<String> = query
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
+    async fn claim_job(&self, now: DateTime<Utc>) -> Result<Option<ClaimedJob>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let claimed: Option<(i64, i64, i32)> = sqlx::query_as(
+            "UPDATE jobs SET state = 'processing', progress = 0, attempts = attempts + 1,
+                             started_at = $1, finished_at = NULL, error = NULL
+              WHERE id = (SELECT id FROM jobs WHERE state = 'pending' ORDER BY id LIMIT 1
+                           FOR UPDATE SKIP LOCKED)
+              RETURNING id, asset_id, attempts",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some((id, asset_id, attempts)) = claimed else {
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "SELECT a.public_id, {} FROM assets a LEFT JOIN files f ON f.id = a.file_id
+              WHERE a.id = $1",
+            stored_ref_columns("f", "original")
+        ))
+        .bind(asset_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let job = ClaimedJob {
+            id,
+            asset: AssetId(asset_id),
+            asset_public_id: col(&row, "public_id")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            original: stored_ref(&row, "original")?,
+        };
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(job))
+    }
+
+    async fn set_job_progress(&self, job: i64, progress: u8) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET progress = $1 WHERE id = $2 AND state = 'processing'")
+            .bind(i32::from(progress.min(100)))
+            .bind(job)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn complete_job(
+        &self,
+        job: &ClaimedJob,
+        output: &JobOutput,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let thumb = match &output.thumb {
+            Some(file) => Some(put_file(&mut tx, file).await?.0),
+            None => None,
+        };
+        let preview = match &output.preview {
+            Some(file) => Some(put_file(&mut tx, file).await?.0),
+            None => None,
+        };
+        sqlx::query("UPDATE assets SET thumb_file_id = $1, preview_file_id = $2 WHERE id = $3")
+            .bind(thumb)
+            .bind(preview)
+            .bind(job.asset.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'done', progress = 100, error = $1, finished_at = $2
+              WHERE id = $3",
+        )
+        .bind(&output.note)
+        .bind(now)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn fail_job(&self, job: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'failed', error = $1, finished_at = $2 WHERE id = $3")
+            .bind(error)
+            .bind(now)
+            .bind(job)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn requeue_interrupted_jobs(&self) -> Result<u64, StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'pending', progress = 0 WHERE state = 'processing'")
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_error)
+    }
+
+    async fn retry_job(
+        &self,
+        asset_public_id: &str,
+        owner: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobInfo>, StoreError> {
+        let _ = now;
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'pending', progress = 0, error = NULL, finished_at = NULL
+              WHERE id = (SELECT j.id FROM jobs j JOIN assets a ON a.id = j.asset_id
+                           WHERE a.public_id = $1 AND a.owner_id = $2
+                           ORDER BY j.id DESC LIMIT 1)
+                AND state IN ('failed', 'done')
+              RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(asset_public_id)
+        .bind(owner.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        match row {
+            Some(row) => job_row(&row).map(Some),
+            None => {
+                // Not retried: already queued or running (say so), or not theirs (None).
+                sqlx::query(&format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs j JOIN assets a ON a.id = j.asset_id
+                      WHERE a.public_id = $1 AND a.owner_id = $2 ORDER BY j.id DESC LIMIT 1"
+                ))
+                .bind(asset_public_id)
+                .bind(owner.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|row| job_row(&row))
+                .transpose()
+            }
+        }
+    }
+
+    async fn reparse_batch(
+        &self,
+        version: u32,
+        after: AssetId,
+        limit: u32,
+    ) -> Result<Vec<ReparseItem>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.public_id, {} FROM assets a JOIN files f ON f.id = a.file_id
+              WHERE a.id > $1 AND a.parser_version < $2 ORDER BY a.id LIMIT $3",
+            stored_ref_columns("f", "original")
+        ))
+        .bind(after.0)
+        .bind(i32::try_from(version).unwrap_or(i32::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .filter_map(|row| {
+                let original = match stored_ref(row, "original") {
+                    Ok(Some(original)) => original,
+                    Ok(None) => return None,
+                    Err(err) => return Some(Err(err)),
+                };
+                Some(Ok(ReparseItem {
+                    asset: AssetId(match col(row, "id") {
+                        Ok(id) => id,
+                        Err(err) => return Some(Err(err)),
+                    }),
+                    public_id: match col(row, "public_id") {
+                        Ok(id) => id,
+                        Err(err) => return Some(Err(err)),
+                    },
+                    original,
+                }))
+            })
+            .collect()
+    }
+
+    async fn set_generation(
+        &self,
+        asset: AssetId,
+        generation: Option<&str>,
+        raw_metadata: Option<&str>,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET generation = $1::jsonb, raw_metadata = $2::jsonb, parser_version = $3
+              WHERE id = $4",
+        )
+        .bind(generation)
+        .bind(raw_metadata)
+        .bind(i32::try_from(version).unwrap_or(i32::MAX))
+        .bind(asset.0)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(db_error)
     }
 }

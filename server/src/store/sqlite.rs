@@ -7,9 +7,11 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, Credentials, EndSessions, FileId, ListQuery, NewAsset, NewFile, NewSession,
-    NewUser, SessionId, SessionRecord, Store, StoreError, User, UserId,
+    ActiveSession, AssetId, AssetMedia, ClaimedJob, Credentials, EndSessions, FileId,
+    FinishOutcome, FinishUpload, JobOutput, ListQuery, NewAsset, NewFile, NewSession, NewUpload,
+    NewUser, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User, UserId,
 };
+use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -19,13 +21,14 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
-    col, db_error, into_page, opt_i32, user_from_row, username_taken, AssetRow, FileRow, OpenError,
-    FILE_COLUMNS, USER_COLUMNS, USER_RETURNING,
+    col, db_error, into_page, job_info, opt_i32, stored_ref, stored_ref_columns, user_from_row,
+    username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS,
+    USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
 
-/// Rows per multi-row `INSERT` (12 parameters each, far below SQLite's 32,766 limit).
+/// Rows per multi-row `INSERT` (19 parameters each, far below SQLite's 32,766 limit).
 const ROWS_PER_INSERT: usize = 200;
 
 pub struct SqliteStore {
@@ -92,7 +95,7 @@ const TAG_SEPARATOR: char = '\u{1f}';
 
 const ASSET_COLUMNS: &str = "
     a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
-    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, th.mime_type AS thumb_mime,
+    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, a.visibility,
     (SELECT group_concat(t.name, char(31) ORDER BY t.name)
        FROM asset_tags x JOIN tags t ON t.id = x.tag_id
       WHERE x.asset_id = a.id) AS tags";
@@ -130,6 +133,145 @@ fn session_record(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         device: col(row, "device")?,
     })
 }
+
+/// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the
+/// new rows' ids in the order given.
+async fn insert_assets(
+    conn: &mut sqlx::SqliteConnection,
+    assets: &[NewAsset],
+) -> Result<Vec<AssetId>, StoreError> {
+    let mut tag_ids: HashMap<&str, i64> = HashMap::new();
+    let mut out = Vec::with_capacity(assets.len());
+    // Multi-row statements: a handful per chunk instead of several per asset.
+    for chunk in assets.chunks(ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO assets
+                (public_id, owner_id, title, prompt, model, media_type, file_id,
+                 thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
+                 visibility, original_filename, preview_file_id, generation, raw_metadata,
+                 parser_version) ",
+        );
+        insert.push_values(chunk, |mut row, asset| {
+            row.push_bind(&asset.public_id)
+                .push_bind(asset.owner.0)
+                .push_bind(&asset.title)
+                .push_bind(&asset.prompt)
+                .push_bind(&asset.model)
+                .push_bind(asset.media_type.code())
+                .push_bind(asset.file.map(|f| f.0))
+                .push_bind(asset.thumb.map(|f| f.0))
+                .push_bind(opt_i32(asset.width))
+                .push_bind(opt_i32(asset.height))
+                .push_bind(opt_i32(asset.duration_ms))
+                .push_bind(micros(asset.created_at))
+                .push_bind(&asset.negative_prompt)
+                .push_bind(asset.visibility.as_str())
+                .push_bind(&asset.original_filename)
+                .push_bind(asset.preview.map(|f| f.0))
+                .push_bind(&asset.generation)
+                .push_bind(&asset.raw_metadata)
+                .push_bind(i64::from(asset.parser_version));
+        });
+        insert.push(" RETURNING public_id, id");
+        let ids: HashMap<String, i64> = insert
+            .build_query_as::<(String, i64)>()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+
+        let mut links = Vec::new();
+        for asset in chunk {
+            let asset_id = *ids.get(&asset.public_id).ok_or_else(|| {
+                StoreError::Database(format!("insert did not return asset {}", asset.public_id))
+            })?;
+            out.push(AssetId(asset_id));
+            for tag in &asset.tags {
+                let tag_id = match tag_ids.get(tag.as_str()) {
+                    Some(id) => *id,
+                    None => {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO tags (name) VALUES (?)
+                             ON CONFLICT (name) DO UPDATE SET name = excluded.name
+                             RETURNING id",
+                        )
+                        .bind(tag)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db_error)?;
+                        tag_ids.insert(tag, id);
+                        id
+                    }
+                };
+                links.push((asset_id, tag_id));
+            }
+        }
+        for links in links.chunks(ROWS_PER_INSERT * 4) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO asset_tags (asset_id, tag_id) ");
+            insert.push_values(links, |mut row, (asset_id, tag_id)| {
+                row.push_bind(*asset_id).push_bind(*tag_id);
+            });
+            insert.push(" ON CONFLICT DO NOTHING");
+            insert.build().execute(&mut *conn).await.map_err(db_error)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Records a file on `conn`; the same SHA-256 twice returns the existing row.
+async fn put_file(conn: &mut sqlx::SqliteConnection, file: &NewFile) -> Result<FileId, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO files
+            (sha256, byte_size, mime_type, width, height, duration_ms, storage_path, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
+         RETURNING id",
+    )
+    .bind(&file.sha256)
+    .bind(i64::try_from(file.byte_size).unwrap_or(i64::MAX))
+    .bind(&file.mime_type)
+    .bind(opt_i32(file.width))
+    .bind(opt_i32(file.height))
+    .bind(opt_i32(file.duration_ms))
+    .bind(&file.storage_path)
+    .bind(micros(file.created_at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(FileId(id))
+}
+
+fn upload_record(row: &SqliteRow) -> Result<UploadRecord, StoreError> {
+    let error: Option<String> = col(row, "error")?;
+    let status: Option<i64> = col(row, "error_status")?;
+    Ok(UploadRecord {
+        public_id: col(row, "public_id")?,
+        owner: UserId(col(row, "owner_id")?),
+        filename: col(row, "filename")?,
+        byte_size: u64::try_from(col::<_, i64>(row, "byte_size")?).unwrap_or(0),
+        received: u64::try_from(col::<_, i64>(row, "received")?).unwrap_or(0),
+        expected_sha256: col(row, "expected_sha256")?,
+        probe: col(row, "probe")?,
+        error: error.map(|e| (e, status.and_then(|s| u16::try_from(s).ok()).unwrap_or(422))),
+        created_at: from_micros(col(row, "created_at")?)?,
+        updated_at: from_micros(col(row, "updated_at")?)?,
+        expires_at: from_micros(col(row, "expires_at")?)?,
+    })
+}
+
+fn job_row(row: &SqliteRow) -> Result<JobInfo, StoreError> {
+    let started: Option<i64> = col(row, "started_at")?;
+    let finished: Option<i64> = col(row, "finished_at")?;
+    job_info(
+        row,
+        started.map(from_micros).transpose()?,
+        finished.map(from_micros).transpose()?,
+    )
+}
+
+const JOB_COLUMNS: &str = "state, progress, attempts, error, started_at, finished_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -485,95 +627,13 @@ impl Store for SqliteStore {
     }
 
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO files
-                (sha256, byte_size, mime_type, width, height, duration_ms, storage_path, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
-             RETURNING id",
-        )
-        .bind(&file.sha256)
-        .bind(i64::try_from(file.byte_size).unwrap_or(i64::MAX))
-        .bind(&file.mime_type)
-        .bind(opt_i32(file.width))
-        .bind(opt_i32(file.height))
-        .bind(opt_i32(file.duration_ms))
-        .bind(&file.storage_path)
-        .bind(micros(file.created_at))
-        .fetch_one(&self.writer)
-        .await
-        .map_err(db_error)?;
-        Ok(FileId(id))
+        let mut conn = self.writer.acquire().await.map_err(db_error)?;
+        put_file(&mut conn, file).await
     }
 
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_error)?;
-        let mut tag_ids: HashMap<&str, i64> = HashMap::new();
-        // Multi-row statements: a handful per chunk instead of several per asset.
-        for chunk in assets.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO assets
-                    (public_id, owner_id, title, prompt, model, media_type, file_id,
-                     thumb_file_id, width, height, duration_ms, created_at) ",
-            );
-            insert.push_values(chunk, |mut row, asset| {
-                row.push_bind(&asset.public_id)
-                    .push_bind(asset.owner.0)
-                    .push_bind(&asset.title)
-                    .push_bind(&asset.prompt)
-                    .push_bind(&asset.model)
-                    .push_bind(asset.media_type.code())
-                    .push_bind(asset.file.map(|f| f.0))
-                    .push_bind(asset.thumb.map(|f| f.0))
-                    .push_bind(opt_i32(asset.width))
-                    .push_bind(opt_i32(asset.height))
-                    .push_bind(opt_i32(asset.duration_ms))
-                    .push_bind(micros(asset.created_at));
-            });
-            insert.push(" RETURNING public_id, id");
-            let ids: HashMap<String, i64> = insert
-                .build_query_as::<(String, i64)>()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .collect();
-
-            let mut links = Vec::new();
-            for asset in chunk {
-                let asset_id = *ids.get(&asset.public_id).ok_or_else(|| {
-                    StoreError::Database(format!("insert did not return asset {}", asset.public_id))
-                })?;
-                for tag in &asset.tags {
-                    let tag_id = match tag_ids.get(tag.as_str()) {
-                        Some(id) => *id,
-                        None => {
-                            let id: i64 = sqlx::query_scalar(
-                                "INSERT INTO tags (name) VALUES (?)
-                                 ON CONFLICT (name) DO UPDATE SET name = excluded.name
-                                 RETURNING id",
-                            )
-                            .bind(tag)
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(db_error)?;
-                            tag_ids.insert(tag, id);
-                            id
-                        }
-                    };
-                    links.push((asset_id, tag_id));
-                }
-            }
-            for links in links.chunks(ROWS_PER_INSERT * 4) {
-                let mut insert =
-                    QueryBuilder::<Sqlite>::new("INSERT INTO asset_tags (asset_id, tag_id) ");
-                insert.push_values(links, |mut row, (asset_id, tag_id)| {
-                    row.push_bind(*asset_id).push_bind(*tag_id);
-                });
-                insert.push(" ON CONFLICT DO NOTHING");
-                insert.build().execute(&mut *tx).await.map_err(db_error)?;
-            }
-        }
+        insert_assets(&mut tx, assets).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -583,6 +643,7 @@ impl Store for SqliteStore {
             None => {
                 sqlx::query(&format!(
                     "SELECT {ASSET_COLUMNS} {ASSET_FROM}
+                     WHERE a.visibility = 'public'
                      ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?"
                 ))
                 .bind(fetch)
@@ -592,7 +653,7 @@ impl Store for SqliteStore {
             Some(after) => {
                 sqlx::query(&format!(
                     "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE (a.created_at, a.public_id) < (?, ?)
+                     WHERE a.visibility = 'public' AND (a.created_at, a.public_id) < (?, ?)
                      ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?"
                 ))
                 .bind(micros(after.created_at))
@@ -607,30 +668,455 @@ impl Store for SqliteStore {
         into_page(rows, query.limit)
     }
 
-    async fn get_asset(
-        &self,
-        public_id: &str,
-    ) -> Result<Option<app::model::AssetDetail>, StoreError> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS} {ASSET_FROM}
-             LEFT JOIN files f ON f.id = a.file_id
-             WHERE a.public_id = ?"
-        ))
-        .bind(public_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        asset_row(&row)?.into_detail(FileRow::read(&row)?).map(Some)
-    }
-
     async fn count_assets(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assets")
             .fetch_one(&self.reader)
             .await
             .map_err(db_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn view_asset(
+        &self,
+        public_id: &str,
+        viewer: Option<UserId>,
+    ) -> Result<Option<app::model::AssetDetail>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS}, a.id AS asset_row_id {ASSET_FROM}
+             {FILE_JOINS}
+             WHERE a.public_id = ? AND (a.visibility = 'public' OR a.owner_id = ?)"
+        ))
+        .bind(public_id)
+        .bind(viewer.map(|v| v.0))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let asset_id: i64 = col(&row, "asset_row_id")?;
+        let job = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE asset_id = ? ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(asset_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        .map(|row| job_row(&row))
+        .transpose()?;
+        asset_row(&row)?
+            .into_detail(FileRow::read(&row)?, job)
+            .map(Some)
+    }
+
+    async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT a.owner_id, a.visibility, a.title, a.original_filename, {}, {}, {}
+               FROM assets a
+               LEFT JOIN files f ON f.id = a.file_id
+               LEFT JOIN files th ON th.id = a.thumb_file_id
+               LEFT JOIN files pv ON pv.id = a.preview_file_id
+              WHERE a.public_id = ?",
+            stored_ref_columns("f", "original"),
+            stored_ref_columns("th", "thumb"),
+            stored_ref_columns("pv", "preview"),
+        ))
+        .bind(public_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let visibility: String = col(&row, "visibility")?;
+        Ok(Some(AssetMedia {
+            owner: UserId(col(&row, "owner_id")?),
+            visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+            title: col(&row, "title")?,
+            original_filename: col(&row, "original_filename")?,
+            original: stored_ref(&row, "original")?,
+            thumb: stored_ref(&row, "thumb")?,
+            preview: stored_ref(&row, "preview")?,
+        }))
+    }
+
+    async fn create_upload(&self, upload: &NewUpload) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO uploads (public_id, owner_id, filename, byte_size, expected_sha256,
+                                  created_at, updated_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&upload.public_id)
+        .bind(upload.owner.0)
+        .bind(&upload.filename)
+        .bind(i64::try_from(upload.byte_size).unwrap_or(i64::MAX))
+        .bind(&upload.expected_sha256)
+        .bind(micros(upload.created_at))
+        .bind(micros(upload.created_at))
+        .bind(micros(upload.expires_at))
+        .execute(&self.writer)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn find_upload(&self, public_id: &str) -> Result<Option<UploadRecord>, StoreError> {
+        // The writer: a chunk's receipt must be visible to the very next request.
+        sqlx::query("SELECT * FROM uploads WHERE public_id = ?")
+            .bind(public_id)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_error)?
+            .map(|row| upload_record(&row))
+            .transpose()
+    }
+
+    async fn set_upload_received(
+        &self,
+        public_id: &str,
+        received: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE uploads SET received = ?, updated_at = ? WHERE public_id = ?")
+            .bind(i64::try_from(received).unwrap_or(i64::MAX))
+            .bind(micros(now))
+            .bind(public_id)
+            .execute(&self.writer)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn set_upload_result(
+        &self,
+        public_id: &str,
+        probe: Option<&str>,
+        error: Option<(&str, u16)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE uploads SET probe = ?, error = ?, error_status = ?, updated_at = ?
+              WHERE public_id = ?",
+        )
+        .bind(probe)
+        .bind(error.map(|(e, _)| e))
+        .bind(error.map(|(_, s)| i64::from(s)))
+        .bind(micros(now))
+        .bind(public_id)
+        .execute(&self.writer)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn delete_upload(&self, public_id: &str) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM uploads WHERE public_id = ?")
+            .bind(public_id)
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(db_error)
+    }
+
+    async fn expired_uploads(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT public_id FROM uploads WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+        )
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn storage_used(&self, user: UserId) -> Result<u64, StoreError> {
+        let used: Option<i64> = sqlx::query_scalar("SELECT storage_bytes FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0))
+    }
+
+    async fn finish_upload(&self, finish: &FinishUpload) -> Result<FinishOutcome, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let gone = sqlx::query("DELETE FROM uploads WHERE public_id = ? AND owner_id = ?")
+            .bind(&finish.upload_id)
+            .bind(finish.asset.owner.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            == 0;
+        if gone {
+            return Ok(FinishOutcome::UploadGone);
+        }
+        let size = i64::try_from(finish.file.byte_size).unwrap_or(i64::MAX);
+        let quota = i64::try_from(finish.quota).unwrap_or(i64::MAX);
+        let charged = sqlx::query(
+            "UPDATE users SET storage_bytes = storage_bytes + ?
+              WHERE id = ? AND storage_bytes + ? <= ?",
+        )
+        .bind(size)
+        .bind(finish.asset.owner.0)
+        .bind(size)
+        .bind(quota)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            > 0;
+        if !charged {
+            drop(tx);
+            let used = self.storage_used(finish.asset.owner).await?;
+            return Ok(FinishOutcome::QuotaExceeded { used });
+        }
+        let file = put_file(&mut tx, &finish.file).await?;
+        let mut asset = finish.asset.clone();
+        asset.file = Some(file);
+        asset.thumb = None;
+        asset.preview = None;
+        let ids = insert_assets(&mut tx, std::slice::from_ref(&asset)).await?;
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO jobs (asset_id, kind, created_at) VALUES (?, 'thumbnails', ?)",
+            )
+            .bind(id.0)
+            .bind(micros(asset.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(FinishOutcome::Finished)
+    }
+
+    async fn file_exists(&self, sha256: &str) -> Result<bool, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT 1 FROM files WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.writer)
+            .await
+            .map(|row| row.is_some())
+            .map_err(db_error)
+    }
+
+    async fn known_storage_paths(&self, paths: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut known = Vec::new();
+        for chunk in paths.chunks(500) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT storage_path FROM files WHERE storage_path IN (",
+            );
+            let mut list = query.separated(", ");
+            for path in chunk {
+                list.push_bind(path);
+            }
+            query.push(")");
+            let rows: Vec<String> = query
+                .build_query_scalar()
+                .fetch_all(&self.writer)
+                .await
+                .map_err(db_error)?;
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
+    async fn claim_job(&self, now: DateTime<Utc>) -> Result<Option<ClaimedJob>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let claimed: Option<(i64, i64, i64)> = sqlx::query_as(
+            "UPDATE jobs SET state = 'processing', progress = 0, attempts = attempts + 1,
+                             started_at = ?, finished_at = NULL, error = NULL
+              WHERE id = (SELECT id FROM jobs WHERE state = 'pending' ORDER BY id LIMIT 1)
+              RETURNING id, asset_id, attempts",
+        )
+        .bind(micros(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some((id, asset_id, attempts)) = claimed else {
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "SELECT a.public_id, {} FROM assets a LEFT JOIN files f ON f.id = a.file_id
+              WHERE a.id = ?",
+            stored_ref_columns("f", "original")
+        ))
+        .bind(asset_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let job = ClaimedJob {
+            id,
+            asset: AssetId(asset_id),
+            asset_public_id: col(&row, "public_id")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            original: stored_ref(&row, "original")?,
+        };
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(job))
+    }
+
+    async fn set_job_progress(&self, job: i64, progress: u8) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET progress = ? WHERE id = ? AND state = 'processing'")
+            .bind(i64::from(progress.min(100)))
+            .bind(job)
+            .execute(&self.writer)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn complete_job(
+        &self,
+        job: &ClaimedJob,
+        output: &JobOutput,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let thumb = match &output.thumb {
+            Some(file) => Some(put_file(&mut tx, file).await?.0),
+            None => None,
+        };
+        let preview = match &output.preview {
+            Some(file) => Some(put_file(&mut tx, file).await?.0),
+            None => None,
+        };
+        sqlx::query("UPDATE assets SET thumb_file_id = ?, preview_file_id = ? WHERE id = ?")
+            .bind(thumb)
+            .bind(preview)
+            .bind(job.asset.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'done', progress = 100, error = ?, finished_at = ?
+              WHERE id = ?",
+        )
+        .bind(&output.note)
+        .bind(micros(now))
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn fail_job(&self, job: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ?")
+            .bind(error)
+            .bind(micros(now))
+            .bind(job)
+            .execute(&self.writer)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn requeue_interrupted_jobs(&self) -> Result<u64, StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'pending', progress = 0 WHERE state = 'processing'")
+            .execute(&self.writer)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_error)
+    }
+
+    async fn retry_job(
+        &self,
+        asset_public_id: &str,
+        owner: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobInfo>, StoreError> {
+        let _ = now;
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'pending', progress = 0, error = NULL, finished_at = NULL
+              WHERE id = (SELECT j.id FROM jobs j JOIN assets a ON a.id = j.asset_id
+                           WHERE a.public_id = ? AND a.owner_id = ?
+                           ORDER BY j.id DESC LIMIT 1)
+                AND state IN ('failed', 'done')
+              RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(asset_public_id)
+        .bind(owner.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_error)?;
+        match row {
+            Some(row) => job_row(&row).map(Some),
+            None => {
+                // Not retried: already queued or running (say so), or not theirs (None).
+                sqlx::query(&format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs j JOIN assets a ON a.id = j.asset_id
+                      WHERE a.public_id = ? AND a.owner_id = ? ORDER BY j.id DESC LIMIT 1"
+                ))
+                .bind(asset_public_id)
+                .bind(owner.0)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err(db_error)?
+                .map(|row| job_row(&row))
+                .transpose()
+            }
+        }
+    }
+
+    async fn reparse_batch(
+        &self,
+        version: u32,
+        after: AssetId,
+        limit: u32,
+    ) -> Result<Vec<ReparseItem>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.public_id, {} FROM assets a JOIN files f ON f.id = a.file_id
+              WHERE a.id > ? AND a.parser_version < ? ORDER BY a.id LIMIT ?",
+            stored_ref_columns("f", "original")
+        ))
+        .bind(after.0)
+        .bind(i64::from(version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .filter_map(|row| {
+                let original = match stored_ref(row, "original") {
+                    Ok(Some(original)) => original,
+                    Ok(None) => return None,
+                    Err(err) => return Some(Err(err)),
+                };
+                Some(Ok(ReparseItem {
+                    asset: AssetId(match col(row, "id") {
+                        Ok(id) => id,
+                        Err(err) => return Some(Err(err)),
+                    }),
+                    public_id: match col(row, "public_id") {
+                        Ok(id) => id,
+                        Err(err) => return Some(Err(err)),
+                    },
+                    original,
+                }))
+            })
+            .collect()
+    }
+
+    async fn set_generation(
+        &self,
+        asset: AssetId,
+        generation: Option<&str>,
+        raw_metadata: Option<&str>,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE assets SET generation = ?, raw_metadata = ?, parser_version = ? WHERE id = ?",
+        )
+        .bind(generation)
+        .bind(raw_metadata)
+        .bind(i64::from(version))
+        .bind(asset.0)
+        .execute(&self.writer)
+        .await
+        .map(drop)
+        .map_err(db_error)
     }
 }

@@ -1,0 +1,326 @@
+//! Uploads: the resumable protocol's messages, shared by the server and the upload page.
+//!
+//! A client starts an upload with the file's name and size, sends the bytes in chunks at
+//! the offset the server says it has, reads the status (the server recognises the file and
+//! reads its generation metadata once every byte is in), and finishes it with the form's
+//! fields. See docs/API.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Generation, MediaType};
+
+/// Bytes per chunk unless the server says otherwise.
+pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
+/// Longest file name kept (longer ones are cut, keeping the extension).
+pub const MAX_FILENAME_LEN: usize = 255;
+/// Longest title.
+pub const MAX_TITLE_LEN: usize = 200;
+/// Longest prompt or negative prompt.
+pub const MAX_PROMPT_LEN: usize = 20_000;
+/// Longest model name.
+pub const MAX_MODEL_LEN: usize = 200;
+/// Most tags on one asset.
+pub const MAX_TAGS: usize = 32;
+
+/// Who can see an asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Everyone, in the gallery and on the owner's profile.
+    #[default]
+    Public,
+    /// Only the owner; everyone else gets the same `404` as for a missing id.
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Visibility> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "public" => Some(Visibility::Public),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/upload/start`'s answer: where to send the bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadTicket {
+    pub upload_id: String,
+    /// Largest chunk the server accepts.
+    pub chunk_size: u64,
+    /// Bytes the server already has (the offset of the next chunk).
+    pub received: u64,
+    /// The file's size, as announced.
+    pub size: u64,
+}
+
+/// `POST /api/upload/chunk`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkReceipt {
+    pub received: u64,
+    /// Every byte is in and the file was recognised; it can be finished.
+    pub complete: bool,
+}
+
+/// `GET /api/upload/status`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    pub upload_id: String,
+    pub filename: String,
+    pub size: u64,
+    pub received: u64,
+    pub chunk_size: u64,
+    /// Every byte is in and the file was recognised; it can be finished.
+    pub complete: bool,
+    pub media_type: Option<MediaType>,
+    pub mime_type: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u32>,
+    /// What the file says about how it was made, when atelier understood it.
+    pub metadata: Option<Generation>,
+    /// The file carries generation metadata, whether or not it was understood.
+    pub raw_metadata_present: bool,
+    /// Why the file was refused, once all of it is in.
+    pub error: Option<String>,
+}
+
+/// `GET /api/upload/limits`: what the logged-in user may upload now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadLimits {
+    pub chunk_size: u64,
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
+    pub quota_bytes: u64,
+    pub used_bytes: u64,
+}
+
+/// `POST /api/upload/finish`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedUpload {
+    pub asset_id: String,
+    /// The asset's page.
+    pub url: String,
+}
+
+/// What the uploader typed into the form; empty fields fall back to the file's metadata.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadForm {
+    pub title: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    /// Comma-separated.
+    pub tags: String,
+    pub model: String,
+    pub visibility: Visibility,
+}
+
+/// State of the processing job (thumbnails, poster) that follows an upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Pending,
+    Processing,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Processing => "processing",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        Some(match text {
+            "pending" => JobState::Pending,
+            "processing" => JobState::Processing,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// The processing job of an asset, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub state: JobState,
+    /// 0–100.
+    pub progress: u8,
+    pub attempts: u32,
+    /// Why it failed (or, when done, what could not be made).
+    pub error: Option<String>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Splits a comma-separated tag field into normalised tags.
+pub fn parse_tags(field: &str) -> Vec<String> {
+    crate::model::normalize_tags(field.split(','))
+}
+
+/// A file name safe to keep and to show: no directories, no control characters, at most
+/// [`MAX_FILENAME_LEN`] bytes; `upload` when nothing is left.
+pub fn clean_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_string();
+    let mut out = String::new();
+    for c in cleaned.chars() {
+        if out.len() + c.len_utf8() > MAX_FILENAME_LEN {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        "upload".into()
+    } else {
+        out
+    }
+}
+
+/// A title from a file name: the name without its extension, separators as spaces.
+pub fn title_from_filename(name: &str) -> String {
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    };
+    let title = stem.replace(['_', '-'], " ");
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        "Untitled".into()
+    } else {
+        title.chars().take(MAX_TITLE_LEN).collect()
+    }
+}
+
+/// Bytes as people read them: `512 B`, `1.5 MiB`, `2.0 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Parses a size such as `50MiB`, `2 GiB`, `1048576` or `10MB` (decimal units) into bytes.
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    let bytes = number * factor as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes.round() as u64)
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::Uploads;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::error::ApiError;
+    use crate::store::User;
+
+    /// The upload engine the server functions drive (implemented by the server crate, which
+    /// owns the storage and the media pipeline). The chunk endpoint streams bytes and is
+    /// served by the server crate directly.
+    #[async_trait::async_trait]
+    pub trait Uploads: Send + Sync + 'static {
+        async fn start(
+            &self,
+            user: &User,
+            filename: &str,
+            size: u64,
+            sha256: Option<&str>,
+        ) -> Result<UploadTicket, ApiError>;
+
+        async fn status(&self, user: &User, upload_id: &str) -> Result<UploadStatus, ApiError>;
+
+        async fn limits_for(&self, user: &User) -> Result<UploadLimits, ApiError>;
+
+        async fn finish(
+            &self,
+            user: &User,
+            upload_id: &str,
+            form: UploadForm,
+        ) -> Result<FinishedUpload, ApiError>;
+
+        /// Drops an unfinished upload and its bytes.
+        async fn cancel(&self, user: &User, upload_id: &str) -> Result<(), ApiError>;
+
+        /// Runs an asset's failed processing job again.
+        async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError>;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_their_directories_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\Users\\me\\cat.png"), "cat.png");
+        assert_eq!(clean_filename("a\u{0}b\nc.png"), "abc.png");
+        assert_eq!(clean_filename(".."), "upload");
+        assert_eq!(clean_filename(&"é".repeat(300)).len(), 254);
+        assert_eq!(title_from_filename("ComfyUI_00042_.png"), "ComfyUI 00042");
+        assert_eq!(title_from_filename(".png"), "png");
+    }
+
+    #[test]
+    fn sizes_read_and_print_in_binary_units() {
+        assert_eq!(parse_bytes("50MiB"), Some(50 << 20));
+        assert_eq!(parse_bytes("2 GiB"), Some(2 << 30));
+        assert_eq!(parse_bytes("1.5kib"), Some(1536));
+        assert_eq!(parse_bytes("10MB"), Some(10_000_000));
+        assert_eq!(parse_bytes("12"), Some(12));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("5 parsecs"), None);
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(Visibility::parse("Private"), Some(Visibility::Private));
+        assert_eq!(Visibility::parse("friends"), None);
+        assert_eq!(parse_tags(" Cat, cat ,,Neon"), vec!["cat", "neon"]);
+    }
+}

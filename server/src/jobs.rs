@@ -1,0 +1,241 @@
+//! Processing jobs (the seed's process records): after an upload, a worker makes the
+//! asset's 512 px thumbnail and 1024 px preview (a video's from a poster frame when
+//! `ffmpeg` is on PATH). Jobs live in the `jobs` table — pending → processing → done or
+//! failed, with progress, error and timings — so they survive restarts, and a failed one
+//! can be retried from the asset page.
+
+use std::{
+    io::Cursor,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
+
+use app::store::{ClaimedJob, JobOutput, NewFile, Store};
+use chrono::Utc;
+use tokio::{sync::Notify, task::JoinHandle};
+
+use crate::media::{
+    probe::Format,
+    thumbs::{self, Thumb},
+};
+use crate::storage::FileStore;
+
+/// How long an idle worker waits before looking for work without being told.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+/// Longest a poster extraction may take.
+const FFMPEG_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts `workers` tasks that run jobs until the runtime stops. `notify` wakes one when
+/// there is new work. Jobs a stopped server left half-done are queued again first.
+pub async fn start_workers(
+    store: Arc<dyn Store>,
+    files: FileStore,
+    notify: Arc<Notify>,
+    workers: usize,
+) -> Vec<JoinHandle<()>> {
+    match store.requeue_interrupted_jobs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "re-queued jobs an earlier run left unfinished"),
+        Err(err) => tracing::warn!(%err, "cannot re-queue unfinished jobs"),
+    }
+    (0..workers.max(1))
+        .map(|_| {
+            let (store, files, notify) = (store.clone(), files.clone(), notify.clone());
+            tokio::spawn(async move { work(store, files, notify).await })
+        })
+        .collect()
+}
+
+/// One worker per two cores (media work is CPU-bound), at least one.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() / 2)
+        .unwrap_or(1)
+        .max(1)
+}
+
+async fn work(store: Arc<dyn Store>, files: FileStore, notify: Arc<Notify>) {
+    loop {
+        match store.claim_job(Utc::now()).await {
+            Ok(Some(job)) => {
+                run(store.as_ref(), &files, &job).await;
+                // There may be more: wake a sibling too.
+                notify.notify_one();
+            }
+            Ok(None) => {
+                let _ = tokio::time::timeout(IDLE_POLL, notify.notified()).await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot claim a job; retrying shortly");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+/// Runs one job to done or failed.
+pub async fn run(store: &dyn Store, files: &FileStore, job: &ClaimedJob) {
+    let started = std::time::Instant::now();
+    let result = make_stills(store, files, job).await;
+    let now = Utc::now();
+    let recorded = match result {
+        Ok(output) => store.complete_job(job, &output, now).await,
+        Err(error) => {
+            tracing::warn!(asset = %job.asset_public_id, %error, "job failed");
+            store.fail_job(job.id, &error, now).await
+        }
+    };
+    match recorded {
+        Ok(()) => tracing::debug!(
+            asset = %job.asset_public_id,
+            ms = started.elapsed().as_millis() as u64,
+            "job finished"
+        ),
+        Err(err) => {
+            tracing::error!(%err, asset = %job.asset_public_id, "cannot record a job's end")
+        }
+    }
+}
+
+async fn make_stills(
+    store: &dyn Store,
+    files: &FileStore,
+    job: &ClaimedJob,
+) -> Result<JobOutput, String> {
+    let original = job
+        .original
+        .clone()
+        .ok_or_else(|| "the asset has no file to make thumbnails from".to_string())?;
+    let format = Format::from_mime(&original.mime_type)
+        .ok_or_else(|| format!("unknown stored type {}", original.mime_type))?;
+    let path = files.path_of(&original.storage_path);
+    let _ = store.set_job_progress(job.id, 10).await;
+
+    let (source, note): (Option<(Vec<u8>, Format)>, Option<String>) = match format {
+        Format::Mp4 | Format::Mov | Format::WebM => match poster_frame(&path).await {
+            Ok(Some(jpeg)) => (Some((jpeg, Format::Jpeg)), None),
+            Ok(None) => (
+                None,
+                Some("no poster: ffmpeg is not installed on the server".to_string()),
+            ),
+            Err(err) => (None, Some(format!("no poster: {err}"))),
+        },
+        Format::Avif => (
+            None,
+            Some("no thumbnail: this server cannot decode AVIF".to_string()),
+        ),
+        _ => (None, None),
+    };
+    if note.is_some() && source.is_none() {
+        return Ok(JobOutput {
+            thumb: None,
+            preview: None,
+            note,
+        });
+    }
+    let _ = store.set_job_progress(job.id, 30).await;
+    let stills = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<Thumb>, String> {
+            match source {
+                Some((bytes, format)) => {
+                    thumbs::thumbnails(&mut Cursor::new(bytes), format, &thumbs::SIZES)
+                }
+                None => {
+                    let file = std::fs::File::open(&path)
+                        .map_err(|e| format!("cannot open the original: {e}"))?;
+                    thumbs::thumbnails(&mut std::io::BufReader::new(file), format, &thumbs::SIZES)
+                }
+            }
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| format!("thumbnailing panicked: {e}"))??
+    };
+    let _ = store.set_job_progress(job.id, 80).await;
+    let mut stored = Vec::with_capacity(stills.len());
+    for still in stills {
+        let files = files.clone();
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<NewFile> {
+            let put = files.put(&still.jpeg, "jpg")?;
+            Ok(NewFile {
+                sha256: put.sha256,
+                byte_size: put.byte_size,
+                mime_type: "image/jpeg".into(),
+                width: Some(still.width),
+                height: Some(still.height),
+                duration_ms: None,
+                storage_path: put.storage_path,
+                created_at: Utc::now(),
+            })
+        })
+        .await
+        .map_err(|e| format!("storing a thumbnail panicked: {e}"))?
+        .map_err(|e| format!("cannot store a thumbnail: {e}"))?;
+        stored.push(file);
+    }
+    let mut stored = stored.into_iter();
+    Ok(JobOutput {
+        thumb: stored.next(),
+        preview: stored.next(),
+        note,
+    })
+}
+
+/// Is `ffmpeg` on PATH?
+pub fn ffmpeg_available() -> bool {
+    find_on_path("ffmpeg").is_some()
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A JPEG frame from about one second into the video (or its first frame), by `ffmpeg`.
+/// `Ok(None)` when ffmpeg is not installed.
+async fn poster_frame(video: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Some(ffmpeg) = find_on_path("ffmpeg") else {
+        return Ok(None);
+    };
+    for seek in ["1", "0"] {
+        let run = tokio::process::Command::new(&ffmpeg)
+            .args(["-nostdin", "-v", "error", "-ss", seek, "-i"])
+            .arg(video)
+            .args([
+                "-frames:v",
+                "1",
+                "-f",
+                "image2",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "3",
+                "pipe:1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(FFMPEG_TIMEOUT, run)
+            .await
+            .map_err(|_| "ffmpeg took too long".to_string())?
+            .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
+        if output.status.success() && !output.stdout.is_empty() {
+            return Ok(Some(output.stdout));
+        }
+        if seek == "0" {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(format!(
+                "ffmpeg could not read a frame: {}",
+                stderr.lines().next().unwrap_or("no output")
+            ));
+        }
+    }
+    Ok(None)
+}

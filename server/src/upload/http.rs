@@ -1,0 +1,241 @@
+//! The upload endpoints that carry file bytes. They stream: the body goes from the socket
+//! to the temp file as it arrives, under a limit counted here (the global 64 KiB body cap
+//! does not apply), and a missing or malformed multipart boundary is a `400`, never a panic.
+//!
+//! - `POST /api/upload/chunk` — multipart `upload_id`, `offset`, then `data`.
+//! - `POST /api/upload/form` — multipart form fields, then `file`: a whole upload in one
+//!   request, for the upload page without JavaScript (answers with a redirect).
+
+use app::{
+    error::ApiError,
+    store::User,
+    upload::{UploadForm, Visibility},
+};
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Json,
+};
+use futures::TryStreamExt;
+use multer::{Constraints, Multipart, SizeLimit};
+
+use super::ChunkError;
+use crate::http::ServerState;
+
+/// Room for the multipart framing and the small fields around a chunk's data.
+const FRAMING: u64 = 64 * 1024;
+/// Largest text field (upload id, offset, form fields).
+const MAX_FIELD: u64 = 64 * 1024;
+
+/// The JSON error body every endpoint uses, with the server's offset when it helps.
+pub(crate) fn error_response(error: &ApiError, received: Option<u64>) -> Response {
+    let mut body = serde_json::to_value(error).unwrap_or_else(|_| serde_json::json!({}));
+    if let (Some(received), Some(map)) = (received, body.as_object_mut()) {
+        map.insert("received".into(), received.into());
+    }
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
+}
+
+async fn logged_in(state: &ServerState, headers: &HeaderMap) -> Result<User, ApiError> {
+    state
+        .accounts
+        .session(state.store.as_ref(), headers, chrono::Utc::now())
+        .await?
+        .map(|session| session.user)
+        .ok_or_else(|| ApiError::Unauthorized("log in to upload".into()))
+}
+
+/// The boundary of a `multipart/form-data` request, or a `400` saying what is wrong.
+fn boundary(headers: &HeaderMap) -> Result<String, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Err(ApiError::BadRequest(
+            "send this as multipart/form-data".into(),
+        ));
+    }
+    multer::parse_boundary(content_type).map_err(|_| {
+        ApiError::BadRequest("the multipart/form-data request has no valid boundary".into())
+    })
+}
+
+fn multipart_error(err: multer::Error) -> ApiError {
+    match err {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError::TooLarge("the request is larger than this endpoint accepts".into())
+        }
+        other => ApiError::BadRequest(format!("the multipart body is malformed: {other}")),
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// `POST /api/upload/chunk`.
+pub async fn chunk(State(state): State<ServerState>, req: Request) -> Response {
+    match receive_chunk(&state, req).await {
+        Ok(receipt) => Json(receipt).into_response(),
+        Err(ChunkError { error, received }) => error_response(&error, received),
+    }
+}
+
+async fn receive_chunk(
+    state: &ServerState,
+    req: Request,
+) -> Result<app::upload::ChunkReceipt, ChunkError> {
+    let user = logged_in(state, req.headers()).await?;
+    let boundary = boundary(req.headers())?;
+    let engine = &state.uploads;
+    let limit = engine.chunk_size() + FRAMING;
+    if declared_length(req.headers()).is_some_and(|len| len > limit) {
+        return Err(ApiError::TooLarge(format!(
+            "a chunk may hold at most {} bytes",
+            engine.chunk_size()
+        ))
+        .into());
+    }
+    let stream = req.into_body().into_data_stream();
+    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
+    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+    let (mut upload_id, mut offset) = (None::<String>, None::<u64>);
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or_default() {
+            "upload_id" => upload_id = Some(small_text(field).await?),
+            "offset" => {
+                let text = small_text(field).await?;
+                offset = Some(text.trim().parse().map_err(|_| {
+                    ApiError::BadRequest(format!("offset must be a byte count, got “{text}”"))
+                })?);
+            }
+            "data" => {
+                let (Some(upload_id), Some(offset)) = (upload_id.as_deref(), offset) else {
+                    return Err(ApiError::BadRequest(
+                        "send upload_id and offset before data".into(),
+                    )
+                    .into());
+                };
+                let data = field.map_err(|e| e.to_string());
+                return engine.write_chunk(&user, upload_id, offset, data).await;
+            }
+            _ => {
+                // Unknown fields are read and ignored (within the stream limit).
+                let _ = field.bytes().await.map_err(multipart_error)?;
+            }
+        }
+    }
+    Err(ApiError::BadRequest("the request has no data field".into()).into())
+}
+
+async fn small_text(field: multer::Field<'_>) -> Result<String, ApiError> {
+    let name = field.name().unwrap_or_default().to_string();
+    let mut field = field;
+    let mut out = Vec::new();
+    while let Some(bytes) = field.chunk().await.map_err(multipart_error)? {
+        if (out.len() + bytes.len()) as u64 > MAX_FIELD {
+            return Err(ApiError::BadRequest(format!(
+                "the field {name} is too long"
+            )));
+        }
+        out.extend_from_slice(&bytes);
+    }
+    String::from_utf8(out).map_err(|_| ApiError::BadRequest(format!("{name} is not UTF-8 text")))
+}
+
+/// Does the client want a page (a form posted without JavaScript) rather than JSON?
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// `POST /api/upload/form`: the whole file and the form in one request.
+pub async fn form(State(state): State<ServerState>, req: Request) -> Response {
+    let html = wants_html(req.headers());
+    match receive_form(&state, req).await {
+        Ok(done) if html => Redirect::to(&done.url).into_response(),
+        Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
+        Err(error) if html => {
+            // Back to the form, which shows the message (as server functions do).
+            let query = serde_urlencoded_error(&error);
+            let mut response = Redirect::to(&format!("/upload?{query}")).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => error_response(&error, None),
+    }
+}
+
+fn serde_urlencoded_error(error: &ApiError) -> String {
+    let mut out = String::from("error=");
+    for byte in error.to_string().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+async fn receive_form(
+    state: &ServerState,
+    req: Request,
+) -> Result<app::upload::FinishedUpload, ApiError> {
+    let user = logged_in(state, req.headers()).await?;
+    let boundary = boundary(req.headers())?;
+    let engine = &state.uploads;
+    let limits = engine.limits().await?;
+    let limit = limits.largest() + FRAMING;
+    if declared_length(req.headers()).is_some_and(|len| len > limit) {
+        return Err(ApiError::TooLarge(format!(
+            "this upload is over the {} limit",
+            app::upload::format_bytes(limits.largest())
+        )));
+    }
+    let stream = req.into_body().into_data_stream();
+    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
+    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+    let mut form = UploadForm::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let filename = field.file_name().unwrap_or("upload").to_string();
+                // Fields after the file are not read: the form puts the file last.
+                let data = field.map_err(|e| e.to_string());
+                return engine.upload_whole(&user, &filename, data, form).await;
+            }
+            "title" => form.title = small_text(field).await?,
+            "prompt" => form.prompt = small_text(field).await?,
+            "negative_prompt" => form.negative_prompt = small_text(field).await?,
+            "tags" => form.tags = small_text(field).await?,
+            "model" => form.model = small_text(field).await?,
+            "visibility" => {
+                let text = small_text(field).await?;
+                form.visibility = Visibility::parse(&text).ok_or_else(|| {
+                    ApiError::BadRequest(format!("visibility is public or private, not “{text}”"))
+                })?;
+            }
+            _ => {
+                let _ = small_text(field).await?;
+            }
+        }
+    }
+    Err(ApiError::BadRequest("choose a file to upload".into()))
+}

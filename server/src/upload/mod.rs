@@ -1,0 +1,1090 @@
+//! The upload engine: resumable uploads into temp files, recognition by content, and the
+//! move into content-addressed storage that commits together with the asset row.
+//!
+//! Bytes go to `<data>/tmp/upload-<id>`, never into memory. The `uploads` row's `received`
+//! is the truth: before each chunk the temp file is cut back to it, so a crash between a
+//! write and its receipt loses nothing but that chunk. Finishing hashes the file, links it
+//! under its SHA-256 (the same bytes are stored once), and commits the file row, the
+//! owner's storage use, the asset and its processing job in one transaction; if that fails,
+//! a file this upload placed and no row points to is removed again.
+
+pub mod http;
+
+use std::{
+    collections::HashSet,
+    fs,
+    io::{self, Read, Seek},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration as StdDuration, SystemTime},
+};
+
+use app::{
+    error::ApiError,
+    model::{Generation, MediaType},
+    store::{FinishOutcome, FinishUpload, NewAsset, NewFile, NewUpload, Store, User},
+    upload::{
+        clean_filename, format_bytes, parse_bytes, parse_tags, title_from_filename, ChunkReceipt,
+        FinishedUpload, JobInfo, UploadForm, UploadLimits, UploadStatus, UploadTicket, Uploads,
+        DEFAULT_CHUNK_SIZE, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
+    },
+};
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::Notify;
+
+use crate::media::{self, probe::Format, Examined};
+use crate::storage::FileStore;
+
+/// Runtime limits, read from the settings table (defaults in migration 0003).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub quota: u64,
+    pub max_image: u64,
+    pub max_video: u64,
+    pub expiry: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            quota: 2 << 30,
+            max_image: 50 << 20,
+            max_video: 512 << 20,
+            expiry: Duration::hours(24),
+        }
+    }
+}
+
+impl Limits {
+    /// The cap for a kind of media.
+    pub fn cap(&self, media_type: MediaType) -> u64 {
+        match media_type {
+            MediaType::Image => self.max_image,
+            MediaType::Video => self.max_video,
+        }
+    }
+
+    /// The largest file of any kind.
+    pub fn largest(&self) -> u64 {
+        self.max_image.max(self.max_video)
+    }
+}
+
+/// Why a chunk was not taken. Serialised as the API's error body, plus `received` where
+/// the client needs it to resume.
+#[derive(Debug)]
+pub struct ChunkError {
+    pub error: ApiError,
+    /// The server's offset, when the client should continue from it.
+    pub received: Option<u64>,
+}
+
+impl From<ApiError> for ChunkError {
+    fn from(error: ApiError) -> Self {
+        ChunkError {
+            error,
+            received: None,
+        }
+    }
+}
+
+/// The refusal that a probe error deserves.
+fn probe_refusal(err: &media::probe::ProbeError) -> ApiError {
+    match err.status() {
+        415 => ApiError::Unsupported(err.to_string()),
+        _ => ApiError::Unprocessable(err.to_string()),
+    }
+}
+
+fn refusal_from_status(message: String, status: u16) -> ApiError {
+    match status {
+        413 => ApiError::TooLarge(message),
+        415 => ApiError::Unsupported(message),
+        400 => ApiError::BadRequest(message),
+        _ => ApiError::Unprocessable(message),
+    }
+}
+
+fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%err, "{context}");
+    ApiError::Internal
+}
+
+fn not_found(upload_id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no upload has the id “{upload_id}”; it may have finished, been cancelled or expired"
+    ))
+}
+
+/// Marks an upload as having a chunk in flight; the mark goes when this is dropped.
+struct InFlight {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+/// Number of locks that serialise work on the same stored file (by SHA-256 prefix).
+const FILE_LOCKS: usize = 64;
+
+pub struct UploadEngine {
+    store: Arc<dyn Store>,
+    files: FileStore,
+    tmp: PathBuf,
+    chunk_size: u64,
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    file_locks: Vec<tokio::sync::Mutex<()>>,
+    jobs: Arc<Notify>,
+}
+
+impl UploadEngine {
+    pub fn new(store: Arc<dyn Store>, files: FileStore, jobs: Arc<Notify>) -> Self {
+        UploadEngine {
+            tmp: files.tmp_dir().to_path_buf(),
+            store,
+            files,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            in_flight: Arc::default(),
+            file_locks: (0..FILE_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            jobs,
+        }
+    }
+
+    /// A smaller chunk size (tests and benchmarks).
+    pub fn with_chunk_size(mut self, chunk_size: u64) -> Self {
+        self.chunk_size = chunk_size.max(1);
+        self
+    }
+
+    pub fn chunk_size(&self) -> u64 {
+        self.chunk_size
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The lock for work on the stored file with this SHA-256.
+    pub fn file_lock(&self, sha256: &str) -> &tokio::sync::Mutex<()> {
+        let index = u8::from_str_radix(sha256.get(..2).unwrap_or("00"), 16).unwrap_or(0);
+        &self.file_locks[usize::from(index) % FILE_LOCKS]
+    }
+
+    fn temp_path(&self, upload_id: &str) -> PathBuf {
+        self.tmp.join(format!("upload-{upload_id}"))
+    }
+
+    /// The limits now in force (settings an admin changed, or the defaults).
+    pub async fn limits(&self) -> Result<Limits, ApiError> {
+        let mut limits = Limits::default();
+        for (key, value) in self.store.list_settings().await? {
+            match key.as_str() {
+                "upload_quota" => limits.quota = parse_bytes(&value).unwrap_or(limits.quota),
+                "max_image_size" => {
+                    limits.max_image = parse_bytes(&value).unwrap_or(limits.max_image)
+                }
+                "max_video_size" => {
+                    limits.max_video = parse_bytes(&value).unwrap_or(limits.max_video)
+                }
+                "upload_expiry_hours" => {
+                    if let Ok(hours) = value.trim().parse::<i64>() {
+                        limits.expiry = Duration::hours(hours.clamp(1, 24 * 365));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(limits)
+    }
+
+    async fn own_upload(
+        &self,
+        user: &User,
+        upload_id: &str,
+    ) -> Result<app::store::UploadRecord, ApiError> {
+        if !app::ids::is_public_id(upload_id) {
+            return Err(not_found(upload_id));
+        }
+        match self.store.find_upload(upload_id).await? {
+            Some(upload) if upload.owner == user.id => Ok(upload),
+            _ => Err(not_found(upload_id)),
+        }
+    }
+
+    /// Forgets an upload: its row and its bytes.
+    async fn discard(&self, upload_id: &str) {
+        if let Err(err) = self.store.delete_upload(upload_id).await {
+            tracing::warn!(%err, upload_id, "cannot delete an upload row");
+        }
+        remove_quietly(&self.temp_path(upload_id)).await;
+    }
+
+    /// Records why an upload was refused and drops its bytes (the row stays until it
+    /// expires, so the status says why).
+    async fn refuse(&self, upload_id: &str, error: &ApiError) {
+        let message = error.to_string();
+        if let Err(err) = self
+            .store
+            .set_upload_result(
+                upload_id,
+                None,
+                Some((&message, error.status())),
+                Utc::now(),
+            )
+            .await
+        {
+            tracing::warn!(%err, upload_id, "cannot record why an upload was refused");
+        }
+        remove_quietly(&self.temp_path(upload_id)).await;
+    }
+
+    /// Writes one chunk at `offset`. The data arrives as a stream and goes straight to
+    /// the temp file; at most `chunk_size` bytes are taken. When the connection drops
+    /// midway, what arrived is kept and the client resumes from the new `received`.
+    pub async fn write_chunk<S, E>(
+        &self,
+        user: &User,
+        upload_id: &str,
+        offset: u64,
+        mut data: S,
+    ) -> Result<ChunkReceipt, ChunkError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let upload = self.own_upload(user, upload_id).await?;
+        if let Some((message, status)) = upload.error.clone() {
+            return Err(refusal_from_status(message, status).into());
+        }
+        if upload.received == upload.byte_size {
+            return Err(ChunkError {
+                error: ApiError::Conflict("every byte of this upload is already in".into()),
+                received: Some(upload.received),
+            });
+        }
+        let _in_flight = {
+            let mut set = self
+                .in_flight
+                .lock()
+                .map_err(|_| internal("upload lock poisoned", "poisoned"))?;
+            if !set.insert(upload_id.to_string()) {
+                return Err(ChunkError {
+                    error: ApiError::Conflict(
+                        "another chunk of this upload is still arriving; wait for it".into(),
+                    ),
+                    received: Some(upload.received),
+                });
+            }
+            InFlight {
+                set: self.in_flight.clone(),
+                id: upload_id.to_string(),
+            }
+        };
+        if offset != upload.received {
+            return Err(ChunkError {
+                error: ApiError::Conflict(format!(
+                    "this chunk starts at byte {offset}, but the server has {} bytes; \
+                     continue from there",
+                    upload.received
+                )),
+                received: Some(upload.received),
+            });
+        }
+        let limits = self.limits().await?;
+        let path = self.temp_path(upload_id);
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .await
+            .map_err(|e| internal("cannot open an upload's temp file", e))?;
+        // Whatever a crash left past the last receipt is not trusted.
+        file.set_len(upload.received)
+            .await
+            .map_err(|e| internal("cannot trim an upload's temp file", e))?;
+        file.seek(io::SeekFrom::Start(upload.received))
+            .await
+            .map_err(|e| internal("cannot seek in an upload's temp file", e))?;
+
+        let room = upload.byte_size - upload.received;
+        let mut written = 0u64;
+        let mut cut_short: Option<String> = None;
+        let mut refused: Option<ApiError> = None;
+        while let Some(next) = data.next().await {
+            let bytes = match next {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    cut_short = Some(err.to_string());
+                    break;
+                }
+            };
+            let len = bytes.len() as u64;
+            if written + len > self.chunk_size {
+                refused = Some(ApiError::TooLarge(format!(
+                    "a chunk may hold at most {} bytes",
+                    self.chunk_size
+                )));
+                break;
+            }
+            if written + len > room {
+                refused = Some(ApiError::BadRequest(format!(
+                    "this chunk goes past the {} bytes announced when the upload started",
+                    upload.byte_size
+                )));
+                break;
+            }
+            file.write_all(&bytes)
+                .await
+                .map_err(|e| internal("cannot write an upload's temp file", e))?;
+            written += len;
+        }
+        if let Some(error) = refused {
+            // A refused chunk is not kept at all: the client sends it again, smaller.
+            let _ = file.set_len(upload.received).await;
+            return Err(ChunkError {
+                error,
+                received: Some(upload.received),
+            });
+        }
+        file.sync_data()
+            .await
+            .map_err(|e| internal("cannot sync an upload's temp file", e))?;
+        drop(file);
+        let received = upload.received + written;
+        self.store
+            .set_upload_received(upload_id, received, Utc::now())
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(reason) = cut_short {
+            tracing::info!(upload_id, received, %reason, "chunk cut short; kept what arrived");
+            return Err(ChunkError {
+                error: ApiError::BadRequest(format!(
+                    "the chunk was cut short ({reason}); {received} bytes are in"
+                )),
+                received: Some(received),
+            });
+        }
+
+        // Refuse what is not media as soon as its first bytes are in, before the rest is sent.
+        if upload.received == 0 && written > 0 {
+            if let Err(error) = self.check_head(&path, upload.byte_size, &limits).await {
+                self.refuse(upload_id, &error).await;
+                return Err(error.into());
+            }
+        }
+        let complete = received == upload.byte_size;
+        if complete {
+            if let Err(error) = self.examine_upload(upload_id, &path, &limits).await {
+                self.refuse(upload_id, &error).await;
+                return Err(error.into());
+            }
+        }
+        Ok(ChunkReceipt { received, complete })
+    }
+
+    /// The first bytes name the format; the announced size must fit its cap.
+    async fn check_head(&self, path: &Path, size: u64, limits: &Limits) -> Result<(), ApiError> {
+        let mut head = [0u8; 64];
+        let n = {
+            let path = path.to_path_buf();
+            tokio::task::spawn_blocking(move || -> io::Result<([u8; 64], usize)> {
+                let mut file = fs::File::open(path)?;
+                let mut head = [0u8; 64];
+                let mut n = 0;
+                while n < head.len() {
+                    match file.read(&mut head[n..])? {
+                        0 => break,
+                        k => n += k,
+                    }
+                }
+                Ok((head, n))
+            })
+            .await
+            .map_err(|e| internal("head check panicked", e))?
+            .map_err(|e| internal("cannot read an upload's first bytes", e))
+            .map(|(h, n)| {
+                head = h;
+                n
+            })?
+        };
+        let Some(format) = media::probe::sniff(&head[..n]) else {
+            // Fewer than a dozen bytes might not be enough to tell yet.
+            if n < 16 && (n as u64) < size {
+                return Ok(());
+            }
+            return Err(ApiError::Unsupported(media::probe::UNSUPPORTED.into()));
+        };
+        let cap = limits.cap(format.media_type());
+        if size > cap {
+            return Err(too_large(format.media_type(), size, cap));
+        }
+        Ok(())
+    }
+
+    /// Recognises the complete file and reads its metadata; records the result.
+    async fn examine_upload(
+        &self,
+        upload_id: &str,
+        path: &Path,
+        limits: &Limits,
+    ) -> Result<Examined, ApiError> {
+        let examined = examine_file(path.to_path_buf()).await?;
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| internal("cannot stat an upload", e))?
+            .len();
+        let cap = limits.cap(examined.media_type);
+        if size > cap {
+            return Err(too_large(examined.media_type, size, cap));
+        }
+        let json =
+            serde_json::to_string(&examined).map_err(|e| internal("cannot encode a probe", e))?;
+        self.store
+            .set_upload_result(upload_id, Some(&json), None, Utc::now())
+            .await?;
+        Ok(examined)
+    }
+
+    /// Takes a whole file in one request (the upload form without JavaScript): streams it
+    /// to a temp file under the largest cap, then starts, examines and finishes it like a
+    /// chunked upload.
+    pub async fn upload_whole<S, E>(
+        &self,
+        user: &User,
+        filename: &str,
+        mut data: S,
+        form: UploadForm,
+    ) -> Result<FinishedUpload, ApiError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let limits = self.limits().await?;
+        let upload_id = app::ids::new_public_id();
+        let path = self.temp_path(&upload_id);
+        let result = async {
+            let mut file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| internal("cannot create an upload's temp file", e))?;
+            let mut written = 0u64;
+            let mut cap = limits.largest();
+            let mut head: Vec<u8> = Vec::with_capacity(64);
+            while let Some(next) = data.next().await {
+                let bytes = next
+                    .map_err(|e| ApiError::BadRequest(format!("the upload was cut short: {e}")))?;
+                if head.len() < 64 {
+                    let take = (64 - head.len()).min(bytes.len());
+                    head.extend_from_slice(&bytes[..take]);
+                    if head.len() >= 16 {
+                        let format = media::probe::sniff(&head).ok_or_else(|| {
+                            ApiError::Unsupported(media::probe::UNSUPPORTED.into())
+                        })?;
+                        cap = limits.cap(format.media_type());
+                    }
+                }
+                written += bytes.len() as u64;
+                if written > cap {
+                    return Err(ApiError::TooLarge(format!(
+                        "this file is over the {} limit",
+                        format_bytes(cap)
+                    )));
+                }
+                file.write_all(&bytes)
+                    .await
+                    .map_err(|e| internal("cannot write an upload's temp file", e))?;
+            }
+            if written == 0 {
+                return Err(ApiError::BadRequest("choose a file to upload".into()));
+            }
+            file.sync_data()
+                .await
+                .map_err(|e| internal("cannot sync an upload's temp file", e))?;
+            let used = self.store.storage_used(user.id).await?;
+            check_quota(used, written, limits.quota)?;
+            let now = Utc::now();
+            self.store
+                .create_upload(&NewUpload {
+                    public_id: upload_id.clone(),
+                    owner: user.id,
+                    filename: clean_filename(filename),
+                    byte_size: written,
+                    expected_sha256: None,
+                    created_at: now,
+                    expires_at: now + limits.expiry,
+                })
+                .await?;
+            self.store
+                .set_upload_received(&upload_id, written, now)
+                .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            remove_quietly(&path).await;
+            return Err(err);
+        }
+        if let Err(err) = self.examine_upload(&upload_id, &path, &limits).await {
+            self.discard(&upload_id).await;
+            return Err(err);
+        }
+        let finished = self.finish(user, &upload_id, form).await;
+        if finished.is_err() {
+            self.discard(&upload_id).await;
+        }
+        finished
+    }
+
+    /// Deletes expired uploads and their bytes, temp files nothing points to, and stored
+    /// files no row points to (when `walk_files`). Returns how many things went.
+    pub async fn sweep(&self, now: DateTime<Utc>, walk_files: bool) -> Result<u64, ApiError> {
+        let mut removed = 0u64;
+        loop {
+            let expired = self.store.expired_uploads(now, 500).await?;
+            if expired.is_empty() {
+                break;
+            }
+            for id in &expired {
+                self.discard(id).await;
+                removed += 1;
+            }
+        }
+        // Temp files older than an hour that no upload row names (a crash between creating
+        // the file and the row, an interrupted put).
+        let grace = StdDuration::from_secs(3600);
+        for (path, name) in old_entries(&self.tmp, grace).await {
+            let stale = match name.strip_prefix("upload-") {
+                Some(id) => self.store.find_upload(id).await?.is_none(),
+                None => true,
+            };
+            if stale {
+                remove_quietly(&path).await;
+                removed += 1;
+            }
+        }
+        if walk_files {
+            removed += self.sweep_orphan_files(grace).await?;
+        }
+        Ok(removed)
+    }
+
+    /// Stored files that no `files` row names, older than `grace` (a file is placed just
+    /// before its row commits).
+    async fn sweep_orphan_files(&self, grace: StdDuration) -> Result<u64, ApiError> {
+        let root = self.files.root().to_path_buf();
+        let found = tokio::task::spawn_blocking(move || list_files(&root, grace))
+            .await
+            .map_err(|e| internal("file walk panicked", e))?;
+        let mut removed = 0;
+        for batch in found.chunks(500) {
+            let paths: Vec<String> = batch.iter().map(|(rel, _)| rel.clone()).collect();
+            let known: HashSet<String> = self
+                .store
+                .known_storage_paths(&paths)
+                .await?
+                .into_iter()
+                .collect();
+            for (rel, _) in batch {
+                if known.contains(rel) {
+                    continue;
+                }
+                let Some(sha) = rel.rsplit('/').next().and_then(|n| n.split('.').next()) else {
+                    continue;
+                };
+                // Under the file's lock, so no finish in progress is placing it right now.
+                let _guard = self.file_lock(sha).lock().await;
+                if !self.store.file_exists(sha).await? {
+                    tracing::info!(path = %rel, "removing a stored file no row points to");
+                    remove_quietly(&self.files.path_of(rel)).await;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn too_large(media_type: MediaType, size: u64, cap: u64) -> ApiError {
+    ApiError::TooLarge(format!(
+        "this {} is {}; {}s may be up to {}",
+        media_type.as_str(),
+        format_bytes(size),
+        media_type.as_str(),
+        format_bytes(cap)
+    ))
+}
+
+fn check_quota(used: u64, size: u64, quota: u64) -> Result<(), ApiError> {
+    if used.saturating_add(size) > quota {
+        return Err(ApiError::TooLarge(format!(
+            "this upload needs {}, but only {} of your {} storage quota is left",
+            format_bytes(size),
+            format_bytes(quota.saturating_sub(used)),
+            format_bytes(quota)
+        )));
+    }
+    Ok(())
+}
+
+async fn examine_file(path: PathBuf) -> Result<Examined, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let mut file = io::BufReader::new(
+            fs::File::open(&path).map_err(|e| internal("cannot open an upload", e))?,
+        );
+        media::examine(&mut file).map_err(|e| probe_refusal(&e))
+    })
+    .await
+    .map_err(|e| internal("examining an upload panicked", e))?
+}
+
+/// SHA-256 of a file, read in 1 MiB blocks (blocking).
+fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+async fn remove_quietly(path: &Path) {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => tracing::warn!(%err, path = %path.display(), "cannot remove a file"),
+    }
+}
+
+/// Entries of `dir` last modified more than `grace` ago: (path, file name).
+async fn old_entries(dir: &Path, grace: StdDuration) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return out;
+    };
+    let now = SystemTime::now();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > grace);
+        if meta.is_file() && old {
+            out.push((
+                entry.path(),
+                entry.file_name().to_string_lossy().into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// Files under the storage root older than `grace`, as (relative path, size) (blocking).
+fn list_files(root: &Path, grace: StdDuration) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let now = SystemTime::now();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            let path = entry.path();
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > grace);
+            if let (true, Ok(rel)) = (old, path.strip_prefix(root)) {
+                out.push((rel.to_string_lossy().replace('\\', "/"), meta.len()));
+            }
+        }
+    }
+    out
+}
+
+/// Fits a form field to its limit, naming the field when it is over.
+fn field(value: &str, name: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::BadRequest(format!(
+            "the {name} may have at most {max} characters"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+#[async_trait::async_trait]
+impl Uploads for UploadEngine {
+    async fn start(
+        &self,
+        user: &User,
+        filename: &str,
+        size: u64,
+        sha256: Option<&str>,
+    ) -> Result<UploadTicket, ApiError> {
+        if size == 0 {
+            return Err(ApiError::BadRequest("the file is empty".into()));
+        }
+        let expected = match sha256.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(hex.to_ascii_lowercase())
+            }
+            Some(_) => {
+                return Err(ApiError::BadRequest(
+                    "sha256 must be 64 hexadecimal digits".into(),
+                ))
+            }
+        };
+        let limits = self.limits().await?;
+        if size > limits.largest() {
+            return Err(ApiError::TooLarge(format!(
+                "this file is {}; images may be up to {} and videos up to {}",
+                format_bytes(size),
+                format_bytes(limits.max_image),
+                format_bytes(limits.max_video)
+            )));
+        }
+        let used = self.store.storage_used(user.id).await?;
+        check_quota(used, size, limits.quota)?;
+        let now = Utc::now();
+        let upload_id = app::ids::new_public_id();
+        // The temp file exists before the row, so a row always has its file.
+        tokio::fs::File::create(self.temp_path(&upload_id))
+            .await
+            .map_err(|e| internal("cannot create an upload's temp file", e))?;
+        self.store
+            .create_upload(&NewUpload {
+                public_id: upload_id.clone(),
+                owner: user.id,
+                filename: clean_filename(filename),
+                byte_size: size,
+                expected_sha256: expected,
+                created_at: now,
+                expires_at: now + limits.expiry,
+            })
+            .await?;
+        Ok(UploadTicket {
+            upload_id,
+            chunk_size: self.chunk_size,
+            received: 0,
+            size,
+        })
+    }
+
+    async fn status(&self, user: &User, upload_id: &str) -> Result<UploadStatus, ApiError> {
+        let upload = self.own_upload(user, upload_id).await?;
+        let examined: Option<Examined> = upload
+            .probe
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok());
+        Ok(UploadStatus {
+            complete: examined.is_some() && upload.received == upload.byte_size,
+            upload_id: upload.public_id,
+            filename: upload.filename,
+            size: upload.byte_size,
+            received: upload.received,
+            chunk_size: self.chunk_size,
+            media_type: examined.as_ref().map(|e| e.media_type),
+            mime_type: examined.as_ref().map(|e| e.mime_type.clone()),
+            width: examined.as_ref().map(|e| e.width),
+            height: examined.as_ref().map(|e| e.height),
+            duration_ms: examined.as_ref().and_then(|e| e.duration_ms),
+            raw_metadata_present: examined.as_ref().is_some_and(|e| e.raw_metadata.is_some()),
+            metadata: examined.and_then(|e| e.generation),
+            error: upload.error.map(|(message, _)| message),
+        })
+    }
+
+    async fn limits_for(&self, user: &User) -> Result<UploadLimits, ApiError> {
+        let limits = self.limits().await?;
+        Ok(UploadLimits {
+            chunk_size: self.chunk_size,
+            max_image_bytes: limits.max_image,
+            max_video_bytes: limits.max_video,
+            quota_bytes: limits.quota,
+            used_bytes: self.store.storage_used(user.id).await?,
+        })
+    }
+
+    async fn finish(
+        &self,
+        user: &User,
+        upload_id: &str,
+        form: UploadForm,
+    ) -> Result<FinishedUpload, ApiError> {
+        let upload = self.own_upload(user, upload_id).await?;
+        if let Some((message, status)) = upload.error {
+            return Err(refusal_from_status(message, status));
+        }
+        if upload.received < upload.byte_size {
+            return Err(ApiError::Conflict(format!(
+                "only {} of {} bytes are in; send the rest first",
+                upload.received, upload.byte_size
+            )));
+        }
+        let examined: Examined = match upload.probe.as_deref() {
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| internal("stored probe is unreadable", e))?
+            }
+            None => {
+                return Err(ApiError::Conflict(
+                    "the file is still being checked; try again in a moment".into(),
+                ))
+            }
+        };
+        let format = examined
+            .format()
+            .ok_or_else(|| internal("stored probe has an unknown type", &examined.mime_type))?;
+        let generation = examined.generation.clone().unwrap_or_default();
+        let title = match field(&form.title, "title", MAX_TITLE_LEN)? {
+            t if t.is_empty() => title_from_filename(&upload.filename),
+            t => t,
+        };
+        let prompt = match field(&form.prompt, "prompt", MAX_PROMPT_LEN)? {
+            p if p.is_empty() => generation.prompt.clone().unwrap_or_default(),
+            p => p,
+        };
+        let negative_prompt = match field(&form.negative_prompt, "negative prompt", MAX_PROMPT_LEN)?
+        {
+            p if p.is_empty() => generation.negative_prompt.clone().unwrap_or_default(),
+            p => p,
+        };
+        let model = match field(&form.model, "model", MAX_MODEL_LEN)? {
+            m if m.is_empty() => generation
+                .model
+                .clone()
+                .map(|m| m.chars().take(MAX_MODEL_LEN).collect()),
+            m => Some(m),
+        };
+        let tags = parse_tags(&form.tags);
+        if tags.len() > MAX_TAGS {
+            return Err(ApiError::BadRequest(format!(
+                "an asset may have at most {MAX_TAGS} tags"
+            )));
+        }
+        let limits = self.limits().await?;
+
+        // Hash and check what arrived.
+        let temp = self.temp_path(upload_id);
+        let (sha256, size) = {
+            let temp = temp.clone();
+            tokio::task::spawn_blocking(move || hash_file(&temp))
+                .await
+                .map_err(|e| internal("hashing panicked", e))?
+                .map_err(|e| internal("cannot hash an upload", e))?
+        };
+        if size != upload.byte_size {
+            return Err(internal(
+                "an upload's temp file does not match its receipt",
+                format!("{size} != {}", upload.byte_size),
+            ));
+        }
+        if let Some(expected) = &upload.expected_sha256 {
+            if *expected != sha256 {
+                let error = ApiError::Unprocessable(format!(
+                    "the file's SHA-256 is {sha256}, not the {expected} announced; \
+                     it was damaged on the way: upload it again"
+                ));
+                self.refuse(upload_id, &error).await;
+                return Err(error);
+            }
+        }
+        let storage_path = FileStore::storage_path(&sha256, format.extension());
+        let now = Utc::now();
+        let asset_id = app::ids::new_public_id();
+        let finish = FinishUpload {
+            upload_id: upload_id.to_string(),
+            file: NewFile {
+                sha256: sha256.clone(),
+                byte_size: size,
+                mime_type: examined.mime_type.clone(),
+                width: Some(examined.width),
+                height: Some(examined.height),
+                duration_ms: examined.duration_ms,
+                storage_path: storage_path.clone(),
+                created_at: now,
+            },
+            asset: NewAsset {
+                public_id: asset_id.clone(),
+                owner: user.id,
+                title,
+                prompt,
+                model,
+                media_type: examined.media_type,
+                file: None,
+                thumb: None,
+                width: Some(examined.width),
+                height: Some(examined.height),
+                duration_ms: examined.duration_ms,
+                tags,
+                created_at: now,
+                negative_prompt,
+                visibility: form.visibility,
+                original_filename: Some(upload.filename.clone()),
+                preview: None,
+                generation: examined
+                    .generation
+                    .as_ref()
+                    .and_then(|g| serde_json::to_string(g).ok()),
+                raw_metadata: examined
+                    .raw_metadata
+                    .as_ref()
+                    .and_then(|r| serde_json::to_string(r).ok()),
+                parser_version: examined.parser_version,
+            },
+            quota: limits.quota,
+        };
+
+        // Place the file and commit its rows under the file's lock: a concurrent upload of
+        // the same bytes waits, then finds the file and the row in place.
+        let outcome = {
+            let _guard = self.file_lock(&sha256).lock().await;
+            let target = self.files.path_of(&storage_path);
+            let placed = if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+                false
+            } else {
+                let (temp, target) = (temp.clone(), target.clone());
+                tokio::task::spawn_blocking(move || place(&temp, &target))
+                    .await
+                    .map_err(|e| internal("placing a file panicked", e))?
+                    .map_err(|e| internal("cannot place an uploaded file", e))?;
+                true
+            };
+            let outcome = self.store.finish_upload(&finish).await;
+            let committed = matches!(outcome, Ok(FinishOutcome::Finished));
+            if placed && !committed {
+                // Nothing may point at a file this upload placed unless its row committed.
+                match self.store.file_exists(&sha256).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => remove_quietly(&target).await,
+                }
+            }
+            outcome
+        };
+        match outcome? {
+            FinishOutcome::Finished => {
+                remove_quietly(&temp).await;
+                self.jobs.notify_one();
+                Ok(FinishedUpload {
+                    url: format!("/a/{asset_id}"),
+                    asset_id,
+                })
+            }
+            FinishOutcome::QuotaExceeded { used } => {
+                check_quota(used, size, limits.quota)?;
+                Err(ApiError::TooLarge("your storage quota is full".into()))
+            }
+            FinishOutcome::UploadGone => Err(not_found(upload_id)),
+        }
+    }
+
+    async fn cancel(&self, user: &User, upload_id: &str) -> Result<(), ApiError> {
+        self.own_upload(user, upload_id).await?;
+        self.discard(upload_id).await;
+        Ok(())
+    }
+
+    async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError> {
+        let missing = || ApiError::NotFound(format!("no asset of yours has the id “{asset_id}”"));
+        if !app::ids::is_public_id(asset_id) {
+            return Err(missing());
+        }
+        let job = self
+            .store
+            .retry_job(asset_id, user.id, Utc::now())
+            .await?
+            .ok_or_else(missing)?;
+        self.jobs.notify_one();
+        Ok(job)
+    }
+}
+
+/// Links (or, across file systems, copies) a complete temp file to its content-addressed
+/// place, durably: the data is synced before the link, the directory after. The temp file
+/// stays, so a failed commit can be finished again.
+fn place(temp: &Path, target: &Path) -> io::Result<()> {
+    fs::File::open(temp)?.sync_all()?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| io::Error::other("a stored file needs a directory"))?;
+    fs::create_dir_all(dir)?;
+    if let Err(err) = fs::hard_link(temp, target) {
+        if err.kind() == io::ErrorKind::AlreadyExists {
+            return Ok(());
+        }
+        // Another file system: copy to a temp name beside the target, then rename.
+        let partial = target.with_extension("partial");
+        let copied = fs::copy(temp, &partial).and_then(|_| fs::File::open(&partial)?.sync_all());
+        if let Err(err) = copied.and_then(|()| fs::rename(&partial, target)) {
+            let _ = fs::remove_file(&partial);
+            return Err(err);
+        }
+    }
+    fs::File::open(dir)?.sync_all()
+}
+
+/// What the metadata of an asset says, for `atelier reparse`: (generation JSON, raw JSON).
+pub fn reread_metadata(
+    path: &Path,
+    mime: &str,
+) -> io::Result<(Option<Generation>, Option<serde_json::Value>)> {
+    let Some(format) = Format::from_mime(mime) else {
+        return Ok((None, None));
+    };
+    let mut file = io::BufReader::new(fs::File::open(path)?);
+    file.rewind()?;
+    Ok(media::read_generation(&mut file, format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_messages_say_what_is_left() {
+        assert!(check_quota(0, 10, 10).is_ok());
+        let err = check_quota(1 << 30, 2 << 30, 2 << 30).expect_err("over");
+        assert_eq!(err.status(), 413);
+        assert!(err.to_string().contains("1.0 GiB of your 2.0 GiB"), "{err}");
+    }
+
+    #[test]
+    fn placing_keeps_the_temp_file_and_is_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let temp = dir.path().join("t");
+        fs::write(&temp, b"bytes").expect("write");
+        let target = dir.path().join("ab/cd/x.png");
+        place(&temp, &target).expect("place");
+        place(&temp, &target).expect("place again");
+        assert_eq!(fs::read(&target).expect("read"), b"bytes");
+        assert!(temp.exists());
+    }
+}
