@@ -199,6 +199,7 @@ pub fn clean_filename(name: &str) -> String {
 
 /// A title from a file name: the name without its extension, separators as spaces.
 pub fn title_from_filename(name: &str) -> String {
+    let name = name.trim_start_matches('.');
     let stem = match name.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => name,

@@ -4,137 +4,21 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use app::account::{Role, UserStatus};
 use app::model::MediaType;
 use app::store::{NewAsset, NewUser};
 use atelier_server::{
     admin,
-    http::{router, Security, ServerState},
+    http::{Security, ServerState},
     net::TrustedProxies,
     storage::FileStore,
 };
-use axum::{
-    body::Body,
-    extract::connect_info::MockConnectInfo,
-    http::{header, Request, StatusCode},
-    Router,
-};
-use common::{send, Reply, TestDb};
+use axum::http::{header, Request, StatusCode};
+use common::{session_cookie, Browser, Reply, TestDb, FIREFOX};
 use serde_json::json;
 
-const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-const COOKIE: &str = "__Host-atelier_session";
 const GOOD_PASSWORD: &str = "violet tractor sings";
-
-/// The session token a response sets, if any (empty when it clears the cookie).
-fn session_cookie(reply: &Reply) -> Option<String> {
-    reply.cookie(COOKIE)
-}
-
-/// One browser (or script): its address, user agent and cookie jar of one cookie.
-#[derive(Clone)]
-struct Browser {
-    app: Router,
-    user_agent: &'static str,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn new(state: &ServerState, ip: [u8; 4], user_agent: &'static str) -> Browser {
-        let peer = SocketAddr::from((ip, 40_000));
-        Browser {
-            app: router(state.clone()).layer(MockConnectInfo(peer)),
-            user_agent,
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: axum::http::request::Builder, body: String) -> Reply {
-        let mut req = req
-            .header(header::HOST, "atelier.test")
-            .header(header::USER_AGENT, self.user_agent);
-        if let Some(token) = &self.cookie {
-            req = req.header(header::COOKIE, format!("theme=dark; {COOKIE}={token}"));
-        }
-        let reply = send(&self.app, req.body(Body::from(body)).expect("request")).await;
-        if let Some(token) = session_cookie(&reply) {
-            self.cookie = (!token.is_empty()).then_some(token);
-        }
-        reply
-    }
-
-    /// Pages are asked for as a browser does, API calls as a script does.
-    async fn get(&mut self, uri: &str) -> Reply {
-        let accept = if uri.starts_with("/api/") {
-            "application/json"
-        } else {
-            "text/html,application/xhtml+xml,*/*;q=0.8"
-        };
-        self.send(
-            Request::get(uri).header(header::ACCEPT, accept),
-            String::new(),
-        )
-        .await
-    }
-
-    /// A `fetch` from our own page (what the hydrated app and scripts do).
-    async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Reply {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        self.send(
-            Request::post(uri)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "application/json")
-                .header("sec-fetch-site", "same-origin"),
-            body,
-        )
-        .await
-    }
-
-    /// A plain HTML form submitted without JavaScript from `page`.
-    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Reply {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        self.send(
-            Request::post(action)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html,application/xhtml+xml")
-                .header(header::REFERER, format!("http://atelier.test{page}"))
-                .header(header::ORIGIN, "http://atelier.test"),
-            body,
-        )
-        .await
-    }
-
-    async fn register(&mut self, username: &str, password: &str) -> Reply {
-        self.post(
-            "/api/register",
-            &[
-                ("username", username),
-                ("password", password),
-                ("confirm", password),
-            ],
-        )
-        .await
-    }
-
-    async fn login(&mut self, username: &str, password: &str) -> Reply {
-        self.post(
-            "/api/login",
-            &[("username", username), ("password", password)],
-        )
-        .await
-    }
-
-    async fn me(&mut self) -> Reply {
-        self.get("/api/me").await
-    }
-}
 
 fn state(db: &TestDb) -> ServerState {
     let files = FileStore::open(db.dir.path()).expect("file store");
@@ -894,6 +778,13 @@ async fn markup_in_prompts_and_usernames_renders_inert(db: &TestDb) {
             duration_ms: None,
             tags: vec![attack.to_lowercase()],
             created_at: chrono::Utc::now(),
+            negative_prompt: format!("negative {attack}"),
+            visibility: app::upload::Visibility::Public,
+            original_filename: Some(format!("{attack}.png")),
+            preview: None,
+            generation: None,
+            raw_metadata: None,
+            parser_version: 0,
         }])
         .await
         .expect("asset");

@@ -305,10 +305,21 @@ async fn settings_are_seeded_and_changeable(db: &TestDb) {
         .set_setting("registration_mode", "closed", at(3, 0))
         .await
         .expect("set");
+    let settings = store.list_settings().await.expect("list");
+    let names: Vec<&str> = settings.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
-        store.list_settings().await.expect("list"),
-        [("registration_mode".to_string(), "closed".to_string())]
+        names,
+        [
+            "max_image_size",
+            "max_video_size",
+            "registration_mode",
+            "upload_expiry_hours",
+            "upload_quota"
+        ],
+        "every setting has a row, in key order"
     );
+    assert!(settings.contains(&("registration_mode".to_string(), "closed".to_string())));
+    assert!(settings.contains(&("upload_quota".to_string(), "2GiB".to_string())));
     assert_eq!(store.get_setting("nope").await.expect("get"), None);
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use app::model::{normalize_tags, MediaType};
 use app::store::{Cursor, ListQuery, NewAsset, NewFile, NewUser, StoreError};
+use app::upload::Visibility;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
 
@@ -112,6 +113,13 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
             duration_ms: (n == 3).then_some(4_000),
             tags: normalize_tags(["Portrait", "blue", "portrait", "Zebra"]),
             created_at,
+            negative_prompt: String::new(),
+            visibility: Visibility::Public,
+            original_filename: None,
+            preview: None,
+            generation: None,
+            raw_metadata: None,
+            parser_version: 0,
         })
         .collect();
     store.insert_assets(&batch).await.expect("insert");
@@ -153,7 +161,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     assert_eq!(newest.created_at, at(7, 23));
     assert_eq!(
         newest.thumb_url.as_deref(),
-        Some(&*format!("/files/{}.jpg", "a".repeat(64)))
+        Some(&*format!("/media/A00000000007/thumb?v={}", "a".repeat(16)))
     );
 
     // Exactly one page when it all fits; an exhausted cursor gives an empty page.
@@ -180,7 +188,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
 
     // The asset page has the original file; unknown ids are simply absent.
     let video = store
-        .get_asset("A00000000004")
+        .view_asset("A00000000004", None)
         .await
         .expect("get")
         .expect("exists");
@@ -188,11 +196,14 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     assert_eq!(video.summary.duration_ms, Some(4_000));
     assert_eq!(
         video.media_url,
-        Some(format!("/files/{}.mp4", "b".repeat(64)))
+        Some(format!("/media/A00000000004/original?v={}", "b".repeat(16)))
     );
     assert_eq!(video.mime_type.as_deref(), Some("video/mp4"));
     assert_eq!(video.byte_size, Some(1234));
-    assert_eq!(store.get_asset("Zzzzzzzzzzzz").await.expect("get"), None);
+    assert_eq!(
+        store.view_asset("Zzzzzzzzzzzz", None).await.expect("get"),
+        None
+    );
 
     store.ping().await.expect("the database answers");
 }

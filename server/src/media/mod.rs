@@ -3,6 +3,7 @@
 
 pub mod meta;
 pub mod probe;
+pub mod samples;
 pub mod thumbs;
 
 #[cfg(test)]

@@ -8,23 +8,7 @@ fn run(bytes: &[u8]) -> Result<Probe, ProbeError> {
     probe(&mut Cursor::new(bytes))
 }
 
-fn encoded(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x * 7) as u8, (y * 5) as u8, 128])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, format).expect("encode");
-    out.into_inner()
-}
-
-fn chunk(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend((payload.len() as u32).to_be_bytes());
-    out.extend(kind);
-    out.extend(payload);
-    out.extend([0, 0, 0, 0]); // CRC, not checked by the probe
-    out
-}
+use super::samples::{encoded, png_chunk as chunk};
 
 fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -231,13 +215,7 @@ fn videos_longer_than_five_minutes_are_refused() {
 #[test]
 fn a_pixel_bomb_is_refused_from_its_header() {
     // 20,000 × 20,000 = 400 megapixels, announced in 33 bytes.
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(20_000u32.to_be_bytes());
-    ihdr.extend(20_000u32.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    png.extend(chunk(b"IHDR", &ihdr));
-    let err = run(&png).expect_err("bomb");
+    let err = run(&super::samples::pixel_bomb_png()).expect_err("bomb");
     assert_eq!(err.status(), 422);
     assert!(err.to_string().contains("400 megapixels"), "{err}");
 }
@@ -325,24 +303,7 @@ mod metadata {
     use super::{chunk, encoded};
     use crate::media::meta::{self, Generation, Lora};
 
-    const A1111: &str =
-        "masterpiece, best quality, 1girl, <lora:add_detail:0.6>, cyberpunk city at night\n\
-        Negative prompt: lowres, bad anatomy, watermark\n\
-        Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1234567890, Size: 832x1216, \
-        Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Lora hashes: \"add_detail: 7c6bad76eb54\", \
-        Version: v1.9.4";
-
-    const COMFY: &str = r#"{
-        "3": {"class_type": "KSampler", "inputs": {"seed": 156680208700286, "steps": 20, "cfg": 8,
-              "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["10", 0],
-              "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}},
-        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 768, "batch_size": 1}},
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "purple galaxy bottle, landscape", "clip": ["10", 1]}},
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["10", 1]}},
-        "10": {"class_type": "LoraLoader", "inputs": {"lora_name": "epiNoiseoffset_v2.safetensors",
-               "strength_model": 0.75, "strength_clip": 1, "model": ["4", 0], "clip": ["4", 1]}}
-    }"#;
+    use crate::media::samples::{A1111_PARAMETERS as A1111, COMFYUI_PROMPT as COMFY};
 
     fn zlib(text: &str) -> Vec<u8> {
         let mut encoder =
@@ -351,12 +312,7 @@ mod metadata {
         encoder.finish().expect("finish")
     }
 
-    fn text(keyword: &str, value: &str) -> Vec<u8> {
-        chunk(
-            b"tEXt",
-            &[keyword.as_bytes(), b"\0", value.as_bytes()].concat(),
-        )
-    }
+    use crate::media::samples::text_chunk as text;
 
     fn ztxt(keyword: &str, value: &str) -> Vec<u8> {
         chunk(
@@ -380,13 +336,7 @@ mod metadata {
 
     /// A real PNG (it decodes) with `chunks` inserted after its header.
     fn png_with(chunks: &[Vec<u8>]) -> Vec<u8> {
-        let png = encoded(image::ImageFormat::Png, 64, 64);
-        let after_ihdr = 8 + 25;
-        let mut out = png[..after_ihdr].to_vec();
-        for c in chunks {
-            out.extend(c);
-        }
-        out.extend(&png[after_ihdr..]);
+        let out = crate::media::samples::png_with(64, 64, chunks);
         image::load_from_memory(&out).expect("still a valid PNG");
         out
     }

@@ -175,3 +175,136 @@ macro_rules! on_both_backends {
         )+
     };
 }
+
+#[allow(unused_imports)]
+pub use browser::*;
+
+mod browser {
+    use std::net::SocketAddr;
+
+    use atelier_server::http::{router, ServerState};
+    use axum::{
+        body::Body,
+        extract::connect_info::MockConnectInfo,
+        http::{header, Request},
+        Router,
+    };
+
+    use super::{send, Reply};
+
+    pub const FIREFOX: &str =
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    pub const COOKIE: &str = "__Host-atelier_session";
+
+    /// The session token a response sets, if any (empty when it clears the cookie).
+    pub fn session_cookie(reply: &Reply) -> Option<String> {
+        reply.cookie(COOKIE)
+    }
+
+    /// One browser (or script): its address, user agent and cookie jar of one cookie.
+    #[derive(Clone)]
+    pub struct Browser {
+        pub app: Router,
+        pub user_agent: &'static str,
+        pub cookie: Option<String>,
+    }
+
+    impl Browser {
+        pub fn new(state: &ServerState, ip: [u8; 4], user_agent: &'static str) -> Browser {
+            let peer = SocketAddr::from((ip, 40_000));
+            Browser {
+                app: router(state.clone()).layer(MockConnectInfo(peer)),
+                user_agent,
+                cookie: None,
+            }
+        }
+
+        pub async fn send(&mut self, req: axum::http::request::Builder, body: String) -> Reply {
+            self.send_body(req, Body::from(body)).await
+        }
+
+        /// Sends any body (multipart, raw bytes) with this browser's headers and cookie.
+        pub async fn send_body(&mut self, req: axum::http::request::Builder, body: Body) -> Reply {
+            let mut req = req
+                .header(header::HOST, "atelier.test")
+                .header(header::USER_AGENT, self.user_agent);
+            if let Some(token) = &self.cookie {
+                req = req.header(header::COOKIE, format!("theme=dark; {COOKIE}={token}"));
+            }
+            let reply = send(&self.app, req.body(body).expect("request")).await;
+            if let Some(token) = session_cookie(&reply) {
+                self.cookie = (!token.is_empty()).then_some(token);
+            }
+            reply
+        }
+
+        /// Pages are asked for as a browser does, API calls as a script does.
+        pub async fn get(&mut self, uri: &str) -> Reply {
+            let accept = if uri.starts_with("/api/") {
+                "application/json"
+            } else {
+                "text/html,application/xhtml+xml,*/*;q=0.8"
+            };
+            self.send(
+                Request::get(uri).header(header::ACCEPT, accept),
+                String::new(),
+            )
+            .await
+        }
+
+        /// A `fetch` from our own page (what the hydrated app and scripts do).
+        pub async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Reply {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            self.send(
+                Request::post(uri)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .header("sec-fetch-site", "same-origin"),
+                body,
+            )
+            .await
+        }
+
+        /// A plain HTML form submitted without JavaScript from `page`.
+        pub async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Reply {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            self.send(
+                Request::post(action)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                    .header(header::REFERER, format!("http://atelier.test{page}"))
+                    .header(header::ORIGIN, "http://atelier.test"),
+                body,
+            )
+            .await
+        }
+
+        pub async fn register(&mut self, username: &str, password: &str) -> Reply {
+            self.post(
+                "/api/register",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await
+        }
+
+        pub async fn login(&mut self, username: &str, password: &str) -> Reply {
+            self.post(
+                "/api/login",
+                &[("username", username), ("password", password)],
+            )
+            .await
+        }
+
+        pub async fn me(&mut self) -> Reply {
+            self.get("/api/me").await
+        }
+    }
+}
