@@ -681,8 +681,21 @@ impl Store for SqliteStore {
         public_id: &str,
         viewer: Option<UserId>,
     ) -> Result<Option<app::model::AssetDetail>, StoreError> {
+        // The job first: a job seen done was committed with its thumbnails, so the asset
+        // read next shows them.
+        let job = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
+              WHERE asset_id = (SELECT id FROM assets WHERE public_id = ?)
+              ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(public_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?
+        .map(|row| job_row(&row))
+        .transpose()?;
         let Some(row) = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS}, a.id AS asset_row_id {ASSET_FROM}
+            "SELECT {ASSET_COLUMNS}, {FILE_COLUMNS} {ASSET_FROM}
              {FILE_JOINS}
              WHERE a.public_id = ? AND (a.visibility = 'public' OR a.owner_id = ?)"
         ))
@@ -694,16 +707,6 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let asset_id: i64 = col(&row, "asset_row_id")?;
-        let job = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE asset_id = ? ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(asset_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_error)?
-        .map(|row| job_row(&row))
-        .transpose()?;
         asset_row(&row)?
             .into_detail(FileRow::read(&row)?, job)
             .map(Some)

@@ -1,0 +1,908 @@
+//! Uploads as people and scripts make them over HTTP: a ComfyUI PNG sent in chunks over a
+//! connection that drops, a phone video, the form without JavaScript; and every bad input
+//! the server must refuse with its own status while leaving nothing behind. Each story runs
+//! on SQLite and on Postgres.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use atelier_server::{http::ServerState, media::samples, storage::FileStore, upload::UploadEngine};
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+};
+use bytes::Bytes;
+use common::{Browser, Reply, TestDb, FIREFOX};
+use sha2::{Digest, Sha256};
+
+const PASSWORD: &str = "violet tractor sings";
+/// Small chunks, so a few kilobytes make a many-chunk upload.
+const CHUNK: u64 = 1024;
+
+async fn state(db: &TestDb) -> ServerState {
+    let files = FileStore::open(db.dir.path()).expect("file store");
+    let state = ServerState::new(db.store.clone(), files)
+        .with_uploads(|engine: UploadEngine| engine.with_chunk_size(CHUNK));
+    state.start_workers(1).await;
+    state
+}
+
+async fn member(state: &ServerState, name: &str, ip: u8) -> Browser {
+    let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
+    let reply = browser.register(name, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    browser
+}
+
+/// A multipart body of `fields` in order, and its boundary.
+fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----atelier-test-7d93f1".to_string();
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--{boundary}\r\n").as_bytes());
+        if *name == "data" || *name == "file" {
+            body.extend(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"blob.png\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        } else {
+            body.extend(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        }
+        body.extend(*value);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (boundary, body)
+}
+
+async fn start(browser: &mut Browser, filename: &str, size: usize, sha256: Option<&str>) -> Reply {
+    let size = size.to_string();
+    let mut form = vec![("filename", filename), ("size", size.as_str())];
+    if let Some(sha) = sha256 {
+        form.push(("sha256", sha));
+    }
+    browser.post("/api/upload/start", &form).await
+}
+
+async fn send_chunk(browser: &mut Browser, upload_id: &str, offset: u64, data: &[u8]) -> Reply {
+    let offset = offset.to_string();
+    let (boundary, body) = multipart(&[
+        ("upload_id", upload_id.as_bytes()),
+        ("offset", offset.as_bytes()),
+        ("data", data),
+    ]);
+    browser
+        .send_body(
+            Request::post("/api/upload/chunk")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header("sec-fetch-site", "same-origin"),
+            Body::from(body),
+        )
+        .await
+}
+
+/// Starts an upload and sends every chunk; returns the upload id and the last reply.
+async fn upload_bytes(browser: &mut Browser, filename: &str, bytes: &[u8]) -> (String, Reply) {
+    let started = start(browser, filename, bytes.len(), None).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let ticket = started.json();
+    let id = ticket["upload_id"].as_str().expect("upload id").to_string();
+    assert_eq!(ticket["chunk_size"], CHUNK);
+    assert_eq!(ticket["received"], 0);
+    let mut offset = 0u64;
+    let mut last = None;
+    for piece in bytes.chunks(CHUNK as usize) {
+        let reply = send_chunk(browser, &id, offset, piece).await;
+        if reply.status != StatusCode::OK {
+            return (id, reply);
+        }
+        offset = reply.json()["received"].as_u64().expect("received");
+        last = Some(reply);
+    }
+    (id, last.expect("at least one chunk"))
+}
+
+async fn finish(browser: &mut Browser, upload_id: &str, form: &[(&str, &str)]) -> Reply {
+    let mut fields = vec![("upload_id", upload_id)];
+    fields.extend_from_slice(form);
+    browser.post("/api/upload/finish", &fields).await
+}
+
+/// Uploads and finishes `bytes`; returns the new asset's id.
+async fn publish(
+    browser: &mut Browser,
+    filename: &str,
+    bytes: &[u8],
+    form: &[(&str, &str)],
+) -> String {
+    let (id, last) = upload_bytes(browser, filename, bytes).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text());
+    assert_eq!(last.json()["complete"], true);
+    let done = finish(browser, &id, form).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    done.json()["asset_id"]
+        .as_str()
+        .expect("asset id")
+        .to_string()
+}
+
+/// The asset as its page's API call sees it, once its processing job has ended.
+async fn processed(browser: &mut Browser, asset_id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let reply = browser.get(&format!("/api/asset?id={asset_id}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let asset = reply.json();
+        if matches!(asset["job"]["state"].as_str(), Some("done" | "failed")) {
+            return asset;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the processing job of {asset_id} did not end in 10 s");
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn stored_with_extension(db: &TestDb, ext: &str) -> Vec<PathBuf> {
+    files_under(&db.dir.path().join("files"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
+}
+
+fn temp_files(db: &TestDb) -> Vec<PathBuf> {
+    files_under(&db.dir.path().join("tmp"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+
+    let limits = alice.get("/api/upload/limits").await.json();
+    assert_eq!(limits["quota_bytes"], 2u64 << 30);
+    assert_eq!(limits["used_bytes"], 0);
+    assert_eq!(limits["max_image_bytes"], 50u64 << 20);
+
+    let png = samples::comfyui_png(600, 400);
+    assert!(png.len() > 3 * CHUNK as usize, "several chunks");
+    let sha = sha256_hex(&png);
+    let started = start(&mut alice, "ComfyUI_00042_.png", png.len(), Some(&sha)).await;
+    let id = started.json()["upload_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // Progress: the status follows the bytes, and tells nothing about the file until all are in.
+    let first = send_chunk(&mut alice, &id, 0, &png[..CHUNK as usize]).await;
+    assert_eq!(first.json()["received"], CHUNK);
+    assert_eq!(first.json()["complete"], false);
+    let midway = alice
+        .get(&format!("/api/upload/status?upload_id={id}"))
+        .await;
+    assert_eq!(midway.header(header::CACHE_CONTROL), "no-store");
+    let midway = midway.json();
+    assert_eq!(
+        (midway["received"].as_u64(), midway["complete"].as_bool()),
+        (Some(CHUNK), Some(false))
+    );
+    assert!(midway["metadata"].is_null());
+
+    let mut offset = CHUNK;
+    for piece in png[CHUNK as usize..].chunks(CHUNK as usize) {
+        let reply = send_chunk(&mut alice, &id, offset, piece).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        offset = reply.json()["received"].as_u64().expect("received");
+    }
+    let status = alice
+        .get(&format!("/api/upload/status?upload_id={id}"))
+        .await
+        .json();
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["media_type"], "image");
+    assert_eq!(status["mime_type"], "image/png");
+    assert_eq!(
+        (status["width"].as_u64(), status["height"].as_u64()),
+        (Some(600), Some(400))
+    );
+    assert_eq!(status["raw_metadata_present"], true);
+    let metadata = &status["metadata"];
+    assert_eq!(metadata["tool"], "comfyui");
+    assert_eq!(metadata["prompt"], "purple galaxy bottle, landscape");
+    assert_eq!(metadata["negative_prompt"], "text, watermark");
+    assert_eq!(metadata["model"], "v1-5-pruned-emaonly.safetensors");
+    assert_eq!(metadata["seed"], 156_680_208_700_286u64);
+
+    // The form is left empty where the file already says it: the file's values are used.
+    let done = finish(
+        &mut alice,
+        &id,
+        &[("title", ""), ("tags", "Galaxy, bottle ,galaxy")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    let asset_id = done.json()["asset_id"].as_str().expect("asset").to_string();
+    assert_eq!(done.json()["url"], format!("/a/{asset_id}"));
+    assert!(
+        temp_files(db).is_empty(),
+        "the temp file is gone once stored"
+    );
+
+    let asset = processed(&mut alice, &asset_id).await;
+    assert_eq!(asset["job"]["state"], "done", "{asset}");
+    assert_eq!(asset["job"]["progress"], 100);
+    assert_eq!(asset["title"], "ComfyUI 00042");
+    assert_eq!(asset["prompt"], "purple galaxy bottle, landscape");
+    assert_eq!(asset["negative_prompt"], "text, watermark");
+    assert_eq!(asset["model"], "v1-5-pruned-emaonly.safetensors");
+    assert_eq!(asset["tags"], serde_json::json!(["bottle", "galaxy"]));
+    assert_eq!(asset["visibility"], "public");
+    assert_eq!(asset["original_filename"], "ComfyUI_00042_.png");
+    assert_eq!(asset["generation"]["steps"], 20);
+    assert_eq!(
+        asset["generation"]["loras"][0]["name"],
+        "epiNoiseoffset_v2.safetensors"
+    );
+    assert_eq!(
+        (asset["width"].as_u64(), asset["height"].as_u64()),
+        (Some(600), Some(400))
+    );
+
+    // The original comes back byte for byte, typed by our sniffing, cacheable forever.
+    let url = asset["media_url"].as_str().expect("original");
+    let original = alice.get(url).await;
+    assert_eq!(original.status, StatusCode::OK);
+    assert_eq!(original.body, png);
+    assert_eq!(original.header(header::CONTENT_TYPE), "image/png");
+    assert_eq!(original.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(
+        original.header(header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(original.header(header::ETAG), format!("\"{sha}\""));
+    assert!(
+        original
+            .header(header::CONTENT_DISPOSITION)
+            .contains("filename=\"ComfyUI_00042_.png\""),
+        "{}",
+        original.header(header::CONTENT_DISPOSITION)
+    );
+    let again = alice
+        .send(
+            Request::get(url).header(header::IF_NONE_MATCH, format!("\"{sha}\"")),
+            String::new(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+
+    // Thumbnails keep the aspect ratio: 512 and 600 px wide (never enlarged past 1024).
+    for (key, width, height) in [("thumb_url", 512, 341), ("preview_url", 600, 400)] {
+        let url = asset[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in {asset}"));
+        let still = alice.get(url).await;
+        assert_eq!(still.status, StatusCode::OK, "{url}");
+        assert_eq!(still.header(header::CONTENT_TYPE), "image/jpeg");
+        let decoded = image::load_from_memory(&still.body).expect("a real JPEG");
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (width, height),
+            "{key}"
+        );
+    }
+
+    // And it is in the gallery, with its thumbnail.
+    let gallery = alice.get("/api/assets").await.json();
+    assert_eq!(gallery["items"][0]["id"], asset_id.as_str());
+    assert_eq!(gallery["items"][0]["thumb_url"], asset["thumb_url"]);
+    let used = alice.get("/api/upload/limits").await.json()["used_bytes"].clone();
+    assert_eq!(used, png.len());
+}
+
+/// A body that delivers `bytes` and fails, as a dropped connection does, once the server
+/// has written more than `written` bytes of the upload `temp` (what arrived before a cut
+/// is what the server got; here the cut waits until it has got some).
+fn cut_body(bytes: Vec<u8>, temp: PathBuf, written: u64) -> Body {
+    use futures::StreamExt;
+    let parts: Vec<Option<Bytes>> = vec![Some(Bytes::from(bytes)), None];
+    Body::from_stream(futures::stream::iter(parts).then(move |part| {
+        let temp = temp.clone();
+        async move {
+            match part {
+                Some(bytes) => Ok(bytes),
+                None => {
+                    for _ in 0..500 {
+                        let len = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
+                        if len > written {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "connection reset by peer",
+                    ))
+                }
+            }
+        }
+    }))
+}
+
+async fn a_dropped_connection_resumes_from_the_servers_offset(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let png = samples::a1111_png(300, 200);
+    let started = start(&mut alice, "forge.png", png.len(), None).await.json();
+    let id = started["upload_id"].as_str().expect("id").to_string();
+
+    // Chunk 1 arrives whole; chunk 2 is cut halfway through its data.
+    let one = send_chunk(&mut alice, &id, 0, &png[..1024]).await;
+    assert_eq!(one.json()["received"], 1024);
+    let (boundary, body) = multipart(&[
+        ("upload_id", id.as_bytes()),
+        ("offset", b"1024"),
+        ("data", &png[1024..2048]),
+    ]);
+    let data_at = body
+        .windows(1024)
+        .position(|w| w == &png[1024..2048])
+        .expect("the data in the body");
+    let cut_at = data_at + 512;
+    let reply = alice
+        .send_body(
+            Request::post("/api/upload/chunk")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header("sec-fetch-site", "same-origin"),
+            cut_body(
+                body[..cut_at].to_vec(),
+                db.dir.path().join(format!("tmp/upload-{id}")),
+                1024,
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let kept = reply.json()["received"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the server says what it kept: {}", reply.text()));
+    assert!(kept > 1024 && kept <= 1536, "kept what arrived: {kept}");
+
+    // The client asks where to continue (as after a reload), and a stale offset is refused
+    // with the right one.
+    let status = alice
+        .get(&format!("/api/upload/status?upload_id={id}"))
+        .await
+        .json();
+    assert_eq!(status["received"], kept);
+    let stale = send_chunk(&mut alice, &id, 1024, &png[1024..2048]).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.json()["received"], kept);
+
+    let mut offset = kept;
+    while offset < png.len() as u64 {
+        let end = (offset + CHUNK).min(png.len() as u64);
+        let reply = send_chunk(&mut alice, &id, offset, &png[offset as usize..end as usize]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        offset = reply.json()["received"].as_u64().expect("received");
+    }
+    let status = alice
+        .get(&format!("/api/upload/status?upload_id={id}"))
+        .await
+        .json();
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["metadata"]["tool"], "a1111");
+    let done = finish(&mut alice, &id, &[("prompt", "my own words")]).await;
+    let asset_id = done.json()["asset_id"].as_str().expect("asset").to_string();
+    let asset = processed(&mut alice, &asset_id).await;
+    assert_eq!(
+        asset["prompt"], "my own words",
+        "what the person typed wins"
+    );
+    assert_eq!(
+        asset["model"], "sd_xl_base_1.0",
+        "the file fills what they left empty"
+    );
+    let original = alice.get(asset["media_url"].as_str().expect("url")).await;
+    assert_eq!(
+        sha256_hex(&original.body),
+        sha256_hex(&png),
+        "the resumed file is intact"
+    );
+}
+
+async fn bad_uploads_get_their_own_status_and_leave_nothing(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+
+    // An HTML page named .png: refused by its first bytes, nothing stored.
+    let html = samples::html_page();
+    let (id, reply) = upload_bytes(&mut alice, "cat.png", &html).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.json()["error"], "unsupported");
+    assert!(reply.json()["message"]
+        .as_str()
+        .expect("message")
+        .contains("not a PNG, JPEG"));
+    let status = alice
+        .get(&format!("/api/upload/status?upload_id={id}"))
+        .await
+        .json();
+    assert!(
+        status["error"].as_str().is_some(),
+        "the status says why: {status}"
+    );
+    let refinish = finish(&mut alice, &id, &[]).await;
+    assert_eq!(refinish.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // A pixel bomb: its 57-byte header is enough to refuse it.
+    let (_, reply) = upload_bytes(&mut alice, "bomb.png", &samples::pixel_bomb_png()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert!(reply.text().contains("400 megapixels"), "{}", reply.text());
+
+    // Over the image cap: refused after the first chunk, though 4 were announced.
+    db.store
+        .set_setting("max_image_size", "2KiB", chrono::Utc::now())
+        .await
+        .expect("setting");
+    let big = samples::png_with(
+        200,
+        200,
+        &[samples::text_chunk("parameters", &"x".repeat(5000))],
+    );
+    assert!(big.len() > 4 * CHUNK as usize);
+    let (_, reply) = upload_bytes(&mut alice, "big.png", &big).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("images may be up to 2.0 KiB"),
+        "{}",
+        reply.text()
+    );
+    // Announcing more than any cap is refused at the start.
+    let huge = start(&mut alice, "film.mp4", 600 << 20, None).await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    db.store
+        .set_setting("max_image_size", "50MiB", chrono::Utc::now())
+        .await
+        .expect("setting");
+
+    // A chunk over the chunk size, and bytes past the announced size.
+    let png = samples::a1111_png(64, 64);
+    let ticket = start(&mut alice, "a.png", png.len(), None).await.json();
+    let id = ticket["upload_id"].as_str().expect("id").to_string();
+    let fat = send_chunk(&mut alice, &id, 0, &vec![0u8; 2 * CHUNK as usize]).await;
+    assert_eq!(fat.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", fat.text());
+    assert_eq!(fat.json()["received"], 0, "a refused chunk is not kept");
+    let small = start(&mut alice, "tiny.png", 10, None).await.json();
+    let small_id = small["upload_id"].as_str().expect("id");
+    let past = send_chunk(&mut alice, small_id, 0, &png[..20]).await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST);
+    assert!(past.text().contains("past the 10 bytes"), "{}", past.text());
+
+    // Someone else's upload does not exist for bob; nobody logged in cannot upload.
+    let theirs = send_chunk(&mut bob, &id, 0, &png[..100]).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let peek = bob.get(&format!("/api/upload/status?upload_id={id}")).await;
+    assert_eq!(peek.status, StatusCode::NOT_FOUND);
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    assert_eq!(
+        send_chunk(&mut visitor, &id, 0, &png[..100]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Missing or malformed multipart boundaries are a 400, and the server carries on.
+    for content_type in [
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        "text/plain",
+    ] {
+        let reply = alice
+            .send_body(
+                Request::post("/api/upload/chunk")
+                    .header(header::CONTENT_TYPE, content_type)
+                    .header("sec-fetch-site", "same-origin"),
+                Body::from("--x\r\n\r\ngarbage"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{content_type}: {}",
+            reply.text()
+        );
+    }
+    let wrong = alice
+        .send_body(
+            Request::post("/api/upload/chunk")
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=abc")
+                .header("sec-fetch-site", "same-origin"),
+            Body::from("--zzz\r\nnot what was promised"),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.text());
+    assert_eq!(alice.get("/api/upload/limits").await.status, StatusCode::OK);
+
+    // Another site cannot post chunks in alice's name.
+    let forged = alice
+        .send_body(
+            Request::post("/api/upload/chunk")
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=abc")
+                .header("sec-fetch-site", "cross-site"),
+            Body::from("--abc--"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // None of it reached storage; the bytes of refused uploads are gone.
+    assert!(files_under(&db.dir.path().join("files")).is_empty());
+    let temps = temp_files(db);
+    assert_eq!(temps.len(), 2, "only the two uploads still open: {temps:?}");
+    let cancelled = alice
+        .post("/api/upload/cancel", &[("upload_id", id.as_str())])
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text());
+    assert_eq!(temp_files(db).len(), 1);
+
+    // An abandoned upload expires; the sweeper takes its row and bytes.
+    let swept = state
+        .uploads
+        .sweep(chrono::Utc::now() + chrono::Duration::hours(25), true)
+        .await
+        .expect("sweep");
+    assert!(swept >= 1);
+    assert!(temp_files(db).is_empty());
+    let gone = alice
+        .get(&format!("/api/upload/status?upload_id={small_id}"))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
+async fn identical_uploads_at_once_are_stored_once(db: &TestDb) {
+    let state = state(db).await;
+    let alice = member(&state, "alice", 1).await;
+    let png = samples::a1111_png(128, 128);
+    let uploads = (0..20).map(|n| {
+        let mut browser = alice.clone();
+        let png = png.clone();
+        tokio::spawn(async move {
+            publish(
+                &mut browser,
+                &format!("copy-{n}.png"),
+                &png,
+                &[("title", &format!("Copy {n}"))],
+            )
+            .await
+        })
+    });
+    let ids: Vec<String> = futures::future::join_all(uploads)
+        .await
+        .into_iter()
+        .map(|r| r.expect("upload task"))
+        .collect();
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        20
+    );
+    let stored = stored_with_extension(db, "png");
+    assert_eq!(stored.len(), 1, "twenty assets, one file: {stored:?}");
+    assert_eq!(std::fs::read(&stored[0]).expect("read"), png);
+    let mut alice = alice;
+    let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
+    assert_eq!(
+        used,
+        Some(20 * png.len() as u64),
+        "each asset counts for its owner"
+    );
+}
+
+/// Makes every insert into `assets` fail, as a full disk or a broken database would.
+async fn break_asset_inserts(db: &TestDb, broken: bool) {
+    use sqlx::Connection;
+    let statements: &[&str] = match (db.store.backend(), broken) {
+        ("sqlite", true) => &["CREATE TRIGGER break_assets BEFORE INSERT ON assets \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END"],
+        ("sqlite", false) => &["DROP TRIGGER break_assets"],
+        (_, true) => &[
+            "CREATE FUNCTION break_assets() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'forced failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER break_assets BEFORE INSERT ON assets \
+             FOR EACH ROW EXECUTE FUNCTION break_assets()",
+        ],
+        (_, false) => &[
+            "DROP TRIGGER break_assets ON assets",
+            "DROP FUNCTION break_assets()",
+        ],
+    };
+    match db.store.backend() {
+        "sqlite" => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.expect(sql);
+            }
+        }
+        _ => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&mut conn).await.expect(sql);
+            }
+        }
+    }
+}
+
+async fn a_database_failure_at_finish_leaves_no_file(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let png = samples::comfyui_png(80, 80);
+    let (id, last) = upload_bytes(&mut alice, "comfy.png", &png).await;
+    assert_eq!(last.status, StatusCode::OK);
+
+    break_asset_inserts(db, true).await;
+    let failed = finish(&mut alice, &id, &[]).await;
+    assert_eq!(
+        failed.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        failed.text()
+    );
+    assert!(
+        stored_with_extension(db, "png").is_empty(),
+        "no file without its row"
+    );
+    let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
+    assert_eq!(used, Some(0), "the quota charge rolled back too");
+    assert!(alice.get("/api/assets").await.json()["items"]
+        .as_array()
+        .expect("items")
+        .is_empty());
+
+    // The upload is intact: once the database is well again, finishing works.
+    break_asset_inserts(db, false).await;
+    let done = finish(&mut alice, &id, &[]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert_eq!(stored_with_extension(db, "png").len(), 1);
+}
+
+async fn the_storage_quota_is_kept_even_by_racing_uploads(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let png = samples::a1111_png(96, 96);
+    let quota = png.len() * 3 / 2;
+    db.store
+        .set_setting("upload_quota", &quota.to_string(), chrono::Utc::now())
+        .await
+        .expect("setting");
+
+    // Two uploads each fit on their own; only one of them fits with the other.
+    let (first, _) = upload_bytes(&mut alice, "one.png", &png).await;
+    let other = samples::a1111_png(97, 97);
+    assert!(other.len() <= quota && other.len() + png.len() > quota);
+    let (second, _) = upload_bytes(&mut alice, "two.png", &other).await;
+    assert_eq!(finish(&mut alice, &first, &[]).await.status, StatusCode::OK);
+    let over = finish(&mut alice, &second, &[]).await;
+    assert_eq!(
+        over.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        over.text()
+    );
+    assert!(over.text().contains("storage quota"), "{}", over.text());
+    assert_eq!(
+        stored_with_extension(db, "png").len(),
+        1,
+        "the refused file is not kept"
+    );
+
+    // And a new upload that cannot fit is refused before any byte is sent.
+    let refused = start(&mut alice, "three.png", png.len(), None).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn private_media_is_a_404_to_everyone_else(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    let png = samples::a1111_png(64, 64);
+    let secret = publish(&mut alice, "secret.png", &png, &[("visibility", "private")]).await;
+    let asset = processed(&mut alice, &secret).await;
+    assert_eq!(asset["visibility"], "private");
+    let original = asset["media_url"].as_str().expect("url").to_string();
+    let thumb = asset["thumb_url"].as_str().expect("thumb").to_string();
+    let mine = alice.get(&original).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(mine.header(header::CACHE_CONTROL).starts_with("private"));
+
+    let missing = bob.get("/media/Zzzzzzzzzzzz/original").await;
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    for url in [&original, &thumb, &format!("/media/{secret}/preview")] {
+        for reply in [bob.get(url).await, visitor.get(url).await] {
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{url}");
+            assert_eq!(reply.body, missing.body, "byte-identical to a missing id");
+            assert_eq!(
+                reply.header(header::CONTENT_TYPE),
+                missing.header(header::CONTENT_TYPE)
+            );
+        }
+    }
+    let api = bob.get(&format!("/api/asset?id={secret}")).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.get(&format!("/a/{secret}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(bob.get("/api/assets").await.json()["items"]
+        .as_array()
+        .expect("items")
+        .is_empty());
+    assert_eq!(
+        alice.get(&format!("/a/{secret}")).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn a_phone_video_plays_and_seeks(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mp4 = samples::mp4(64, 48, 20);
+    let id = publish(
+        &mut alice,
+        "PXL_20260301.mp4",
+        &mp4,
+        &[("title", "Harbour at dusk")],
+    )
+    .await;
+    let asset = processed(&mut alice, &id).await;
+    assert_eq!(asset["media_type"], "video");
+    assert_eq!(asset["duration_ms"], 2000);
+    assert_eq!(asset["mime_type"], "video/mp4");
+    let url = asset["media_url"].as_str().expect("url");
+    let range = alice
+        .send(
+            Request::get(url).header(header::RANGE, "bytes=4-11"),
+            String::new(),
+        )
+        .await;
+    assert_eq!(range.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(range.header(header::CONTENT_TYPE), "video/mp4");
+    assert_eq!(&range.body[..4], b"ftyp");
+    assert_eq!(
+        range.header(header::CONTENT_RANGE),
+        format!("bytes 4-11/{}", mp4.len())
+    );
+
+    // Without ffmpeg there is no poster: the job says so and the still is a placeholder,
+    // never a broken image.
+    let thumb = alice.get(&format!("/media/{id}/thumb")).await;
+    assert_eq!(thumb.status, StatusCode::OK);
+    if atelier_server::jobs::ffmpeg_available() {
+        assert_eq!(thumb.header(header::CONTENT_TYPE), "image/jpeg");
+    } else {
+        assert_eq!(asset["job"]["state"], "done");
+        assert!(asset["job"]["error"]
+            .as_str()
+            .expect("note")
+            .contains("ffmpeg"));
+        assert_eq!(thumb.header(header::CONTENT_TYPE), "image/svg+xml");
+        assert!(asset["thumb_url"].is_null());
+    }
+}
+
+async fn the_form_without_javascript_uploads_one_file(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let png = samples::a1111_png(120, 90);
+    let (boundary, body) = multipart(&[
+        ("title", b"Neon alley"),
+        ("tags", b"cyberpunk, night"),
+        ("visibility", b"public"),
+        ("file", &png),
+    ]);
+    let reply = alice
+        .send_body(
+            Request::post("/api/upload/form")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                .header(header::ORIGIN, "http://atelier.test"),
+            Body::from(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let location = reply.header(header::LOCATION).to_string();
+    let id = location.strip_prefix("/a/").expect("to the asset page");
+    let asset = processed(&mut alice, id).await;
+    assert_eq!(asset["title"], "Neon alley");
+    assert_eq!(
+        asset["prompt"]
+            .as_str()
+            .map(|p| p.starts_with("masterpiece")),
+        Some(true)
+    );
+    assert_eq!(asset["tags"], serde_json::json!(["cyberpunk", "night"]));
+    assert!(temp_files(db).is_empty());
+
+    // A refusal goes back to the form with the reason.
+    let (boundary, body) = multipart(&[("title", b"x"), ("file", &samples::html_page())]);
+    let refused = alice
+        .send_body(
+            Request::post("/api/upload/form")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header(header::ACCEPT, "text/html")
+                .header(header::ORIGIN, "http://atelier.test"),
+            Body::from(body),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(refused
+        .header(header::LOCATION)
+        .starts_with("/upload?error=this%20file%20is%20not"));
+    assert!(
+        temp_files(db).is_empty(),
+        "nothing left of the refused upload"
+    );
+    assert_eq!(stored_with_extension(db, "png").len(), 1);
+}
+
+on_both_backends!(
+    a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in,
+    a_dropped_connection_resumes_from_the_servers_offset,
+    bad_uploads_get_their_own_status_and_leave_nothing,
+    identical_uploads_at_once_are_stored_once,
+    a_database_failure_at_finish_leaves_no_file,
+    the_storage_quota_is_kept_even_by_racing_uploads,
+    private_media_is_a_404_to_everyone_else,
+    a_phone_video_plays_and_seeks,
+    the_form_without_javascript_uploads_one_file,
+);
