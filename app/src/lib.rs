@@ -15,6 +15,8 @@ pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod upload;
+#[cfg(feature = "hydrate")]
+pub mod upload_client;
 
 #[cfg(feature = "ssr")]
 pub use api::ssr::AppContext;
@@ -27,7 +29,7 @@ use leptos_router::{
 };
 
 use components::{provide_auth, SiteHeader};
-use pages::{AccountPage, AssetPage, HomePage, LoginPage, NotFound, RegisterPage};
+use pages::{AccountPage, AssetPage, HomePage, LoginPage, NotFound, RegisterPage, UploadPage};
 
 /// The root component, rendered on the server and hydrated in the browser.
 #[component]
@@ -53,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/upload") view=UploadPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -93,6 +93,9 @@ pub struct AssetDetail {
     pub raw_metadata_present: bool,
     /// The processing job (thumbnails, poster) and how it went.
     pub job: Option<crate::upload::JobInfo>,
+    /// The asset belongs to whoever is asking (they may retry its job).
+    #[serde(default)]
+    pub is_mine: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -505,6 +505,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ReparseItem>, StoreError>;
 
+    /// Tags starting with `prefix`, in name order, at most `limit` (for autocompletion).
+    async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+
     /// Stores newly read metadata.
     async fn set_generation(
         &self,

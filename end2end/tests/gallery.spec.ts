@@ -29,7 +29,7 @@ test.describe('without JavaScript', () => {
     await page.goto('/');
     const titles = page.locator('.card-title');
     await expect(titles).toHaveText(first.items.map((i) => i.title));
-    await expect(page.locator('.card img').first()).toHaveAttribute('src', /^\/files\/[0-9a-f]{64}\.jpg$/);
+    await expect(page.locator('.card img').first()).toHaveAttribute('src', /^\/media\/[A-Za-z0-9]{12}\/thumb\?v=[0-9a-f]{16}$/);
 
     await page.getByRole('link', { name: 'Load more' }).click();
     await expect(page).toHaveURL(/\/\?cursor=/);
@@ -47,7 +47,9 @@ test.describe('without JavaScript', () => {
     await expect(page.locator('.prompt')).toHaveText(detail.prompt);
     await expect(page.locator('.tags li')).toHaveText(detail.tags);
     const img = page.locator('.media img');
-    await expect(img).toHaveAttribute('src', detail.media_url);
+    // The asset page shows the 1024 px still, linked to the original.
+    await expect(img).toHaveAttribute('src', detail.preview_url ?? detail.media_url);
+    await expect(page.locator('.media a.original-link')).toHaveAttribute('href', detail.media_url);
     expect(await img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBeTruthy();
   });
 });
@@ -85,7 +87,8 @@ test.describe('with JavaScript', () => {
     expect(video, 'the demo data has videos').toBeDefined();
     await page.goto(`/a/${video!.id}`);
     const el = page.locator('.media video');
-    await expect(el).toHaveAttribute('poster', video!.thumb_url!);
+    const detail = await (await request.get(`/api/asset?id=${video!.id}`)).json();
+    await expect(el).toHaveAttribute('poster', detail.preview_url);
     const decoded = await el.evaluate(async (v: HTMLVideoElement) => {
       v.muted = true;
       if (v.readyState < 2) {

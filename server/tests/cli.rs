@@ -45,6 +45,7 @@ fn every_subcommand_explains_itself() {
         vec!["user", "--help"],
         vec!["user", "create", "--help"],
         vec!["settings", "--help"],
+        vec!["reparse", "--help"],
     ] {
         let out = atelier(dir.path(), &args).output().expect("run");
         assert!(out.status.success(), "{args:?}");
@@ -352,5 +353,102 @@ async fn an_operator_manages_accounts_and_settings_from_the_shell() {
         status(app.clone().oneshot(register).await.expect("send")),
         403
     );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_rereads_metadata_after_a_parser_upgrade() {
+    use app::upload::{UploadForm, Uploads};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path();
+    let data = path.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+
+    // Size limits are runtime settings, checked as they are set.
+    let set = atelier(path, &["settings", "set", "upload_quota", "5 GiB"])
+        .output()
+        .expect("run");
+    assert!(
+        stdout(&set).contains("upload_quota = 5GiB"),
+        "{}",
+        stdout(&set)
+    );
+    let wrong = atelier(path, &["settings", "set", "max_video_size", "lots"])
+        .output()
+        .expect("run");
+    assert_one_clear_line(&wrong, "a size such as 512MiB");
+
+    // An asset uploaded while the parsers were older (as if: its metadata is forgotten).
+    let url = atelier_server::config::sqlite_url(&data.join("atelier.db"));
+    let store = atelier_server::store::open(&url).await.expect("open");
+    let files = atelier_server::storage::FileStore::open(&data).expect("files");
+    let engine = atelier_server::upload::UploadEngine::new(
+        store.clone(),
+        files,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    let user = store
+        .create_user(&app::store::NewUser {
+            public_id: app::ids::new_public_id(),
+            username: "carol".into(),
+            password_hash: None,
+            role: app::account::Role::User,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("user");
+    let png = atelier_server::media::samples::comfyui_png(64, 64);
+    let ticket = engine
+        .start(&user, "comfy.png", png.len() as u64, None)
+        .await
+        .expect("start");
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(png))]);
+    engine
+        .write_chunk(&user, &ticket.upload_id, 0, body)
+        .await
+        .map_err(|e| e.error)
+        .expect("chunk");
+    let done = engine
+        .finish(&user, &ticket.upload_id, UploadForm::default())
+        .await
+        .expect("finish");
+    let old = store
+        .reparse_batch(u32::MAX, app::store::AssetId(0), 10)
+        .await
+        .expect("batch");
+    assert_eq!(old.len(), 1);
+    store
+        .set_generation(old[0].asset, None, None, 0)
+        .await
+        .expect("forget");
+    store.close().await;
+
+    let out = atelier(path, &["reparse"]).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("re-read 1 assets") && stdout(&out).contains("understood in 1"),
+        "{}",
+        stdout(&out)
+    );
+    let again = atelier(path, &["reparse"]).output().expect("run");
+    assert!(
+        stdout(&again).contains("re-read 0 assets"),
+        "{}",
+        stdout(&again)
+    );
+
+    let store = atelier_server::store::open(&url).await.expect("open");
+    let asset = store
+        .view_asset(&done.asset_id, None)
+        .await
+        .expect("view")
+        .expect("asset");
+    let generation = asset.generation.expect("metadata read again");
+    assert_eq!(generation.tool.as_deref(), Some("comfyui"));
+    assert!(asset.raw_metadata_present);
     store.close().await;
 }

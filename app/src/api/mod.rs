@@ -37,11 +37,16 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
         if !crate::ids::is_public_id(&id) {
             return Err(not_found());
         }
-        let viewer = ssr::current_session().await?.map(|s| s.user.id);
-        ssr::store()?
-            .view_asset(&id, viewer)
+        let viewer = ssr::current_session().await?.map(|s| s.user);
+        let mut asset = ssr::store()?
+            .view_asset(&id, viewer.as_ref().map(|v| v.id))
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        asset.is_mine = viewer.is_some_and(|v| v.username == asset.summary.owner);
+        if asset.is_mine || asset.summary.visibility == crate::upload::Visibility::Private {
+            ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
+        }
+        Ok(asset)
     })
     .await
 }

@@ -112,3 +112,15 @@ pub async fn retry_job(asset_id: String) -> Result<JobInfo, ApiError> {
     })
     .await
 }
+
+/// `GET /api/tags?prefix=`: existing tags that start with `prefix` (for autocompletion).
+#[server(name = SuggestTags, prefix = "/api", endpoint = "tags", input = GetUrl, output = Json)]
+pub async fn suggest_tags(prefix: Option<String>) -> Result<Vec<String>, ApiError> {
+    super::ssr::respond(async move {
+        let prefix = crate::model::normalize_tags([prefix.unwrap_or_default()])
+            .pop()
+            .unwrap_or_default();
+        Ok(super::ssr::store()?.suggest_tags(&prefix, 10).await?)
+    })
+    .await
+}

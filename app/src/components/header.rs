@@ -22,6 +22,7 @@ pub fn SiteHeader() -> impl IntoView {
                         match auth.me.await {
                             Some(me) => {
                                 view! {
+                                    <a href="/upload">"Upload"</a>
                                     <a href="/account" class="me" title="Your account">{me.username}</a>
                                     <ActionForm action=logout>
                                         <button type="submit" class="link-button">"Log out"</button>

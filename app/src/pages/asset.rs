@@ -1,22 +1,32 @@
+//! `/a/{id}`: one asset — its media (a video plays and seeks), title, prompt with a copy
+//! button, negative prompt, generation parameters, tags, model, owner and date, and the
+//! state of its processing job (which its owner can retry when it failed).
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::ErrorNotice;
-use crate::api::get_asset;
-use crate::model::{format_duration, title_text, AssetDetail, MediaType};
+use crate::api::{get_asset, RetryJob};
+use crate::model::{
+    format_duration, short_datetime, title_text, AssetDetail, Generation, MediaType,
+};
+use crate::upload::{format_bytes, JobInfo, JobState, Visibility};
 
-/// `/a/{id}`: one asset, its media and everything known about how it was made.
 #[component]
 pub fn AssetPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let asset = Resource::new(id, get_asset);
+    let retry = ServerAction::<RetryJob>::new();
+    let asset = Resource::new(
+        move || (id(), retry.version().get()),
+        |(id, _)| get_asset(id),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match asset.await {
-                    Ok(asset) => view! { <AssetView asset/> }.into_any(),
+                    Ok(asset) => view! { <AssetView asset retry/> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Not found · atelier"/>
@@ -34,17 +44,24 @@ pub fn AssetPage() -> impl IntoView {
 }
 
 #[component]
-fn AssetView(asset: AssetDetail) -> impl IntoView {
+fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView {
     let s = asset.summary;
     let (w, h) = (s.width.unwrap_or(1), s.height.unwrap_or(1));
     let style = format!("aspect-ratio: {w} / {h}");
-    let media = match (s.media_type, asset.media_url) {
+    let media = match (s.media_type, asset.media_url.clone()) {
         (MediaType::Video, Some(src)) => view! {
-            <video src=src poster=s.thumb_url.clone() controls=true preload="metadata" width=w height=h></video>
+            <video src=src poster=asset.preview_url.clone() controls=true preload="metadata" width=w height=h></video>
         }
         .into_any(),
         (MediaType::Image, Some(src)) => {
-            view! { <img src=src alt=s.title.clone() width=w height=h/> }.into_any()
+            // The 1024 px still when there is one; the original is a click away.
+            let shown = asset.preview_url.clone().unwrap_or_else(|| src.clone());
+            view! {
+                <a href=src class="original-link">
+                    <img src=shown alt=s.title.clone() width=w height=h/>
+                </a>
+            }
+            .into_any()
         }
         (_, None) => view! { <div class="no-file">"No file stored for this asset."</div> }.into_any(),
     };
@@ -56,7 +73,20 @@ fn AssetView(asset: AssetDetail) -> impl IntoView {
         },
     };
     let size = s.width.zip(s.height).map(|(w, h)| format!("{w} × {h}"));
-    let created = s.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let file = asset.mime_type.clone().map(|mime| match asset.byte_size {
+        Some(bytes) => format!("{mime}, {}", format_bytes(bytes)),
+        None => mime,
+    });
+    let created = short_datetime(&s.created_at);
+    let prompt = s.prompt.clone();
+    let negative = (!asset.negative_prompt.is_empty()).then_some(asset.negative_prompt.clone());
+    let metadata_note = match (&asset.generation, asset.raw_metadata_present) {
+        (None, true) => {
+            Some("Raw metadata present, not understood: atelier keeps it with the file.")
+        }
+        _ => None,
+    };
+    let asset_id = s.id.clone();
     view! {
         <Title text=title_text(&format!("{} · atelier", s.title))/>
         <article class="page asset-detail">
@@ -66,19 +96,131 @@ fn AssetView(asset: AssetDetail) -> impl IntoView {
                 <p class="card-meta">
                     "by " <span class="owner">{s.owner}</span> " · "
                     <time datetime=s.created_at.to_rfc3339()>{created}</time>
+                    {(s.visibility == Visibility::Private).then_some(" · only you can see this")}
                 </p>
-                <h2>"Prompt"</h2>
-                <p class="prompt">{s.prompt}</p>
+                <div class="prompt-head">
+                    <h2>"Prompt"</h2>
+                    {(!prompt.is_empty()).then(|| view! { <CopyButton text=prompt.clone()/> })}
+                </div>
+                <p class="prompt">{prompt.clone()}</p>
+                {negative.map(|text| view! {
+                    <h2>"Negative prompt"</h2>
+                    <p class="prompt negative">{text}</p>
+                })}
                 <dl>
                     <dt>"Type"</dt>
                     <dd>{kind}</dd>
                     {s.model.map(|m| view! { <dt>"Model"</dt> <dd>{m}</dd> })}
                     {size.map(|size| view! { <dt>"Size"</dt> <dd>{size}</dd> })}
+                    {file.map(|file| view! { <dt>"File"</dt> <dd>{file}</dd> })}
+                    {asset.original_filename.map(|name| view! { <dt>"Uploaded as"</dt> <dd>{name}</dd> })}
                 </dl>
+                {asset.generation.map(|g| view! { <Parameters generation=g/> })}
+                {metadata_note.map(|note| view! { <p class="hint metadata-note">{note}</p> })}
                 <ul class="tags">
                     {s.tags.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
                 </ul>
+                {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id retry/> })}
             </div>
         </article>
     }
+}
+
+/// The generation settings the file carried.
+#[component]
+fn Parameters(generation: Generation) -> impl IntoView {
+    let g = generation;
+    let size = g.width.zip(g.height).map(|(w, h)| format!("{w} × {h}"));
+    let loras = (!g.loras.is_empty()).then(|| {
+        g.loras
+            .iter()
+            .map(|l| match l.weight {
+                Some(w) => format!("{} ({w})", l.name),
+                None => l.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let row = |name: &'static str, value: Option<String>| {
+        value.map(|value| view! { <dt>{name}</dt> <dd>{value}</dd> })
+    };
+    view! {
+        <h2>"Parameters"</h2>
+        <dl class="parameters">
+            {row("Made with", g.tool.map(|t| tool_name(&t)))}
+            {row("Sampler", g.sampler)}
+            {row("Steps", g.steps.map(|v| v.to_string()))}
+            {row("CFG scale", g.cfg.map(|v| v.to_string()))}
+            {row("Seed", g.seed.map(|v| v.to_string()))}
+            {row("Generated at", size)}
+            {row("LoRAs", loras)}
+        </dl>
+    }
+}
+
+fn tool_name(tool: &str) -> String {
+    match tool {
+        "a1111" => "A1111 / Forge",
+        "comfyui" => "ComfyUI",
+        "invokeai" => "InvokeAI",
+        "novelai" => "NovelAI",
+        "fooocus" => "Fooocus",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Copies the prompt (hydrated; without JavaScript the text is there to select).
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = StoredValue::new(text);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let ok = crate::upload_client::copy_text(&text.get_value()).await;
+            copied.set(ok);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = text;
+    };
+    view! {
+        <button type="button" class="button small copy" on:click=copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
+#[component]
+fn JobStatus(
+    job: JobInfo,
+    is_mine: bool,
+    asset_id: String,
+    retry: ServerAction<RetryJob>,
+) -> impl IntoView {
+    let text = match job.state {
+        JobState::Pending => "Thumbnails are queued.".to_string(),
+        JobState::Processing => format!("Making thumbnails… {}%", job.progress),
+        JobState::Done => match &job.error {
+            Some(note) => format!("Processed; {note}."),
+            None => return ().into_any(),
+        },
+        JobState::Failed => format!(
+            "Making thumbnails failed: {}",
+            job.error.clone().unwrap_or_default()
+        ),
+    };
+    let can_retry = is_mine && job.state == JobState::Failed;
+    view! {
+        <div class="job" data-state=job.state.as_str()>
+            <p class="hint">{text}</p>
+            {can_retry.then(|| view! {
+                <ActionForm action=retry>
+                    <input type="hidden" name="asset_id" value=asset_id.clone()/>
+                    <button type="submit" class="button">"Try again"</button>
+                </ActionForm>
+            })}
+        </div>
+    }
+    .into_any()
 }

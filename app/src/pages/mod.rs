@@ -3,12 +3,14 @@ mod asset;
 mod home;
 mod login;
 mod not_found;
+mod upload;
 
 pub use account::AccountPage;
 pub use asset::AssetPage;
 pub use home::HomePage;
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
+pub use upload::UploadPage;
 
 use leptos::prelude::*;
 

@@ -290,6 +290,7 @@ impl AssetRow {
             generation,
             raw_metadata_present: extra.raw_metadata_present,
             job,
+            is_mine: false,
         })
     }
 }

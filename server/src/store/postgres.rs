@@ -1166,4 +1166,18 @@ impl Store for PgStore {
         .map(drop)
         .map_err(db_error)
     }
+
+    async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        // A range over the unique index: every name that starts with the prefix.
+        let upper = format!("{prefix}{}", char::MAX);
+        sqlx::query_scalar(
+            "SELECT name FROM tags WHERE name >= $1 AND name < $2 ORDER BY name LIMIT $3",
+        )
+        .bind(prefix)
+        .bind(upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
+    }
 }

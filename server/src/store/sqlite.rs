@@ -1122,4 +1122,18 @@ impl Store for SqliteStore {
         .map(drop)
         .map_err(db_error)
     }
+
+    async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        // A range over the unique index: every name that starts with the prefix.
+        let upper = format!("{prefix}{}", char::MAX);
+        sqlx::query_scalar(
+            "SELECT name FROM tags WHERE name >= ? AND name < ? ORDER BY name LIMIT ?",
+        )
+        .bind(prefix)
+        .bind(upper)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)
+    }
 }

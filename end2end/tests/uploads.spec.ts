@@ -1,0 +1,164 @@
+import { test, expect, type Page } from '@playwright/test';
+import { crc32, deflateSync } from 'node:zlib';
+
+const PASSWORD = 'violet tractor sings';
+
+/** The `parameters` text A1111/Forge writes into its PNGs. */
+const A1111 =
+  'a lighthouse on a cliff at dawn, volumetric light\n' +
+  'Negative prompt: blurry, lowres\n' +
+  'Steps: 30, Sampler: Euler a, CFG scale: 6.5, Seed: 424242, Size: 96x64, Model: forge_test_model';
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body) >>> 0);
+  return Buffer.concat([length, body, crc]);
+}
+
+/** A real width × height RGB PNG carrying `parameters` as A1111 writes it. */
+function a1111Png(width: number, height: number): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const rows: Buffer[] = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) {
+      row[1 + x * 3] = (x * 5) & 255;
+      row[2 + x * 3] = (y * 7) & 255;
+      row[3 + x * 3] = 160;
+    }
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('tEXt', Buffer.from(`parameters\0${A1111}`, 'latin1')),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** Console errors, uncaught exceptions and dialogs; expected refusals are not problems. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  const expected = /Failed to load resource: the server responded with a status of (40[0139]|41[35]|422)/;
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !expected.test(m.text())) {
+      problems.push(`${m.type()}: ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  return problems;
+}
+
+async function register(page: Page, username: string) {
+  await page.goto('/register');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL('/');
+}
+
+test.describe('with JavaScript', () => {
+  test('a Forge PNG uploads with progress, its prompt is filled in, and it appears with a thumbnail', async ({ page }) => {
+    const problems = watch(page);
+    await register(page, uniqueName('up'));
+    await page.goto('/upload');
+    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await expect(page.getByText('or drop images and videos here')).toBeVisible();
+
+    await page.locator('#upload-files').setInputFiles({
+      name: 'lighthouse_00017_.png',
+      mimeType: 'image/png',
+      buffer: a1111Png(96, 64),
+    });
+    const card = page.locator('.upload-card');
+    await expect(card).toHaveCount(1);
+    await expect(card.locator('.upload-state')).toHaveText('Uploaded. Check the details, then publish.');
+    await expect(card.locator('.upload-bytes')).toContainText('100%');
+    await expect(card.locator('progress')).toHaveJSProperty('value', await card.locator('progress').evaluate((p: HTMLProgressElement) => p.max));
+    // What the file says is already in the form.
+    await expect(card.getByLabel('Prompt', { exact: true })).toHaveValue('a lighthouse on a cliff at dawn, volumetric light');
+    await expect(card.getByLabel('Negative prompt')).toHaveValue('blurry, lowres');
+    await expect(card.getByLabel('Model')).toHaveValue('forge_test_model');
+
+    await card.getByLabel('Title').fill('Lighthouse at dawn');
+    await card.getByLabel('Tags').fill('lighthouse, dawn');
+    await card.getByRole('button', { name: 'Publish' }).click();
+    await expect(card.locator('.upload-state')).toHaveText('Published');
+    await card.getByRole('link', { name: 'View it' }).click();
+
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Lighthouse at dawn');
+    await expect(page.locator('.prompt').first()).toHaveText('a lighthouse on a cliff at dawn, volumetric light');
+    await expect(page.locator('.prompt.negative')).toHaveText('blurry, lowres');
+    await expect(page.locator('.parameters')).toContainText('424242');
+    await expect(page.locator('.parameters')).toContainText('A1111 / Forge');
+    await expect(page.locator('.tags li')).toHaveText(['dawn', 'lighthouse']);
+
+    // In the gallery, with its thumbnail (made by the server's worker).
+    const assetUrl = new URL(page.url()).pathname;
+    await expect(async () => {
+      await page.goto('/');
+      const thumb = page.locator(`.card:has(a[href="${assetUrl}"]) img`);
+      await expect(thumb).toHaveAttribute('src', /\/thumb\?v=/);
+      expect(await thumb.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBeTruthy();
+    }).toPass({ timeout: 15_000 });
+    expect(problems).toEqual([]);
+  });
+
+  test('an HTML page named .png is refused on its card, and nothing is published', async ({ page }) => {
+    watch(page);
+    await register(page, uniqueName('bad'));
+    await page.goto('/upload');
+    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await page.locator('#upload-files').setInputFiles({
+      name: 'cat.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('<!doctype html><script>alert(1)</script>'),
+    });
+    const card = page.locator('.upload-card');
+    await expect(card).toHaveAttribute('data-phase', 'failed');
+    await expect(card.locator('.upload-state')).toContainText('not a PNG, JPEG');
+    await expect(card.getByRole('button', { name: 'Publish' })).toBeDisabled();
+  });
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the plain form uploads one file and shows it', async ({ page }) => {
+    await register(page, uniqueName('plain'));
+    await page.goto('/upload');
+    await page.getByLabel('Title').fill('Plain form lighthouse');
+    await page.locator('#plain-file').setInputFiles({
+      name: 'plain.png',
+      mimeType: 'image/png',
+      buffer: a1111Png(64, 48),
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await expect(page).toHaveURL(/\/a\/[A-Za-z0-9]{12}$/);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Plain form lighthouse');
+    // The prompt was left empty, so the file's is used.
+    await expect(page.locator('.prompt').first()).toHaveText('a lighthouse on a cliff at dawn, volumetric light');
+  });
+
+  test('visitors are sent to log in first', async ({ page }) => {
+    await page.goto('/upload');
+    await expect(page).toHaveURL('/login?next=/upload');
+  });
+});
