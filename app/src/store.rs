@@ -203,6 +203,8 @@ pub struct FinishUpload {
     pub asset: NewAsset,
     /// The owner's storage quota in bytes.
     pub quota: u64,
+    /// A video's poster frame from the uploader's browser, already stored.
+    pub poster: Option<NewFile>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,6 +247,8 @@ pub struct ClaimedJob {
     pub asset_public_id: String,
     pub attempts: u32,
     pub original: Option<StoredRef>,
+    /// A video's poster frame, when the uploader's browser sent one.
+    pub poster: Option<StoredRef>,
 }
 
 /// What a finished job made: the 512 px thumbnail and the 1024 px preview.

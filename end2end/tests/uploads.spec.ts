@@ -121,6 +121,44 @@ test.describe('with JavaScript', () => {
     expect(problems).toEqual([]);
   });
 
+  test('a phone video gets a poster frame drawn by the browser', async ({ page, request }) => {
+    const problems = watch(page);
+    // A real H.264 MP4: one of the demo videos, as a phone might have made it.
+    let cursor: string | undefined;
+    let video: { id: string } | undefined;
+    while (!video) {
+      const res = await request.get(cursor ? `/api/assets?cursor=${cursor}` : '/api/assets');
+      const body = await res.json();
+      video = body.items.find((i: { media_type: string }) => i.media_type === 'video');
+      if (!body.next_cursor) break;
+      cursor = body.next_cursor;
+    }
+    expect(video, 'the demo data has videos').toBeDefined();
+    const detail = await (await request.get(`/api/asset?id=${video!.id}`)).json();
+    const mp4 = Buffer.from(await (await request.get(detail.media_url)).body());
+
+    await register(page, uniqueName('vid'));
+    await page.goto('/upload');
+    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await page.locator('#upload-files').setInputFiles({ name: 'PXL_20261122.mp4', mimeType: 'video/mp4', buffer: mp4 });
+    const card = page.locator('.upload-card');
+    await expect(card.locator('.upload-state')).toHaveText('Uploaded. Check the details, then publish.');
+    await card.getByLabel('Title').fill('Harbour at dusk');
+    await card.getByRole('button', { name: 'Publish' }).click();
+    await card.getByRole('link', { name: 'View it' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Harbour at dusk');
+    const id = new URL(page.url()).pathname.split('/').pop();
+    // The still comes from the frame the browser sent (the server here has no ffmpeg).
+    await expect(async () => {
+      const asset = await (await request.get(`/api/asset?id=${id}`)).json();
+      expect(asset.job.state).toBe('done');
+      expect(asset.thumb_url).toMatch(/\/thumb\?v=/);
+      const still = await request.get(asset.thumb_url);
+      expect(still.headers()['content-type']).toBe('image/jpeg');
+    }).toPass({ timeout: 15_000 });
+    expect(problems).toEqual([]);
+  });
+
   test('an HTML page named .png is refused on its card, and nothing is published', async ({ page }) => {
     watch(page);
     await register(page, uniqueName('bad'));

@@ -13,7 +13,10 @@ ALTER TABLE assets ADD COLUMN preview_file_id BIGINT REFERENCES files (id);
 ALTER TABLE assets ADD COLUMN generation JSONB;
 ALTER TABLE assets ADD COLUMN raw_metadata JSONB;
 ALTER TABLE assets ADD COLUMN parser_version INTEGER NOT NULL DEFAULT 0;
+-- A video's poster frame, captured by the uploader's browser (the job makes the stills from it).
+ALTER TABLE assets ADD COLUMN poster_file_id BIGINT REFERENCES files (id);
 CREATE INDEX idx_assets_preview ON assets (preview_file_id);
+CREATE INDEX idx_assets_poster  ON assets (poster_file_id);
 
 -- Bytes of originals a user's assets hold (a file shared by two assets counts twice:
 -- each upload is the user's own). Changed in the same transaction as the assets.

@@ -143,6 +143,7 @@ pub fn router(state: ServerState) -> Router {
     let uploads = Router::new()
         .route("/api/upload/chunk", post(crate::upload::http::chunk))
         .route("/api/upload/form", post(crate::upload::http::form))
+        .route("/api/upload/poster", post(crate::upload::http::poster))
         .with_state(state.clone());
 
     Router::new()

@@ -114,6 +114,16 @@ async fn make_stills(
     let _ = store.set_job_progress(job.id, 10).await;
 
     let (source, note): (Option<(Vec<u8>, Format)>, Option<String>) = match format {
+        Format::Mp4 | Format::Mov | Format::WebM if job.poster.is_some() => {
+            // The frame the uploader's browser captured.
+            let poster = job.poster.clone().ok_or("no poster")?;
+            let format = Format::from_mime(&poster.mime_type)
+                .ok_or_else(|| format!("unknown poster type {}", poster.mime_type))?;
+            let bytes = tokio::fs::read(files.path_of(&poster.storage_path))
+                .await
+                .map_err(|e| format!("cannot read the poster: {e}"))?;
+            (Some((bytes, format)), None)
+        }
         Format::Mp4 | Format::Mov | Format::WebM => match poster_frame(&path).await {
             Ok(Some(jpeg)) => (Some((jpeg, Format::Jpeg)), None),
             Ok(None) => (

@@ -832,6 +832,50 @@ async fn a_phone_video_plays_and_seeks(db: &TestDb) {
         assert_eq!(thumb.header(header::CONTENT_TYPE), "image/svg+xml");
         assert!(asset["thumb_url"].is_null());
     }
+
+    // The browser captured a frame and sent it with the upload: that is the poster.
+    let clip = samples::mp4(96, 64, 10);
+    let (upload_id, last) = upload_bytes(&mut alice, "clip.mp4", &clip).await;
+    assert_eq!(last.status, StatusCode::OK);
+    let send_poster = |bytes: Vec<u8>| {
+        let (boundary, body) = multipart(&[("upload_id", upload_id.as_bytes()), ("data", &bytes)]);
+        (
+            Request::post("/api/upload/poster")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header("sec-fetch-site", "same-origin"),
+            Body::from(body),
+        )
+    };
+    let (req, body) = send_poster(samples::html_page());
+    let refused = alice.send_body(req, body).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        refused.text()
+    );
+    let frame = samples::encoded(image::ImageFormat::Jpeg, 96, 64);
+    let (req, body) = send_poster(frame);
+    let kept = alice.send_body(req, body).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text());
+    let done = finish(&mut alice, &upload_id, &[]).await;
+    let clip_id = done.json()["asset_id"].as_str().expect("asset").to_string();
+    let clip_asset = processed(&mut alice, &clip_id).await;
+    assert_eq!(clip_asset["job"]["state"], "done", "{clip_asset}");
+    assert!(clip_asset["job"]["error"].is_null(), "{clip_asset}");
+    let poster = alice
+        .get(clip_asset["thumb_url"].as_str().expect("a poster still"))
+        .await;
+    assert_eq!(poster.header(header::CONTENT_TYPE), "image/jpeg");
+    let decoded = image::load_from_memory(&poster.body).expect("a real JPEG");
+    assert_eq!((decoded.width(), decoded.height()), (96, 64));
+    assert!(
+        temp_files(db).is_empty(),
+        "the poster's temp file went with the upload"
+    );
 }
 
 async fn the_form_without_javascript_uploads_one_file(db: &TestDb) {

@@ -558,6 +558,7 @@ impl Card {
         };
         client::remember(&key, &upload_id);
         self.upload_id.set(Some(upload_id.clone()));
+
         self.received.set(received);
         let mut backoff = 1_000;
 
@@ -610,6 +611,13 @@ impl Card {
         }
 
         self.phase.set(Phase::Checking);
+        if self.is_video {
+            // A poster frame drawn by this browser, so the video has a still even where the
+            // server has no ffmpeg.
+            if let Some(poster) = client::capture_poster(&file).await {
+                client::send_poster(&upload_id, &poster).await;
+            }
+        }
         match crate::api::upload_status(upload_id).await {
             Ok(status) if status.complete => {
                 let fill = |field: RwSignal<String>, value: Option<String>| {

@@ -924,6 +924,15 @@ impl Store for PgStore {
         asset.thumb = None;
         asset.preview = None;
         let ids = insert_assets(&mut tx, std::slice::from_ref(&asset)).await?;
+        if let (Some(poster), Some(id)) = (&finish.poster, ids.first()) {
+            let poster = put_file(&mut tx, poster).await?;
+            sqlx::query("UPDATE assets SET poster_file_id = $1 WHERE id = $2")
+                .bind(poster.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
         for id in ids {
             sqlx::query(
                 "INSERT INTO jobs (asset_id, kind, created_at) VALUES ($1, 'thumbnails', $2)",
@@ -985,9 +994,12 @@ impl Store for PgStore {
             return Ok(None);
         };
         let row = sqlx::query(&format!(
-            "SELECT a.public_id, {} FROM assets a LEFT JOIN files f ON f.id = a.file_id
+            "SELECT a.public_id, {}, {} FROM assets a
+               LEFT JOIN files f ON f.id = a.file_id
+               LEFT JOIN files p ON p.id = a.poster_file_id
               WHERE a.id = $1",
-            stored_ref_columns("f", "original")
+            stored_ref_columns("f", "original"),
+            stored_ref_columns("p", "poster")
         ))
         .bind(asset_id)
         .fetch_one(&mut *tx)
@@ -999,6 +1011,7 @@ impl Store for PgStore {
             asset_public_id: col(&row, "public_id")?,
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             original: stored_ref(&row, "original")?,
+            poster: stored_ref(&row, "poster")?,
         };
         tx.commit().await.map_err(db_error)?;
         Ok(Some(job))

@@ -153,6 +153,44 @@ async fn small_text(field: multer::Field<'_>) -> Result<String, ApiError> {
     String::from_utf8(out).map_err(|_| ApiError::BadRequest(format!("{name} is not UTF-8 text")))
 }
 
+/// `POST /api/upload/poster`: multipart `upload_id`, then `data` (a JPEG, PNG or WebP frame
+/// the browser captured from the video it is uploading).
+pub async fn poster(State(state): State<ServerState>, req: Request) -> Response {
+    match receive_poster(&state, req).await {
+        Ok(()) => Json(serde_json::json!({"ok": true})).into_response(),
+        Err(error) => error_response(&error, None),
+    }
+}
+
+async fn receive_poster(state: &ServerState, req: Request) -> Result<(), ApiError> {
+    let user = logged_in(state, req.headers()).await?;
+    let boundary = boundary(req.headers())?;
+    let limit = super::MAX_POSTER_BYTES + FRAMING;
+    if declared_length(req.headers()).is_some_and(|len| len > limit) {
+        return Err(ApiError::TooLarge("the poster is too large".into()));
+    }
+    let stream = req.into_body().into_data_stream();
+    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
+    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+    let mut upload_id = None::<String>;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or_default() {
+            "upload_id" => upload_id = Some(small_text(field).await?),
+            "data" => {
+                let Some(upload_id) = upload_id.as_deref() else {
+                    return Err(ApiError::BadRequest("send upload_id before data".into()));
+                };
+                let data = field.map_err(|e| e.to_string());
+                return state.uploads.write_poster(&user, upload_id, data).await;
+            }
+            _ => {
+                let _ = small_text(field).await?;
+            }
+        }
+    }
+    Err(ApiError::BadRequest("the request has no data field".into()))
+}
+
 /// Does the client want a page (a form posted without JavaScript) rather than JSON?
 fn wants_html(headers: &HeaderMap) -> bool {
     headers

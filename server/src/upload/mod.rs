@@ -134,6 +134,9 @@ impl Drop for InFlight {
     }
 }
 
+/// Largest poster frame a browser may send with a video.
+pub const MAX_POSTER_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Number of locks that serialise work on the same stored file (by SHA-256 prefix).
 const FILE_LOCKS: usize = 64;
 
@@ -186,6 +189,11 @@ impl UploadEngine {
         self.tmp.join(format!("upload-{upload_id}"))
     }
 
+    /// Where a video upload's poster frame waits for the upload to finish.
+    fn poster_path(&self, upload_id: &str) -> PathBuf {
+        self.tmp.join(format!("upload-{upload_id}.poster"))
+    }
+
     /// The limits now in force (settings an admin changed, or the defaults).
     pub async fn limits(&self) -> Result<Limits, ApiError> {
         let mut limits = Limits::default();
@@ -229,6 +237,51 @@ impl UploadEngine {
             tracing::warn!(%err, upload_id, "cannot delete an upload row");
         }
         remove_quietly(&self.temp_path(upload_id)).await;
+        remove_quietly(&self.poster_path(upload_id)).await;
+    }
+
+    /// Takes the poster frame a browser captured from a video it is uploading: a JPEG,
+    /// PNG or WebP of at most [`MAX_POSTER_BYTES`], recognised like any upload. A new one
+    /// replaces the old.
+    pub async fn write_poster<S, E>(
+        &self,
+        user: &User,
+        upload_id: &str,
+        mut data: S,
+    ) -> Result<(), ApiError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        self.own_upload(user, upload_id).await?;
+        let mut bytes = Vec::new();
+        while let Some(next) = data.next().await {
+            let chunk =
+                next.map_err(|e| ApiError::BadRequest(format!("the poster was cut short: {e}")))?;
+            if (bytes.len() + chunk.len()) as u64 > MAX_POSTER_BYTES {
+                return Err(ApiError::TooLarge(format!(
+                    "a poster may be at most {}",
+                    format_bytes(MAX_POSTER_BYTES)
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let path = self.poster_path(upload_id);
+        tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+            let probe =
+                media::probe::probe(&mut io::Cursor::new(&bytes)).map_err(|e| probe_refusal(&e))?;
+            if !matches!(probe.format, Format::Jpeg | Format::Png | Format::WebP) {
+                return Err(ApiError::Unsupported(
+                    "a poster is a JPEG, PNG or WebP image".into(),
+                ));
+            }
+            let partial = path.with_extension("poster-partial");
+            fs::write(&partial, &bytes)
+                .and_then(|()| fs::rename(&partial, &path))
+                .map_err(|e| internal("cannot keep a poster", e))
+        })
+        .await
+        .map_err(|e| internal("poster check panicked", e))?
     }
 
     /// Records why an upload was refused and drops its bytes (the row stays until it
@@ -566,7 +619,10 @@ impl UploadEngine {
         let grace = StdDuration::from_secs(3600);
         for (path, name) in old_entries(&self.tmp, grace).await {
             let stale = match name.strip_prefix("upload-") {
-                Some(id) => self.store.find_upload(id).await?.is_none(),
+                Some(rest) => {
+                    let id = rest.split('.').next().unwrap_or(rest);
+                    self.store.find_upload(id).await?.is_none()
+                }
                 None => true,
             };
             if stale {
@@ -614,6 +670,29 @@ impl UploadEngine {
         }
         Ok(removed)
     }
+}
+
+/// Stores the poster frame at `path`, if there is one (blocking).
+fn store_poster_file(files: &FileStore, path: &Path) -> io::Result<Option<NewFile>> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let Ok(probe) = media::probe::probe(&mut io::Cursor::new(&bytes)) else {
+        return Ok(None);
+    };
+    let stored = files.put(&bytes, probe.format.extension())?;
+    Ok(Some(NewFile {
+        sha256: stored.sha256,
+        byte_size: stored.byte_size,
+        mime_type: probe.format.mime().to_string(),
+        width: Some(probe.width),
+        height: Some(probe.height),
+        duration_ms: None,
+        storage_path: stored.storage_path,
+        created_at: Utc::now(),
+    }))
 }
 
 fn too_large(media_type: MediaType, size: u64, cap: u64) -> ApiError {
@@ -918,6 +997,23 @@ impl Uploads for UploadEngine {
             }
         }
         let storage_path = FileStore::storage_path(&sha256, format.extension());
+        // A poster the browser captured, for videos; a file no row names yet is swept later
+        // if the finish fails.
+        let poster = if examined.media_type == MediaType::Video {
+            let this = self.poster_path(upload_id);
+            let files = self.files.clone();
+            tokio::task::spawn_blocking(move || -> io::Result<Option<NewFile>> {
+                store_poster_file(&files, &this)
+            })
+            .await
+            .map_err(|e| internal("storing a poster panicked", e))?
+            .unwrap_or_else(|err| {
+                tracing::warn!(%err, upload_id, "cannot store a poster; the job will do without");
+                None
+            })
+        } else {
+            None
+        };
         let now = Utc::now();
         let asset_id = app::ids::new_public_id();
         let finish = FinishUpload {
@@ -961,6 +1057,7 @@ impl Uploads for UploadEngine {
                 parser_version: examined.parser_version,
             },
             quota: limits.quota,
+            poster,
         };
 
         // Place the file and commit its rows under the file's lock: a concurrent upload of
@@ -992,6 +1089,7 @@ impl Uploads for UploadEngine {
         match outcome? {
             FinishOutcome::Finished => {
                 remove_quietly(&temp).await;
+                remove_quietly(&self.poster_path(upload_id)).await;
                 self.jobs.notify_one();
                 Ok(FinishedUpload {
                     url: format!("/a/{asset_id}"),
