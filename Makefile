@@ -16,6 +16,7 @@ test:
 ## Benchmarks (not part of `make test`): figures printed and written to target/bench/.
 bench:
 	cargo bench -p server --bench thumbnail
+	cargo bench -p server --bench upload
 
 ## The single self-contained binary: target/release/atelier
 release: setup

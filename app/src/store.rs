@@ -497,7 +497,6 @@ pub trait Store: Send + Sync + 'static {
         &self,
         asset_public_id: &str,
         owner: UserId,
-        now: DateTime<Utc>,
     ) -> Result<Option<JobInfo>, StoreError>;
 
     /// Assets with an original whose metadata was read by a parser older than `version`,

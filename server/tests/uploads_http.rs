@@ -939,7 +939,55 @@ async fn the_form_without_javascript_uploads_one_file(db: &TestDb) {
     assert_eq!(stored_with_extension(db, "png").len(), 1);
 }
 
+async fn a_failed_job_says_why_and_can_be_retried(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    // Headers that promise a picture, pixel data that is not one: recognised, but no
+    // thumbnail can be made from it.
+    let mut png = samples::encoded(image::ImageFormat::Png, 64, 64);
+    let idat = png.windows(4).position(|w| w == b"IDAT").expect("IDAT");
+    for byte in &mut png[idat + 4..idat + 40] {
+        *byte = 0x5a;
+    }
+    let id = publish(&mut alice, "broken.png", &png, &[]).await;
+    let asset = processed(&mut alice, &id).await;
+    assert_eq!(asset["job"]["state"], "failed", "{asset}");
+    assert_eq!(asset["job"]["attempts"], 1);
+    assert!(asset["job"]["error"]
+        .as_str()
+        .expect("why")
+        .contains("cannot be decoded"));
+    assert!(asset["thumb_url"].is_null());
+    assert_eq!(asset["is_mine"], true);
+    assert_eq!(
+        bob.get(&format!("/api/asset?id={id}")).await.json()["is_mine"],
+        false
+    );
+
+    // Only the owner may retry; the job runs again (and fails again, for the same reason).
+    let theirs = bob
+        .post("/api/jobs/retry", &[("asset_id", id.as_str())])
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let retried = alice
+        .post("/api/jobs/retry", &[("asset_id", id.as_str())])
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text());
+    let mut again = serde_json::Value::Null;
+    for _ in 0..200 {
+        again = processed(&mut alice, &id).await;
+        if again["job"]["attempts"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(again["job"]["attempts"], 2, "{again}");
+    assert_eq!(again["job"]["state"], "failed");
+}
+
 on_both_backends!(
+    a_failed_job_says_why_and_can_be_retried,
     a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in,
     a_dropped_connection_resumes_from_the_servers_offset,
     bad_uploads_get_their_own_status_and_leave_nothing,

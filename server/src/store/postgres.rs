@@ -1085,9 +1085,7 @@ impl Store for PgStore {
         &self,
         asset_public_id: &str,
         owner: UserId,
-        now: DateTime<Utc>,
     ) -> Result<Option<JobInfo>, StoreError> {
-        let _ = now;
         let row = sqlx::query(&format!(
             "UPDATE jobs SET state = 'pending', progress = 0, error = NULL, finished_at = NULL
               WHERE id = (SELECT j.id FROM jobs j JOIN assets a ON a.id = j.asset_id
@@ -1137,26 +1135,18 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.iter()
-            .filter_map(|row| {
-                let original = match stored_ref(row, "original") {
-                    Ok(Some(original)) => original,
-                    Ok(None) => return None,
-                    Err(err) => return Some(Err(err)),
-                };
-                Some(Ok(ReparseItem {
-                    asset: AssetId(match col(row, "id") {
-                        Ok(id) => id,
-                        Err(err) => return Some(Err(err)),
-                    }),
-                    public_id: match col(row, "public_id") {
-                        Ok(id) => id,
-                        Err(err) => return Some(Err(err)),
-                    },
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // An inner join: every row has its original.
+            if let Some(original) = stored_ref(row, "original")? {
+                items.push(ReparseItem {
+                    asset: AssetId(col(row, "id")?),
+                    public_id: col(row, "public_id")?,
                     original,
-                }))
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(items)
     }
 
     async fn set_generation(

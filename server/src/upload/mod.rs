@@ -600,6 +600,51 @@ impl UploadEngine {
         finished
     }
 
+    /// The poster frame the browser sent with a video upload, stored; `None` without one.
+    /// (If the finish then fails, the sweeper removes the file no row names.)
+    async fn stored_poster(&self, upload_id: &str) -> Result<Option<NewFile>, ApiError> {
+        let path = self.poster_path(upload_id);
+        let files = self.files.clone();
+        let stored = tokio::task::spawn_blocking(move || store_poster_file(&files, &path))
+            .await
+            .map_err(|e| internal("storing a poster panicked", e))?;
+        Ok(stored.unwrap_or_else(|err| {
+            tracing::warn!(%err, upload_id, "cannot store a poster; the job will do without");
+            None
+        }))
+    }
+
+    /// Links the upload into content-addressed storage and commits its rows, under the
+    /// file's lock: a concurrent upload of the same bytes waits, then finds both in place.
+    /// A file this call placed is removed again unless a row points to it afterwards.
+    async fn place_and_commit(
+        &self,
+        temp: &Path,
+        finish: &FinishUpload,
+    ) -> Result<FinishOutcome, ApiError> {
+        let _guard = self.file_lock(&finish.file.sha256).lock().await;
+        let target = self.files.path_of(&finish.file.storage_path);
+        let placed = if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            false
+        } else {
+            let (temp, target) = (temp.to_path_buf(), target.clone());
+            tokio::task::spawn_blocking(move || place(&temp, &target))
+                .await
+                .map_err(|e| internal("placing a file panicked", e))?
+                .map_err(|e| internal("cannot place an uploaded file", e))?;
+            true
+        };
+        let outcome = self.store.finish_upload(finish).await;
+        let committed = matches!(outcome, Ok(FinishOutcome::Finished));
+        if placed && !committed {
+            match self.store.file_exists(&finish.file.sha256).await {
+                Ok(true) => {}
+                Ok(false) | Err(_) => remove_quietly(&target).await,
+            }
+        }
+        Ok(outcome?)
+    }
+
     /// Deletes expired uploads and their bytes, temp files nothing points to, and stored
     /// files no row points to (when `walk_files`). Returns how many things went.
     pub async fn sweep(&self, now: DateTime<Utc>, walk_files: bool) -> Result<u64, ApiError> {
@@ -670,6 +715,92 @@ impl UploadEngine {
         }
         Ok(removed)
     }
+}
+
+/// What the server learnt from a complete upload, or why it cannot be finished.
+fn complete_probe(upload: &app::store::UploadRecord) -> Result<Examined, ApiError> {
+    if let Some((message, status)) = &upload.error {
+        return Err(refusal_from_status(message.clone(), *status));
+    }
+    if upload.received < upload.byte_size {
+        return Err(ApiError::Conflict(format!(
+            "only {} of {} bytes are in; send the rest first",
+            upload.received, upload.byte_size
+        )));
+    }
+    match upload.probe.as_deref() {
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| internal("stored probe is unreadable", e))
+        }
+        None => Err(ApiError::Conflict(
+            "the file is still being checked; try again in a moment".into(),
+        )),
+    }
+}
+
+/// The asset a finished upload becomes: what the person typed, and where they left a field
+/// empty, what the file said (the title falls back to the file name).
+fn asset_from_form(
+    user: &User,
+    upload: &app::store::UploadRecord,
+    examined: &Examined,
+    form: UploadForm,
+    now: DateTime<Utc>,
+) -> Result<NewAsset, ApiError> {
+    let generation = examined.generation.clone().unwrap_or_default();
+    let or_file = |typed: String, from_file: Option<String>, max: usize| {
+        if typed.is_empty() {
+            from_file.map(|v| v.chars().take(max).collect::<String>())
+        } else {
+            Some(typed)
+        }
+    };
+    let title = field(&form.title, "title", MAX_TITLE_LEN)?;
+    let title = or_file(
+        title,
+        Some(title_from_filename(&upload.filename)),
+        MAX_TITLE_LEN,
+    );
+    let prompt = field(&form.prompt, "prompt", MAX_PROMPT_LEN)?;
+    let prompt = or_file(prompt, generation.prompt, MAX_PROMPT_LEN);
+    let negative = field(&form.negative_prompt, "negative prompt", MAX_PROMPT_LEN)?;
+    let negative = or_file(negative, generation.negative_prompt, MAX_PROMPT_LEN);
+    let model = field(&form.model, "model", MAX_MODEL_LEN)?;
+    let model = or_file(model, generation.model, MAX_MODEL_LEN);
+    let tags = parse_tags(&form.tags);
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::BadRequest(format!(
+            "an asset may have at most {MAX_TAGS} tags"
+        )));
+    }
+    Ok(NewAsset {
+        public_id: app::ids::new_public_id(),
+        owner: user.id,
+        title: title.unwrap_or_default(),
+        prompt: prompt.unwrap_or_default(),
+        model,
+        media_type: examined.media_type,
+        file: None,
+        thumb: None,
+        width: Some(examined.width),
+        height: Some(examined.height),
+        duration_ms: examined.duration_ms,
+        tags,
+        created_at: now,
+        negative_prompt: negative.unwrap_or_default(),
+        visibility: form.visibility,
+        original_filename: Some(upload.filename.clone()),
+        preview: None,
+        generation: examined
+            .generation
+            .as_ref()
+            .and_then(|g| serde_json::to_string(g).ok()),
+        raw_metadata: examined
+            .raw_metadata
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
+        parser_version: examined.parser_version,
+    })
 }
 
 /// Stores the poster frame at `path`, if there is one (blocking).
@@ -920,55 +1051,12 @@ impl Uploads for UploadEngine {
         form: UploadForm,
     ) -> Result<FinishedUpload, ApiError> {
         let upload = self.own_upload(user, upload_id).await?;
-        if let Some((message, status)) = upload.error {
-            return Err(refusal_from_status(message, status));
-        }
-        if upload.received < upload.byte_size {
-            return Err(ApiError::Conflict(format!(
-                "only {} of {} bytes are in; send the rest first",
-                upload.received, upload.byte_size
-            )));
-        }
-        let examined: Examined = match upload.probe.as_deref() {
-            Some(json) => {
-                serde_json::from_str(json).map_err(|e| internal("stored probe is unreadable", e))?
-            }
-            None => {
-                return Err(ApiError::Conflict(
-                    "the file is still being checked; try again in a moment".into(),
-                ))
-            }
-        };
+        let examined = complete_probe(&upload)?;
         let format = examined
             .format()
             .ok_or_else(|| internal("stored probe has an unknown type", &examined.mime_type))?;
-        let generation = examined.generation.clone().unwrap_or_default();
-        let title = match field(&form.title, "title", MAX_TITLE_LEN)? {
-            t if t.is_empty() => title_from_filename(&upload.filename),
-            t => t,
-        };
-        let prompt = match field(&form.prompt, "prompt", MAX_PROMPT_LEN)? {
-            p if p.is_empty() => generation.prompt.clone().unwrap_or_default(),
-            p => p,
-        };
-        let negative_prompt = match field(&form.negative_prompt, "negative prompt", MAX_PROMPT_LEN)?
-        {
-            p if p.is_empty() => generation.negative_prompt.clone().unwrap_or_default(),
-            p => p,
-        };
-        let model = match field(&form.model, "model", MAX_MODEL_LEN)? {
-            m if m.is_empty() => generation
-                .model
-                .clone()
-                .map(|m| m.chars().take(MAX_MODEL_LEN).collect()),
-            m => Some(m),
-        };
-        let tags = parse_tags(&form.tags);
-        if tags.len() > MAX_TAGS {
-            return Err(ApiError::BadRequest(format!(
-                "an asset may have at most {MAX_TAGS} tags"
-            )));
-        }
+        let now = Utc::now();
+        let asset = asset_from_form(user, &upload, &examined, form, now)?;
         let limits = self.limits().await?;
 
         // Hash and check what arrived.
@@ -996,97 +1084,28 @@ impl Uploads for UploadEngine {
                 return Err(error);
             }
         }
-        let storage_path = FileStore::storage_path(&sha256, format.extension());
-        // A poster the browser captured, for videos; a file no row names yet is swept later
-        // if the finish fails.
-        let poster = if examined.media_type == MediaType::Video {
-            let this = self.poster_path(upload_id);
-            let files = self.files.clone();
-            tokio::task::spawn_blocking(move || -> io::Result<Option<NewFile>> {
-                store_poster_file(&files, &this)
-            })
-            .await
-            .map_err(|e| internal("storing a poster panicked", e))?
-            .unwrap_or_else(|err| {
-                tracing::warn!(%err, upload_id, "cannot store a poster; the job will do without");
-                None
-            })
-        } else {
-            None
+        let poster = match examined.media_type {
+            MediaType::Video => self.stored_poster(upload_id).await?,
+            MediaType::Image => None,
         };
-        let now = Utc::now();
-        let asset_id = app::ids::new_public_id();
+        let asset_id = asset.public_id.clone();
         let finish = FinishUpload {
             upload_id: upload_id.to_string(),
             file: NewFile {
-                sha256: sha256.clone(),
+                storage_path: FileStore::storage_path(&sha256, format.extension()),
+                sha256,
                 byte_size: size,
                 mime_type: examined.mime_type.clone(),
                 width: Some(examined.width),
                 height: Some(examined.height),
                 duration_ms: examined.duration_ms,
-                storage_path: storage_path.clone(),
                 created_at: now,
             },
-            asset: NewAsset {
-                public_id: asset_id.clone(),
-                owner: user.id,
-                title,
-                prompt,
-                model,
-                media_type: examined.media_type,
-                file: None,
-                thumb: None,
-                width: Some(examined.width),
-                height: Some(examined.height),
-                duration_ms: examined.duration_ms,
-                tags,
-                created_at: now,
-                negative_prompt,
-                visibility: form.visibility,
-                original_filename: Some(upload.filename.clone()),
-                preview: None,
-                generation: examined
-                    .generation
-                    .as_ref()
-                    .and_then(|g| serde_json::to_string(g).ok()),
-                raw_metadata: examined
-                    .raw_metadata
-                    .as_ref()
-                    .and_then(|r| serde_json::to_string(r).ok()),
-                parser_version: examined.parser_version,
-            },
+            asset,
             quota: limits.quota,
             poster,
         };
-
-        // Place the file and commit its rows under the file's lock: a concurrent upload of
-        // the same bytes waits, then finds the file and the row in place.
-        let outcome = {
-            let _guard = self.file_lock(&sha256).lock().await;
-            let target = self.files.path_of(&storage_path);
-            let placed = if tokio::fs::try_exists(&target).await.unwrap_or(false) {
-                false
-            } else {
-                let (temp, target) = (temp.clone(), target.clone());
-                tokio::task::spawn_blocking(move || place(&temp, &target))
-                    .await
-                    .map_err(|e| internal("placing a file panicked", e))?
-                    .map_err(|e| internal("cannot place an uploaded file", e))?;
-                true
-            };
-            let outcome = self.store.finish_upload(&finish).await;
-            let committed = matches!(outcome, Ok(FinishOutcome::Finished));
-            if placed && !committed {
-                // Nothing may point at a file this upload placed unless its row committed.
-                match self.store.file_exists(&sha256).await {
-                    Ok(true) => {}
-                    Ok(false) | Err(_) => remove_quietly(&target).await,
-                }
-            }
-            outcome
-        };
-        match outcome? {
+        match self.place_and_commit(&temp, &finish).await? {
             FinishOutcome::Finished => {
                 remove_quietly(&temp).await;
                 remove_quietly(&self.poster_path(upload_id)).await;
@@ -1117,7 +1136,7 @@ impl Uploads for UploadEngine {
         }
         let job = self
             .store
-            .retry_job(asset_id, user.id, Utc::now())
+            .retry_job(asset_id, user.id)
             .await?
             .ok_or_else(missing)?;
         self.jobs.notify_one();
