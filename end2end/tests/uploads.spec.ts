@@ -121,6 +121,36 @@ test.describe('with JavaScript', () => {
     expect(problems).toEqual([]);
   });
 
+  test('over a flaky connection the upload waits, retries and carries on', async ({ page }) => {
+    await register(page, uniqueName('flaky'));
+    await page.goto('/upload');
+    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    // The first two chunk requests die on the way, as on a train going through tunnels.
+    let dropped = 0;
+    await page.route('**/api/upload/chunk', async (route) => {
+      if (dropped < 2) {
+        dropped += 1;
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    await page.locator('#upload-files').setInputFiles({
+      name: 'tunnel.png',
+      mimeType: 'image/png',
+      buffer: a1111Png(80, 60),
+    });
+    const card = page.locator('.upload-card');
+    await expect(card.locator('.upload-state')).toContainText('Connection lost; trying again');
+    await expect(card.locator('.upload-state')).toHaveText('Uploaded. Check the details, then publish.', {
+      timeout: 15_000,
+    });
+    expect(dropped).toBe(2);
+    await expect(card.getByLabel('Prompt', { exact: true })).toHaveValue('a lighthouse on a cliff at dawn, volumetric light');
+    await card.getByRole('button', { name: 'Publish' }).click();
+    await expect(card.locator('.upload-state')).toHaveText('Published');
+  });
+
   test('a phone video gets a poster frame drawn by the browser', async ({ page, request }) => {
     const problems = watch(page);
     // A real H.264 MP4: one of the demo videos, as a phone might have made it.
