@@ -434,7 +434,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn find_upload(&self, public_id: &str) -> Result<Option<UploadRecord>, StoreError>;
 
-    /// Records how many bytes are safely in the temp file.
+    /// Records how many bytes are safely in the temp file (never fewer than before: syncs
+    /// may finish out of order).
     async fn set_upload_received(
         &self,
         public_id: &str,

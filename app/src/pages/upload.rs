@@ -153,6 +153,8 @@ fn MetadataFields(prefix: String, card: Option<Card>) -> impl IntoView {
             </div>
         </div>
     }
+    // Erased: the card's view type would otherwise nest too deep for release builds.
+    .into_any()
 }
 
 /// Offers existing tags for the last, unfinished tag of a comma-separated list.
@@ -291,6 +293,22 @@ fn UploadCard(card: Card, chunk_size: u64) -> impl IntoView {
         ev.prevent_default();
         card.publish();
     };
+    let controls = view! {
+        <div class="upload-controls">
+            <Show when=moving>
+                <button type="button" class="button" on:click=move |_| card.pause()>"Pause"</button>
+            </Show>
+            <Show when=move || card.phase.get() == Phase::Paused || failed()>
+                <button type="button" class="button" on:click=move |_| card.run(chunk_size)>
+                    {move || if failed() { "Retry" } else { "Resume" }}
+                </button>
+            </Show>
+            <Show when=move || !finished()>
+                <button type="button" class="link-button" on:click=move |_| card.cancel()>"Cancel"</button>
+            </Show>
+        </div>
+    }
+    .into_any();
     view! {
         <li class="upload-card" data-phase=move || phase_class(&card.phase.get())>
             <div class="upload-preview">{thumb}</div>
@@ -308,19 +326,7 @@ fn UploadCard(card: Card, chunk_size: u64) -> impl IntoView {
                 </div>
                 <p class="upload-state" role="status">{phase_text}</p>
                 {move || card.note.get().map(|note| view! { <p class="hint">{note}</p> })}
-                <div class="upload-controls">
-                    <Show when=moving>
-                        <button type="button" class="button" on:click=move |_| card.pause()>"Pause"</button>
-                    </Show>
-                    <Show when=move || card.phase.get() == Phase::Paused || failed()>
-                        <button type="button" class="button" on:click=move |_| card.run(chunk_size)>
-                            {move || if failed() { "Retry" } else { "Resume" }}
-                        </button>
-                    </Show>
-                    <Show when=move || !finished()>
-                        <button type="button" class="link-button" on:click=move |_| card.cancel()>"Cancel"</button>
-                    </Show>
-                </div>
+                {controls}
                 <Show when=move || !finished()>
                     <MetadataFields prefix=format!("card{}", card.key) card=Some(card)/>
                     <button type="submit" class="button primary"
@@ -335,6 +341,7 @@ fn UploadCard(card: Card, chunk_size: u64) -> impl IntoView {
             </form>
         </li>
     }
+    .into_any()
 }
 
 fn phase_class(phase: &Phase) -> &'static str {

@@ -820,7 +820,7 @@ impl Store for PgStore {
         received: u64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE uploads SET received = $1, updated_at = $2 WHERE public_id = $3")
+        sqlx::query("UPDATE uploads SET received = GREATEST(received, $1), updated_at = $2 WHERE public_id = $3")
             .bind(i64::try_from(received).unwrap_or(i64::MAX))
             .bind(now)
             .bind(public_id)

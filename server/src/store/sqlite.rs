@@ -778,14 +778,16 @@ impl Store for SqliteStore {
         received: u64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE uploads SET received = ?, updated_at = ? WHERE public_id = ?")
-            .bind(i64::try_from(received).unwrap_or(i64::MAX))
-            .bind(micros(now))
-            .bind(public_id)
-            .execute(&self.writer)
-            .await
-            .map(drop)
-            .map_err(db_error)
+        sqlx::query(
+            "UPDATE uploads SET received = MAX(received, ?), updated_at = ? WHERE public_id = ?",
+        )
+        .bind(i64::try_from(received).unwrap_or(i64::MAX))
+        .bind(micros(now))
+        .bind(public_id)
+        .execute(&self.writer)
+        .await
+        .map(drop)
+        .map_err(db_error)
     }
 
     async fn set_upload_result(

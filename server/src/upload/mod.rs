@@ -11,9 +11,9 @@
 pub mod http;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     fs,
-    io::{self, Read, Seek},
+    io::{self, Read, Seek, Write},
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::{Duration as StdDuration, SystemTime},
@@ -33,7 +33,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
 use crate::media::{self, probe::Format, Examined};
@@ -134,6 +134,13 @@ impl Drop for InFlight {
     }
 }
 
+/// Bytes gathered from the socket before they go to the disk in one write.
+const WRITE_BLOCK: usize = 1024 * 1024;
+/// Blocks that may wait between the network and the disk.
+const WRITE_QUEUE: usize = 4;
+/// An upload's temp file is synced (and its receipt stored) at least this often.
+pub const SYNC_INTERVAL: u64 = 64 * 1024 * 1024;
+
 /// Largest poster frame a browser may send with a video.
 pub const MAX_POSTER_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -146,6 +153,8 @@ pub struct UploadEngine {
     tmp: PathBuf,
     chunk_size: u64,
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Bytes written (not yet synced) past an upload's durable receipt, in this process.
+    ahead: Mutex<HashMap<String, u64>>,
     file_locks: Vec<tokio::sync::Mutex<()>>,
     jobs: Arc<Notify>,
 }
@@ -158,6 +167,7 @@ impl UploadEngine {
             files,
             chunk_size: DEFAULT_CHUNK_SIZE,
             in_flight: Arc::default(),
+            ahead: Mutex::default(),
             file_locks: (0..FILE_LOCKS)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -187,6 +197,27 @@ impl UploadEngine {
 
     fn temp_path(&self, upload_id: &str) -> PathBuf {
         self.tmp.join(format!("upload-{upload_id}"))
+    }
+
+    /// Where the next chunk of `upload` starts: past the durable receipt by what this
+    /// process wrote since the last sync. (After a restart only the receipt counts, and the
+    /// file is cut back to it.)
+    fn offset_of(&self, upload: &app::store::UploadRecord) -> u64 {
+        self.ahead
+            .lock()
+            .ok()
+            .and_then(|ahead| ahead.get(&upload.public_id).copied())
+            .filter(|written| *written >= upload.received)
+            .unwrap_or(upload.received)
+    }
+
+    fn set_ahead(&self, upload_id: &str, written: Option<u64>) {
+        if let Ok(mut ahead) = self.ahead.lock() {
+            match written {
+                Some(written) => ahead.insert(upload_id.to_string(), written),
+                None => ahead.remove(upload_id),
+            };
+        }
     }
 
     /// Where a video upload's poster frame waits for the upload to finish.
@@ -233,6 +264,7 @@ impl UploadEngine {
 
     /// Forgets an upload: its row and its bytes.
     async fn discard(&self, upload_id: &str) {
+        self.set_ahead(upload_id, None);
         if let Err(err) = self.store.delete_upload(upload_id).await {
             tracing::warn!(%err, upload_id, "cannot delete an upload row");
         }
@@ -287,6 +319,7 @@ impl UploadEngine {
     /// Records why an upload was refused and drops its bytes (the row stays until it
     /// expires, so the status says why).
     async fn refuse(&self, upload_id: &str, error: &ApiError) {
+        self.set_ahead(upload_id, None);
         let message = error.to_string();
         if let Err(err) = self
             .store
@@ -337,7 +370,7 @@ impl UploadEngine {
                     error: ApiError::Conflict(
                         "another chunk of this upload is still arriving; wait for it".into(),
                     ),
-                    received: Some(upload.received),
+                    received: Some(self.offset_of(&upload)),
                 });
             }
             InFlight {
@@ -345,35 +378,24 @@ impl UploadEngine {
                 id: upload_id.to_string(),
             }
         };
-        if offset != upload.received {
+        let base = self.offset_of(&upload);
+        if offset != base {
             return Err(ChunkError {
                 error: ApiError::Conflict(format!(
-                    "this chunk starts at byte {offset}, but the server has {} bytes; \
-                     continue from there",
-                    upload.received
+                    "this chunk starts at byte {offset}, but the server has {base} bytes; \
+                     continue from there"
                 )),
-                received: Some(upload.received),
+                received: Some(base),
             });
         }
-        let limits = self.limits().await?;
         let path = self.temp_path(upload_id);
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .await
-            .map_err(|e| internal("cannot open an upload's temp file", e))?;
-        // Whatever a crash left past the last receipt is not trusted.
-        file.set_len(upload.received)
-            .await
-            .map_err(|e| internal("cannot trim an upload's temp file", e))?;
-        file.seek(io::SeekFrom::Start(upload.received))
-            .await
-            .map_err(|e| internal("cannot seek in an upload's temp file", e))?;
+        // A blocking writer beside the request: the network is read while the disk is
+        // written, through a short queue (a few hundred KiB of memory at most per upload).
+        let (queue, writer) = spawn_writer(path.clone(), base);
 
-        let room = upload.byte_size - upload.received;
-        let mut written = 0u64;
+        let room = upload.byte_size - base;
+        let mut pending = bytes::BytesMut::with_capacity(WRITE_BLOCK);
+        let mut sent = 0u64;
         let mut cut_short: Option<String> = None;
         let mut refused: Option<ApiError> = None;
         while let Some(next) = data.next().await {
@@ -385,42 +407,77 @@ impl UploadEngine {
                 }
             };
             let len = bytes.len() as u64;
-            if written + len > self.chunk_size {
+            if sent + len > self.chunk_size {
                 refused = Some(ApiError::TooLarge(format!(
                     "a chunk may hold at most {} bytes",
                     self.chunk_size
                 )));
                 break;
             }
-            if written + len > room {
+            if sent + len > room {
                 refused = Some(ApiError::BadRequest(format!(
                     "this chunk goes past the {} bytes announced when the upload started",
                     upload.byte_size
                 )));
                 break;
             }
-            file.write_all(&bytes)
-                .await
-                .map_err(|e| internal("cannot write an upload's temp file", e))?;
-            written += len;
+            // Socket reads are small; the disk gets them gathered into larger writes.
+            pending.extend_from_slice(&bytes);
+            sent += len;
+            if pending.len() >= WRITE_BLOCK && queue.send(pending.split().freeze()).await.is_err() {
+                break; // the writer failed; its error is read below
+            }
         }
+        if !pending.is_empty() && refused.is_none() {
+            let _ = queue.send(pending.split().freeze()).await;
+        }
+        drop(queue);
+        let written = writer
+            .await
+            .map_err(|e| internal("an upload writer panicked", e))?
+            .map_err(|e| internal("cannot write an upload's temp file", e))?;
         if let Some(error) = refused {
             // A refused chunk is not kept at all: the client sends it again, smaller.
-            let _ = file.set_len(upload.received).await;
+            let path = path.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                fs::OpenOptions::new().write(true).open(path)?.set_len(base)
+            })
+            .await;
             return Err(ChunkError {
                 error,
-                received: Some(upload.received),
+                received: Some(base),
             });
         }
-        file.sync_data()
-            .await
-            .map_err(|e| internal("cannot sync an upload's temp file", e))?;
-        drop(file);
-        let received = upload.received + written;
-        self.store
-            .set_upload_received(upload_id, received, Utc::now())
-            .await
-            .map_err(ApiError::from)?;
+        let received = base + written;
+        // The receipt in the database only ever names synced bytes. The last chunk and a
+        // chunk cut short are synced before the answer; on the way, every SYNC_INTERVAL
+        // bytes are synced in the background while the next chunks arrive (as the kernel
+        // writes back for dd), so a power cut costs at most that much, asked for again.
+        if received == upload.byte_size || cut_short.is_some() {
+            sync_file(path.clone())
+                .await
+                .map_err(|e| internal("cannot sync an upload's temp file", e))?;
+            self.store
+                .set_upload_received(upload_id, received, Utc::now())
+                .await
+                .map_err(ApiError::from)?;
+            self.set_ahead(upload_id, None);
+        } else {
+            self.set_ahead(upload_id, Some(received));
+            if received / SYNC_INTERVAL > base / SYNC_INTERVAL {
+                let (store, path, id) = (self.store.clone(), path.clone(), upload_id.to_string());
+                tokio::spawn(async move {
+                    let synced = match sync_file(path).await {
+                        Ok(()) => store.set_upload_received(&id, received, Utc::now()).await,
+                        Err(err) => Err(app::store::StoreError::Database(err.to_string())),
+                    };
+                    if let Err(err) = synced {
+                        // Not fatal: the receipt stays where the last sync left it.
+                        tracing::debug!(%err, upload = %id, "background upload sync failed");
+                    }
+                });
+            }
+        }
         if let Some(reason) = cut_short {
             tracing::info!(upload_id, received, %reason, "chunk cut short; kept what arrived");
             return Err(ChunkError {
@@ -432,13 +489,19 @@ impl UploadEngine {
         }
 
         // Refuse what is not media as soon as its first bytes are in, before the rest is sent.
-        if upload.received == 0 && written > 0 {
+        let complete = received == upload.byte_size;
+        // The limits matter for the first chunk and the last only.
+        let limits = if (base == 0 && written > 0) || complete {
+            self.limits().await?
+        } else {
+            Limits::default()
+        };
+        if base == 0 && written > 0 {
             if let Err(error) = self.check_head(&path, upload.byte_size, &limits).await {
                 self.refuse(upload_id, &error).await;
                 return Err(error.into());
             }
         }
-        let complete = received == upload.byte_size;
         if complete {
             if let Err(error) = self.examine_upload(upload_id, &path, &limits).await {
                 self.refuse(upload_id, &error).await;
@@ -803,6 +866,42 @@ fn asset_from_form(
     })
 }
 
+/// Starts a blocking task that writes what the queue brings to `path` from `offset` (first
+/// cutting the file back to it) and answers how many bytes it wrote. It does not sync.
+fn spawn_writer(
+    path: PathBuf,
+    offset: u64,
+) -> (
+    tokio::sync::mpsc::Sender<Bytes>,
+    tokio::task::JoinHandle<io::Result<u64>>,
+) {
+    let (queue, mut incoming) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        // Whatever a crash left past the last receipt is not trusted.
+        file.set_len(offset)?;
+        file.seek(io::SeekFrom::Start(offset))?;
+        let mut written = 0u64;
+        while let Some(bytes) = incoming.blocking_recv() {
+            file.write_all(&bytes)?;
+            written += bytes.len() as u64;
+        }
+        Ok(written)
+    });
+    (queue, writer)
+}
+
+/// Syncs a file's data to disk.
+async fn sync_file(path: PathBuf) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || fs::OpenOptions::new().write(true).open(path)?.sync_data())
+        .await
+        .map_err(io::Error::other)?
+}
+
 /// Stores the poster frame at `path`, if there is one (blocking).
 fn store_poster_file(files: &FileStore, path: &Path) -> io::Result<Option<NewFile>> {
     let bytes = match fs::read(path) {
@@ -1017,10 +1116,10 @@ impl Uploads for UploadEngine {
             .and_then(|json| serde_json::from_str(json).ok());
         Ok(UploadStatus {
             complete: examined.is_some() && upload.received == upload.byte_size,
+            received: self.offset_of(&upload),
             upload_id: upload.public_id,
             filename: upload.filename,
             size: upload.byte_size,
-            received: upload.received,
             chunk_size: self.chunk_size,
             media_type: examined.as_ref().map(|e| e.media_type),
             mime_type: examined.as_ref().map(|e| e.mime_type.clone()),
