@@ -247,6 +247,9 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
             <label for="upload-files" class="button primary">"Choose files"</label>
             <input id="upload-files" class="visually-hidden" type="file" multiple=true accept=ACCEPT on:change=on_pick/>
             <p>"or drop images and videos here. Several at once is fine."</p>
+            <p class="hint">
+                "An upload that stopped (a lost connection, a closed tab) goes on from where it was when you choose the same file again."
+            </p>
         </div>
         <ul class="upload-cards">
             <For each=move || cards.get() key=|card| card.key let:card>
