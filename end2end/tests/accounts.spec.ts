@@ -1,42 +1,6 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
 
-const PASSWORD = 'violet tractor sings';
-
-/** A username no other test (or earlier run against the same server) has used. */
-function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
-}
-
-/** Collects console errors and warnings, uncaught exceptions and alert()s. Chromium logs
- * every 4xx answer as "Failed to load resource"; the refusals these stories provoke on
- * purpose (400, 401, 403, 409) are not problems. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  const expected = /Failed to load resource: the server responded with a status of 40[0139]/;
-  page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !expected.test(m.text())) {
-      problems.push(`${m.type()}: ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  return problems;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
-}
-
-async function register(page: Page, username: string, password = PASSWORD) {
-  await page.goto('/register');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByLabel('Repeat the password').fill(password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-}
+import { PASSWORD, hydrated, register, uniqueName, watch } from './helpers';
 
 async function login(page: Page, username: string, password = PASSWORD) {
   await page.goto('/login');

@@ -1,17 +1,13 @@
 import { test, expect, type Page } from '@playwright/test';
 import { crc32, deflateSync } from 'node:zlib';
 
-const PASSWORD = 'violet tractor sings';
+import { hydrated, register as registerForm, uniqueName, watch as watchPage } from './helpers';
 
 /** The `parameters` text A1111/Forge writes into its PNGs. */
 const A1111 =
   'a lighthouse on a cliff at dawn, volumetric light\n' +
   'Negative prompt: blurry, lowres\n' +
   'Steps: 30, Sampler: Euler a, CFG scale: 6.5, Seed: 424242, Size: 96x64, Model: forge_test_model';
-
-function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
-}
 
 function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
@@ -48,29 +44,12 @@ function a1111Png(width: number, height: number): Buffer {
   ]);
 }
 
-/** Console errors, uncaught exceptions and dialogs; expected refusals are not problems. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  const expected = /Failed to load resource: the server responded with a status of (40[0139]|41[35]|422)/;
-  page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !expected.test(m.text())) {
-      problems.push(`${m.type()}: ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  return problems;
-}
+/** Console problems; the refusals these stories provoke (and 401s) are expected. */
+const watch = (page: Page) => watchPage(page, '40[0139]|41[35]|422');
 
+/** Registers and waits to land on the gallery. */
 async function register(page: Page, username: string) {
-  await page.goto('/register');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Repeat the password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
+  await registerForm(page, username);
   await expect(page).toHaveURL('/');
 }
 
@@ -79,7 +58,7 @@ test.describe('with JavaScript', () => {
     const problems = watch(page);
     await register(page, uniqueName('up'));
     await page.goto('/upload');
-    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await hydrated(page);
     await expect(page.getByText('or drop images and videos here')).toBeVisible();
 
     await page.locator('#upload-files').setInputFiles({
@@ -124,7 +103,7 @@ test.describe('with JavaScript', () => {
   test('over a flaky connection the upload waits, retries and carries on', async ({ page }) => {
     await register(page, uniqueName('flaky'));
     await page.goto('/upload');
-    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await hydrated(page);
     // The first two chunk requests die on the way, as on a train going through tunnels.
     let dropped = 0;
     await page.route('**/api/upload/chunk', async (route) => {
@@ -169,7 +148,7 @@ test.describe('with JavaScript', () => {
 
     await register(page, uniqueName('vid'));
     await page.goto('/upload');
-    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await hydrated(page);
     await page.locator('#upload-files').setInputFiles({ name: 'PXL_20261122.mp4', mimeType: 'video/mp4', buffer: mp4 });
     const card = page.locator('.upload-card');
     await expect(card.locator('.upload-state')).toHaveText('Uploaded. Check the details, then publish.');
@@ -193,7 +172,7 @@ test.describe('with JavaScript', () => {
     watch(page);
     await register(page, uniqueName('bad'));
     await page.goto('/upload');
-    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+    await hydrated(page);
     await page.locator('#upload-files').setInputFiles({
       name: 'cat.png',
       mimeType: 'image/png',

@@ -64,6 +64,28 @@ fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     (boundary, body)
 }
 
+/// Posts `fields` as multipart form data from this site's page (`sec-fetch-site`), or, with
+/// `html_form`, as a browser submitting an HTML form without JavaScript.
+async fn post_multipart(
+    browser: &mut Browser,
+    path: &str,
+    fields: &[(&str, &[u8])],
+    html_form: bool,
+) -> Reply {
+    let (boundary, body) = multipart(fields);
+    let req = Request::post(path).header(
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}"),
+    );
+    let req = if html_form {
+        req.header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::ORIGIN, "http://atelier.test")
+    } else {
+        req.header("sec-fetch-site", "same-origin")
+    };
+    browser.send_body(req, Body::from(body)).await
+}
+
 async fn start(browser: &mut Browser, filename: &str, size: usize, sha256: Option<&str>) -> Reply {
     let size = size.to_string();
     let mut form = vec![("filename", filename), ("size", size.as_str())];
@@ -75,22 +97,17 @@ async fn start(browser: &mut Browser, filename: &str, size: usize, sha256: Optio
 
 async fn send_chunk(browser: &mut Browser, upload_id: &str, offset: u64, data: &[u8]) -> Reply {
     let offset = offset.to_string();
-    let (boundary, body) = multipart(&[
-        ("upload_id", upload_id.as_bytes()),
-        ("offset", offset.as_bytes()),
-        ("data", data),
-    ]);
-    browser
-        .send_body(
-            Request::post("/api/upload/chunk")
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .header("sec-fetch-site", "same-origin"),
-            Body::from(body),
-        )
-        .await
+    post_multipart(
+        browser,
+        "/api/upload/chunk",
+        &[
+            ("upload_id", upload_id.as_bytes()),
+            ("offset", offset.as_bytes()),
+            ("data", data),
+        ],
+        false,
+    )
+    .await
 }
 
 /// Starts an upload and sends every chunk; returns the upload id and the last reply.
@@ -933,24 +950,18 @@ async fn the_form_without_javascript_uploads_one_file(db: &TestDb) {
     let state = state(db).await;
     let mut alice = member(&state, "alice", 1).await;
     let png = samples::a1111_png(120, 90);
-    let (boundary, body) = multipart(&[
-        ("title", b"Neon alley"),
-        ("tags", b"cyberpunk, night"),
-        ("visibility", b"public"),
-        ("file", &png),
-    ]);
-    let reply = alice
-        .send_body(
-            Request::post("/api/upload/form")
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .header(header::ACCEPT, "text/html,application/xhtml+xml")
-                .header(header::ORIGIN, "http://atelier.test"),
-            Body::from(body),
-        )
-        .await;
+    let reply = post_multipart(
+        &mut alice,
+        "/api/upload/form",
+        &[
+            ("title", b"Neon alley"),
+            ("tags", b"cyberpunk, night"),
+            ("visibility", b"public"),
+            ("file", &png),
+        ],
+        true,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
     let location = reply.header(header::LOCATION).to_string();
     let id = location.strip_prefix("/a/").expect("to the asset page");
@@ -966,19 +977,13 @@ async fn the_form_without_javascript_uploads_one_file(db: &TestDb) {
     assert!(temp_files(db).is_empty());
 
     // A refusal goes back to the form with the reason.
-    let (boundary, body) = multipart(&[("title", b"x"), ("file", &samples::html_page())]);
-    let refused = alice
-        .send_body(
-            Request::post("/api/upload/form")
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .header(header::ACCEPT, "text/html")
-                .header(header::ORIGIN, "http://atelier.test"),
-            Body::from(body),
-        )
-        .await;
+    let refused = post_multipart(
+        &mut alice,
+        "/api/upload/form",
+        &[("title", b"x"), ("file", &samples::html_page())],
+        true,
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::SEE_OTHER);
     assert!(refused
         .header(header::LOCATION)

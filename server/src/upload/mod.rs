@@ -632,15 +632,9 @@ impl UploadEngine {
             check_quota(used, written, limits.quota)?;
             let now = Utc::now();
             self.store
-                .create_upload(&NewUpload {
-                    public_id: upload_id.clone(),
-                    owner: user.id,
-                    filename: clean_filename(filename),
-                    byte_size: written,
-                    expected_sha256: None,
-                    created_at: now,
-                    expires_at: now + limits.expiry,
-                })
+                .create_upload(&new_upload(
+                    &upload_id, user, filename, written, None, &limits,
+                ))
                 .await?;
             self.store
                 .set_upload_received(&upload_id, written, now)
@@ -895,6 +889,27 @@ fn spawn_writer(
     (queue, writer)
 }
 
+/// The row of an upload starting now.
+fn new_upload(
+    upload_id: &str,
+    user: &User,
+    filename: &str,
+    size: u64,
+    expected_sha256: Option<String>,
+    limits: &Limits,
+) -> NewUpload {
+    let now = Utc::now();
+    NewUpload {
+        public_id: upload_id.to_string(),
+        owner: user.id,
+        filename: clean_filename(filename),
+        byte_size: size,
+        expected_sha256,
+        created_at: now,
+        expires_at: now + limits.expiry,
+    }
+}
+
 /// Syncs a file's data to disk.
 async fn sync_file(path: PathBuf) -> io::Result<()> {
     tokio::task::spawn_blocking(move || fs::OpenOptions::new().write(true).open(path)?.sync_data())
@@ -1083,22 +1098,15 @@ impl Uploads for UploadEngine {
         }
         let used = self.store.storage_used(user.id).await?;
         check_quota(used, size, limits.quota)?;
-        let now = Utc::now();
         let upload_id = app::ids::new_public_id();
         // The temp file exists before the row, so a row always has its file.
         tokio::fs::File::create(self.temp_path(&upload_id))
             .await
             .map_err(|e| internal("cannot create an upload's temp file", e))?;
         self.store
-            .create_upload(&NewUpload {
-                public_id: upload_id.clone(),
-                owner: user.id,
-                filename: clean_filename(filename),
-                byte_size: size,
-                expected_sha256: expected,
-                created_at: now,
-                expires_at: now + limits.expiry,
-            })
+            .create_upload(&new_upload(
+                &upload_id, user, filename, size, expected, &limits,
+            ))
             .await?;
         Ok(UploadTicket {
             upload_id,

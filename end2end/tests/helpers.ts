@@ -1,0 +1,41 @@
+import { expect, type Page } from '@playwright/test';
+
+export const PASSWORD = 'violet tractor sings';
+
+/** A username no other test (or earlier run against the same server) has used. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
+}
+
+/** Collects console errors and warnings, uncaught exceptions and alert()s. Chromium logs
+ * every 4xx answer as "Failed to load resource"; the statuses a story provokes on purpose
+ * (`expected`, a regex alternative such as `40[0139]`) are not problems. */
+export function watch(page: Page, expected = '40[0139]'): string[] {
+  const problems: string[] = [];
+  const provoked = new RegExp(`Failed to load resource: the server responded with a status of (${expected})`);
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !provoked.test(m.text())) {
+      problems.push(`${m.type()}: ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  return problems;
+}
+
+/** Waits until the WASM has taken over the page. */
+export async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+}
+
+/** Fills and sends the registration form (the caller checks where it lands). */
+export async function register(page: Page, username: string, password = PASSWORD) {
+  await page.goto('/register');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Repeat the password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
