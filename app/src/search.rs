@@ -1,0 +1,300 @@
+//! The search box's syntax, parsed the same way for both backends (and in the browser):
+//!
+//! `cat astronaut tag:portrait -tag:nsfw type:video model:sdxl after:2026-01-01
+//! before:2026-06-30 by:alice "exact phrase"`
+//!
+//! Bare words must all appear in the title or prompt; a quoted phrase must appear as it is.
+//! `tag:` includes a tag and `-tag:` excludes one (both repeatable); `type:` is `image` or
+//! `video`; `model:` names a model; `by:` an owner; `after:` and `before:` are inclusive
+//! dates (`YYYY-MM-DD`). Unknown keys and bad values are errors that name the problem.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{normalize_tags, MediaType};
+
+/// Longest search text accepted.
+pub const MAX_QUERY_LEN: usize = 500;
+
+/// A parsed search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    /// Bare words, lower-cased; each must appear.
+    pub words: Vec<String>,
+    /// Quoted phrases, as typed; each must appear.
+    pub phrases: Vec<String>,
+    pub tags: Vec<String>,
+    pub exclude_tags: Vec<String>,
+    pub media_type: Option<MediaType>,
+    pub model: Option<String>,
+    pub owner: Option<String>,
+    /// Created on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Created on or before this day (UTC).
+    pub to: Option<NaiveDate>,
+}
+
+/// Why a search could not be understood; the message names the offending part.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    #[error("unknown search key “{0}:”; use tag:, -tag:, type:, model:, by:, after: or before:")]
+    UnknownKey(String),
+    #[error("“{key}:” needs a value, as in {key}:{example}")]
+    MissingValue { key: String, example: &'static str },
+    #[error("“{0}” is not a date; write dates as YYYY-MM-DD, e.g. 2026-03-01")]
+    BadDate(String),
+    #[error("type: is image or video, not “{0}”")]
+    BadType(String),
+    #[error("“after:{after}” is later than “before:{before}”, so nothing can match")]
+    EmptyRange { after: NaiveDate, before: NaiveDate },
+    #[error("a quotation mark is not closed")]
+    UnclosedQuote,
+    #[error("the search is longer than {MAX_QUERY_LEN} characters")]
+    TooLong,
+    #[error("{key}: is given twice (“{first}” and “{second}”)")]
+    Repeated {
+        key: &'static str,
+        first: String,
+        second: String,
+    },
+}
+
+/// A date as the search syntax writes it.
+pub fn parse_date(text: &str) -> Result<NaiveDate, SearchError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| SearchError::BadDate(text.trim().to_string()))
+}
+
+/// Splits the text into tokens, keeping quoted phrases whole (as `"…"`).
+fn tokens(text: &str) -> Result<Vec<String>, SearchError> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                current.push(c);
+                if quoted {
+                    out.push(std::mem::take(&mut current));
+                }
+                quoted = !quoted;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if quoted {
+        return Err(SearchError::UnclosedQuote);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    Ok(out)
+}
+
+fn set_once(
+    slot: &mut Option<String>,
+    key: &'static str,
+    value: String,
+) -> Result<(), SearchError> {
+    match slot {
+        Some(first) if *first != value => Err(SearchError::Repeated {
+            key,
+            first: first.clone(),
+            second: value,
+        }),
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
+}
+
+impl Search {
+    /// Parses the search box's text.
+    pub fn parse(text: &str) -> Result<Search, SearchError> {
+        if text.chars().count() > MAX_QUERY_LEN {
+            return Err(SearchError::TooLong);
+        }
+        let mut search = Search::default();
+        let (mut model, mut owner) = (None::<String>, None::<String>);
+        let (mut after, mut before) = (None::<String>, None::<String>);
+        let mut media = None::<String>;
+        for token in tokens(text)? {
+            if let Some(phrase) = token.strip_prefix('"') {
+                let phrase = phrase.trim_end_matches('"').trim();
+                if !phrase.is_empty() && !search.phrases.iter().any(|p| p == phrase) {
+                    search.phrases.push(phrase.to_string());
+                }
+                continue;
+            }
+            // `word:` is a key; a time (12:30) or a URL (https://…) is just text.
+            let Some((key, value)) = token.split_once(':').filter(|(k, v)| {
+                !k.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+                    && !v.starts_with("//")
+            }) else {
+                let word = token.to_lowercase();
+                if !search.words.contains(&word) {
+                    search.words.push(word);
+                }
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            let value = value.trim().trim_matches('"').trim();
+            let example = match key.as_str() {
+                "tag" | "-tag" => "portrait",
+                "type" => "video",
+                "model" => "sdxl",
+                "by" => "alice",
+                "after" | "before" => "2026-01-01",
+                _ => return Err(SearchError::UnknownKey(key)),
+            };
+            if value.is_empty() {
+                return Err(SearchError::MissingValue { key, example });
+            }
+            match key.as_str() {
+                "tag" => search.tags.extend(normalize_tags([value])),
+                "-tag" => search.exclude_tags.extend(normalize_tags([value])),
+                "type" => set_once(&mut media, "type", value.to_ascii_lowercase())?,
+                "model" => set_once(&mut model, "model", value.to_string())?,
+                "by" => set_once(&mut owner, "by", value.to_lowercase())?,
+                "after" => set_once(&mut after, "after", value.to_string())?,
+                _ => set_once(&mut before, "before", value.to_string())?,
+            }
+        }
+        search.tags = normalize_tags(&search.tags);
+        search.exclude_tags = normalize_tags(&search.exclude_tags);
+        search.media_type = match media.as_deref() {
+            None => None,
+            Some("image" | "images") => Some(MediaType::Image),
+            Some("video" | "videos") => Some(MediaType::Video),
+            Some(other) => return Err(SearchError::BadType(other.to_string())),
+        };
+        search.model = model;
+        search.owner = owner;
+        search.from = after.as_deref().map(parse_date).transpose()?;
+        search.to = before.as_deref().map(parse_date).transpose()?;
+        if let (Some(after), Some(before)) = (search.from, search.to) {
+            if after > before {
+                return Err(SearchError::EmptyRange { after, before });
+            }
+        }
+        Ok(search)
+    }
+
+    /// True when nothing narrows the results.
+    pub fn is_empty(&self) -> bool {
+        *self == Search::default()
+    }
+
+    /// The search as the box would show it: parsing it gives this search back.
+    pub fn to_text(&self) -> String {
+        let mut parts: Vec<String> = self.words.clone();
+        parts.extend(self.phrases.iter().map(|p| format!("\"{p}\"")));
+        parts.extend(self.tags.iter().map(|t| format!("tag:{}", quote_free(t))));
+        parts.extend(
+            self.exclude_tags
+                .iter()
+                .map(|t| format!("-tag:{}", quote_free(t))),
+        );
+        if let Some(t) = self.media_type {
+            parts.push(format!("type:{}", t.as_str()));
+        }
+        if let Some(m) = &self.model {
+            parts.push(format!("model:{}", quote_free(m)));
+        }
+        if let Some(o) = &self.owner {
+            parts.push(format!("by:{o}"));
+        }
+        if let Some(d) = self.from {
+            parts.push(format!("after:{d}"));
+        }
+        if let Some(d) = self.to {
+            parts.push(format!("before:{d}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// A value for `key:value`: quoted when it holds white space (`tag:"neon city"`).
+fn quote_free(value: &str) -> String {
+    if value.contains(char::is_whitespace) {
+        format!("\"{value}\"")
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        parse_date(text).expect("date")
+    }
+
+    #[test]
+    fn the_example_from_the_search_box_parses_into_every_filter() {
+        let search = Search::parse(
+            "cat astronaut tag:portrait -tag:nsfw type:video model:sdxl after:2026-01-01 \
+             before:2026-06-30 by:alice \"exact phrase\"",
+        )
+        .expect("parses");
+        assert_eq!(search.words, ["cat", "astronaut"]);
+        assert_eq!(search.phrases, ["exact phrase"]);
+        assert_eq!(search.tags, ["portrait"]);
+        assert_eq!(search.exclude_tags, ["nsfw"]);
+        assert_eq!(search.media_type, Some(MediaType::Video));
+        assert_eq!(search.model.as_deref(), Some("sdxl"));
+        assert_eq!(search.owner.as_deref(), Some("alice"));
+        assert_eq!(search.from, Some(date("2026-01-01")));
+        assert_eq!(search.to, Some(date("2026-06-30")));
+        assert_eq!(Search::parse(&search.to_text()), Ok(search));
+    }
+
+    #[test]
+    fn words_and_tags_are_normalised_and_kept_once() {
+        let search = Search::parse("  Cat cat TAG:Portrait tag:portrait  ").expect("parses");
+        assert_eq!(search.words, ["cat"]);
+        assert_eq!(search.tags, ["portrait"]);
+        assert!(Search::parse("").expect("empty").is_empty());
+        // Values with spaces are quoted, and come back the same.
+        let search = Search::parse("tag:\"neon city\" model:\"Flux 1 dev\"").expect("parses");
+        assert_eq!(search.tags, ["neon city"]);
+        assert_eq!(search.model.as_deref(), Some("Flux 1 dev"));
+        assert_eq!(Search::parse(&search.to_text()), Ok(search));
+        // A colon inside a word that is not a key is just text (a time, a URL).
+        let search = Search::parse("12:30 https://x.test").expect("parses");
+        assert_eq!(search.words, ["12:30", "https://x.test"]);
+    }
+
+    #[test]
+    fn mistakes_are_named_not_turned_into_empty_results() {
+        let cases = [
+            ("colour:red", "unknown search key “colour:”"),
+            ("after:2026-13-01", "“2026-13-01” is not a date"),
+            ("after:yesterday", "write dates as YYYY-MM-DD"),
+            ("type:gif", "type: is image or video, not “gif”"),
+            ("tag:", "“tag:” needs a value"),
+            ("\"open quote", "not closed"),
+            (
+                "after:2026-06-01 before:2026-01-01",
+                "later than “before:2026-01-01”",
+            ),
+            ("by:alice by:bob", "by: is given twice"),
+        ];
+        for (text, message) in cases {
+            let err = Search::parse(text).expect_err(text);
+            assert!(err.to_string().contains(message), "{text}: {err}");
+        }
+        assert_eq!(
+            Search::parse(&"x".repeat(MAX_QUERY_LEN + 1)),
+            Err(SearchError::TooLong)
+        );
+    }
+}
