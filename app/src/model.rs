@@ -137,19 +137,20 @@ pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
     })
 }
 
-/// The MIME type of a stored file's extension; the inverse of [`extension_for_mime`].
-pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
-    Some(match ext {
-        "jpg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "avif" => "image/avif",
-        "mp4" => "video/mp4",
-        "mov" => "video/quicktime",
-        "webm" => "video/webm",
-        _ => return None,
-    })
+/// Percent-encodes all but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`), and
+/// `/` too when `keep_slash` (a local path in a query stays readable).
+pub fn percent_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 /// Which of an asset's files a media URL names.
@@ -279,7 +280,7 @@ mod tests {
             "/media/Ab3dEf6hIj9k/thumb?v=cccccccccccccccc"
         );
         assert_eq!(MediaVariant::parse("preview"), Some(MediaVariant::Preview));
-        assert_eq!(mime_for_extension("mp4"), Some("video/mp4"));
+        assert_eq!(extension_for_mime("video/mp4"), Some("mp4"));
         assert_eq!(format_duration(3_001), "0:04");
         assert_eq!(format_duration(65_000), "1:05");
     }

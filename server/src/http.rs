@@ -343,15 +343,7 @@ fn content_disposition(name: &str) -> HeaderValue {
             _ => '_',
         })
         .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(char::from(byte))
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
+    let encoded = app::model::percent_encode(name, false);
     header_value(&format!(
         "inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     ))

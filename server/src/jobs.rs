@@ -113,10 +113,9 @@ async fn make_stills(
     let path = files.path_of(&original.storage_path);
     let _ = store.set_job_progress(job.id, 10).await;
 
-    let (source, note): (Option<(Vec<u8>, Format)>, Option<String>) = match format {
-        Format::Mp4 | Format::Mov | Format::WebM if job.poster.is_some() => {
+    let (source, note): (Option<(Vec<u8>, Format)>, Option<String>) = match (format, &job.poster) {
+        (Format::Mp4 | Format::Mov | Format::WebM, Some(poster)) => {
             // The frame the uploader's browser captured.
-            let poster = job.poster.clone().ok_or("no poster")?;
             let format = Format::from_mime(&poster.mime_type)
                 .ok_or_else(|| format!("unknown poster type {}", poster.mime_type))?;
             let bytes = tokio::fs::read(files.path_of(&poster.storage_path))
@@ -124,7 +123,7 @@ async fn make_stills(
                 .map_err(|e| format!("cannot read the poster: {e}"))?;
             (Some((bytes, format)), None)
         }
-        Format::Mp4 | Format::Mov | Format::WebM => match poster_frame(&path).await {
+        (Format::Mp4 | Format::Mov | Format::WebM, None) => match poster_frame(&path).await {
             Ok(Some(jpeg)) => (Some((jpeg, Format::Jpeg)), None),
             Ok(None) => (
                 None,
@@ -132,7 +131,7 @@ async fn make_stills(
             ),
             Err(err) => (None, Some(format!("no poster: {err}"))),
         },
-        Format::Avif => (
+        (Format::Avif, _) => (
             None,
             Some("no thumbnail: this server cannot decode AVIF".to_string()),
         ),

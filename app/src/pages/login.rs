@@ -38,7 +38,10 @@ pub fn LoginPage() -> impl IntoView {
         if next.is_empty() {
             "/register".to_string()
         } else {
-            format!("/register?next={}", urlencode(&next))
+            format!(
+                "/register?next={}",
+                crate::model::percent_encode(&next, true)
+            )
         }
     };
     view! {
@@ -136,18 +139,4 @@ fn RegisterForm() -> impl IntoView {
             </button>
         </ActionForm>
     }
-}
-
-/// Percent-encodes a query value (enough for a local path).
-pub(crate) fn urlencode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(char::from(byte))
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

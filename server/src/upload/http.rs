@@ -76,6 +76,27 @@ fn multipart_error(err: multer::Error) -> ApiError {
     }
 }
 
+/// The caller, and the request's multipart body as a stream limited to `limit` bytes. A body
+/// that announces more gets `too_large` before a byte is read.
+async fn open_multipart(
+    state: &ServerState,
+    req: Request,
+    limit: u64,
+    too_large: impl FnOnce() -> ApiError,
+) -> Result<(User, Multipart<'static>), ApiError> {
+    let user = logged_in(state, req.headers()).await?;
+    let boundary = boundary(req.headers())?;
+    if declared_length(req.headers()).is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let stream = req.into_body().into_data_stream();
+    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
+    Ok((
+        user,
+        Multipart::with_constraints(stream, boundary, constraints),
+    ))
+}
+
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
@@ -95,20 +116,14 @@ async fn receive_chunk(
     state: &ServerState,
     req: Request,
 ) -> Result<app::upload::ChunkReceipt, ChunkError> {
-    let user = logged_in(state, req.headers()).await?;
-    let boundary = boundary(req.headers())?;
     let engine = &state.uploads;
-    let limit = engine.chunk_size() + FRAMING;
-    if declared_length(req.headers()).is_some_and(|len| len > limit) {
-        return Err(ApiError::TooLarge(format!(
+    let (user, mut multipart) = open_multipart(state, req, engine.chunk_size() + FRAMING, || {
+        ApiError::TooLarge(format!(
             "a chunk may hold at most {} bytes",
             engine.chunk_size()
         ))
-        .into());
-    }
-    let stream = req.into_body().into_data_stream();
-    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
-    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+    })
+    .await?;
     let (mut upload_id, mut offset) = (None::<String>, None::<u64>);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
@@ -163,15 +178,11 @@ pub async fn poster(State(state): State<ServerState>, req: Request) -> Response 
 }
 
 async fn receive_poster(state: &ServerState, req: Request) -> Result<(), ApiError> {
-    let user = logged_in(state, req.headers()).await?;
-    let boundary = boundary(req.headers())?;
-    let limit = super::MAX_POSTER_BYTES + FRAMING;
-    if declared_length(req.headers()).is_some_and(|len| len > limit) {
-        return Err(ApiError::TooLarge("the poster is too large".into()));
-    }
-    let stream = req.into_body().into_data_stream();
-    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
-    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+    let (user, mut multipart) =
+        open_multipart(state, req, super::MAX_POSTER_BYTES + FRAMING, || {
+            ApiError::TooLarge("the poster is too large".into())
+        })
+        .await?;
     let mut upload_id = None::<String>;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
@@ -207,8 +218,8 @@ pub async fn form(State(state): State<ServerState>, req: Request) -> Response {
         Ok(done) => (StatusCode::CREATED, Json(done)).into_response(),
         Err(error) if html => {
             // Back to the form, which shows the message (as server functions do).
-            let query = serde_urlencoded_error(&error);
-            let mut response = Redirect::to(&format!("/upload?{query}")).into_response();
+            let message = app::model::percent_encode(&error.to_string(), false);
+            let mut response = Redirect::to(&format!("/upload?error={message}")).into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -218,37 +229,19 @@ pub async fn form(State(state): State<ServerState>, req: Request) -> Response {
     }
 }
 
-fn serde_urlencoded_error(error: &ApiError) -> String {
-    let mut out = String::from("error=");
-    for byte in error.to_string().bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte))
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 async fn receive_form(
     state: &ServerState,
     req: Request,
 ) -> Result<app::upload::FinishedUpload, ApiError> {
-    let user = logged_in(state, req.headers()).await?;
-    let boundary = boundary(req.headers())?;
     let engine = &state.uploads;
-    let limits = engine.limits().await?;
-    let limit = limits.largest() + FRAMING;
-    if declared_length(req.headers()).is_some_and(|len| len > limit) {
-        return Err(ApiError::TooLarge(format!(
+    let largest = engine.limits().await?.largest();
+    let (user, mut multipart) = open_multipart(state, req, largest + FRAMING, || {
+        ApiError::TooLarge(format!(
             "this upload is over the {} limit",
-            app::upload::format_bytes(limits.largest())
-        )));
-    }
-    let stream = req.into_body().into_data_stream();
-    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(limit));
-    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+            app::upload::format_bytes(largest)
+        ))
+    })
+    .await?;
     let mut form = UploadForm::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();

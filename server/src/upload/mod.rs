@@ -33,7 +33,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
 use crate::media::{self, probe::Format, Examined};
@@ -94,10 +93,7 @@ impl From<ApiError> for ChunkError {
 
 /// The refusal that a probe error deserves.
 fn probe_refusal(err: &media::probe::ProbeError) -> ApiError {
-    match err.status() {
-        415 => ApiError::Unsupported(err.to_string()),
-        _ => ApiError::Unprocessable(err.to_string()),
-    }
+    refusal_from_status(err.to_string(), err.status())
 }
 
 fn refusal_from_status(message: String, status: u16) -> ApiError {
@@ -183,10 +179,6 @@ impl UploadEngine {
 
     pub fn chunk_size(&self) -> u64 {
         self.chunk_size
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// The lock for work on the stored file with this SHA-256.
@@ -592,40 +584,59 @@ impl UploadEngine {
         let upload_id = app::ids::new_public_id();
         let path = self.temp_path(&upload_id);
         let result = async {
-            let mut file = tokio::fs::File::create(&path)
-                .await
-                .map_err(|e| internal("cannot create an upload's temp file", e))?;
+            let (queue, writer) = spawn_writer(path.clone(), 0);
             let mut written = 0u64;
             let mut cap = limits.largest();
             let mut head: Vec<u8> = Vec::with_capacity(64);
+            let mut refused = None;
             while let Some(next) = data.next().await {
-                let bytes = next
-                    .map_err(|e| ApiError::BadRequest(format!("the upload was cut short: {e}")))?;
+                let bytes = match next {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        refused = Some(ApiError::BadRequest(format!(
+                            "the upload was cut short: {e}"
+                        )));
+                        break;
+                    }
+                };
                 if head.len() < 64 {
                     let take = (64 - head.len()).min(bytes.len());
                     head.extend_from_slice(&bytes[..take]);
                     if head.len() >= 16 {
-                        let format = media::probe::sniff(&head).ok_or_else(|| {
-                            ApiError::Unsupported(media::probe::UNSUPPORTED.into())
-                        })?;
-                        cap = limits.cap(format.media_type());
+                        match media::probe::sniff(&head) {
+                            Some(format) => cap = limits.cap(format.media_type()),
+                            None => {
+                                refused =
+                                    Some(ApiError::Unsupported(media::probe::UNSUPPORTED.into()));
+                                break;
+                            }
+                        }
                     }
                 }
                 written += bytes.len() as u64;
                 if written > cap {
-                    return Err(ApiError::TooLarge(format!(
+                    refused = Some(ApiError::TooLarge(format!(
                         "this file is over the {} limit",
                         format_bytes(cap)
                     )));
+                    break;
                 }
-                file.write_all(&bytes)
-                    .await
-                    .map_err(|e| internal("cannot write an upload's temp file", e))?;
+                if queue.send(bytes).await.is_err() {
+                    break; // the writer failed; its error is read below
+                }
+            }
+            drop(queue);
+            writer
+                .await
+                .map_err(|e| internal("an upload writer panicked", e))?
+                .map_err(|e| internal("cannot write an upload's temp file", e))?;
+            if let Some(error) = refused {
+                return Err(error);
             }
             if written == 0 {
                 return Err(ApiError::BadRequest("choose a file to upload".into()));
             }
-            file.sync_data()
+            sync_file(path.clone())
                 .await
                 .map_err(|e| internal("cannot sync an upload's temp file", e))?;
             let used = self.store.storage_used(user.id).await?;
