@@ -30,7 +30,10 @@ use leptos_router::{
 };
 
 use components::{provide_auth, SiteHeader};
-use pages::{AccountPage, AssetPage, HomePage, LoginPage, NotFound, RegisterPage, UploadPage};
+use pages::{
+    AccountPage, AssetPage, GalleryPage, LoginPage, NotFound, ProfilePage, RegisterPage, TagPage,
+    UploadPage,
+};
 
 /// The root component, rendered on the server and hydrated in the browser.
 #[component]
@@ -51,7 +54,9 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 // Async: the server sends each page whole, so it reads fine without JavaScript.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=GalleryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/u/:username") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/t/:tag") view=TagPage ssr=SsrMode::Async/>
                     <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>

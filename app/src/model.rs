@@ -56,8 +56,10 @@ pub struct AssetSummary {
     pub tags: Vec<String>,
     pub model: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// A still image for the gallery (the image itself, or a video's poster).
+    /// A still image for the gallery (the image itself, or a video's poster), 512 px.
     pub thumb_url: Option<String>,
+    /// The same still at 1024 px (for `srcset`, the lightbox and the asset page).
+    pub preview_url: Option<String>,
     /// Intrinsic size of the media, so the gallery can reserve its box before it loads.
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -66,11 +68,26 @@ pub struct AssetSummary {
     pub visibility: crate::upload::Visibility,
 }
 
-/// One page of assets, newest first, and the cursor of the next page.
+/// One page of assets, in the order asked for, and the cursor of the next page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AssetPage {
     pub items: Vec<AssetSummary>,
     pub next_cursor: Option<String>,
+}
+
+/// A user's profile summary (`GET /api/profile`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub username: String,
+    pub member_since: DateTime<Utc>,
+    /// Images and videos the viewer can see: public ones, and private ones too on one's own
+    /// profile.
+    pub images: u64,
+    pub videos: u64,
+    /// How many of those are private; only on one's own profile.
+    pub private: Option<u64>,
+    /// The profile is the viewer's own.
+    pub is_me: bool,
 }
 
 /// Everything the asset page shows.
@@ -82,8 +99,6 @@ pub struct AssetDetail {
     pub media_url: Option<String>,
     pub mime_type: Option<String>,
     pub byte_size: Option<u64>,
-    /// The 1024 px still (an image's reduced copy, a video's poster).
-    pub preview_url: Option<String>,
     pub negative_prompt: String,
     /// The name of the file as it was uploaded.
     pub original_filename: Option<String>,

@@ -57,6 +57,198 @@ pub enum SearchError {
         first: String,
         second: String,
     },
+    #[error("sort is newest or oldest, not “{0}”")]
+    BadSort(String),
+}
+
+/// The order of results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Sort, SearchError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "newest" => Ok(Sort::Newest),
+            "oldest" => Ok(Sort::Oldest),
+            _ => Err(SearchError::BadSort(text.trim().to_string())),
+        }
+    }
+}
+
+/// Text cut into the words both full-text indexes store: runs of letters and digits,
+/// lower-cased (`Sci-Fi_city` is `sci`, `fi`, `city`).
+pub fn text_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The gallery's filters as a URL carries them: the page's query string and
+/// `GET /api/assets` use the same names and meanings. Empty values mean "not set".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    /// Search text in the syntax above.
+    pub q: String,
+    /// Comma-separated tags every result carries.
+    pub tags: String,
+    /// Comma-separated tags no result carries.
+    pub exclude_tags: String,
+    /// `image` or `video`.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    pub model: String,
+    /// A username.
+    pub owner: String,
+    /// Inclusive dates, `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    /// `newest` (default) or `oldest`.
+    pub sort: String,
+}
+
+/// The names of [`Filters`]' fields in a URL, in the order links write them.
+pub const FILTER_KEYS: [&str; 9] = [
+    "q",
+    "tags",
+    "exclude_tags",
+    "type",
+    "model",
+    "owner",
+    "from",
+    "to",
+    "sort",
+];
+
+impl Filters {
+    /// Reads the filters from URL query pairs (unknown keys are ignored).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Filters {
+        let mut filters = Filters::default();
+        for (key, value) in pairs {
+            filters.set(key, value);
+        }
+        filters
+    }
+
+    /// Sets one URL key (unknown keys are ignored).
+    pub fn set(&mut self, key: &str, value: &str) {
+        if let Some(slot) = self.slot_mut(key) {
+            *slot = value.to_string();
+        }
+    }
+
+    fn slot_mut(&mut self, key: &str) -> Option<&mut String> {
+        Some(match key {
+            "q" => &mut self.q,
+            "tags" => &mut self.tags,
+            "exclude_tags" => &mut self.exclude_tags,
+            "type" => &mut self.media_type,
+            "model" => &mut self.model,
+            "owner" => &mut self.owner,
+            "from" => &mut self.from,
+            "to" => &mut self.to,
+            "sort" => &mut self.sort,
+            _ => return None,
+        })
+    }
+
+    /// The value of one URL key.
+    pub fn get(&self, key: &str) -> &str {
+        match key {
+            "q" => &self.q,
+            "tags" => &self.tags,
+            "exclude_tags" => &self.exclude_tags,
+            "type" => &self.media_type,
+            "model" => &self.model,
+            "owner" => &self.owner,
+            "from" => &self.from,
+            "to" => &self.to,
+            "sort" => &self.sort,
+            _ => "",
+        }
+    }
+
+    /// `key=value&…` of the values that are set (no leading `?`; empty when none are).
+    pub fn query_string(&self) -> String {
+        FILTER_KEYS
+            .iter()
+            .filter_map(|key| {
+                let value = self.get(key).trim();
+                (!value.is_empty())
+                    .then(|| format!("{key}={}", crate::model::percent_encode(value, false)))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// True when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        FILTER_KEYS
+            .iter()
+            .all(|key| self.get(key).trim().is_empty())
+    }
+
+    /// The one search these filters describe: the text's filters and the separate fields
+    /// together. A filter given both ways must agree.
+    pub fn resolve(&self) -> Result<(Search, Sort), SearchError> {
+        let mut search = Search::parse(&self.q)?;
+        let list = |text: &str| normalize_tags(text.split(','));
+        search.tags = normalize_tags(search.tags.iter().chain(&list(&self.tags)));
+        search.exclude_tags =
+            normalize_tags(search.exclude_tags.iter().chain(&list(&self.exclude_tags)));
+        let media_type = match self.media_type.trim().to_ascii_lowercase().as_str() {
+            "" | "all" | "any" => None,
+            "image" | "images" => Some(MediaType::Image),
+            "video" | "videos" => Some(MediaType::Video),
+            _ => return Err(SearchError::BadType(self.media_type.trim().to_string())),
+        };
+        search.media_type = agree("type", search.media_type, media_type, |t| {
+            t.as_str().to_string()
+        })?;
+        let text = |value: &str| Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        search.model = agree("model", search.model, text(&self.model), Clone::clone)?;
+        let owner = text(&self.owner).map(|o| o.to_lowercase());
+        search.owner = agree("by", search.owner, owner, Clone::clone)?;
+        let date = |value: &str| text(value).as_deref().map(parse_date).transpose();
+        search.from = agree("after", search.from, date(&self.from)?, ToString::to_string)?;
+        search.to = agree("before", search.to, date(&self.to)?, ToString::to_string)?;
+        if let (Some(after), Some(before)) = (search.from, search.to) {
+            if after > before {
+                return Err(SearchError::EmptyRange { after, before });
+            }
+        }
+        Ok((search, Sort::parse(&self.sort)?))
+    }
+}
+
+/// One filter given in the text and in its own field: they must say the same.
+fn agree<T: PartialEq>(
+    key: &'static str,
+    from_text: Option<T>,
+    from_field: Option<T>,
+    show: impl Fn(&T) -> String,
+) -> Result<Option<T>, SearchError> {
+    match (from_text, from_field) {
+        (Some(a), Some(b)) if a != b => Err(SearchError::Repeated {
+            key,
+            first: show(&a),
+            second: show(&b),
+        }),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// A date as the search syntax writes it.
@@ -233,6 +425,103 @@ fn quote_free(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_in_fields_join_the_text_and_must_agree_with_it() {
+        let filters = Filters {
+            q: "cyberpunk tag:portrait type:video".into(),
+            tags: "Neon, portrait".into(),
+            exclude_tags: "nsfw".into(),
+            media_type: "video".into(),
+            from: "2026-03-01".into(),
+            sort: "oldest".into(),
+            ..Filters::default()
+        };
+        let (search, sort) = filters.resolve().expect("resolves");
+        assert_eq!(search.words, ["cyberpunk"]);
+        assert_eq!(search.tags, ["portrait", "neon"]);
+        assert_eq!(search.exclude_tags, ["nsfw"]);
+        assert_eq!(search.media_type, Some(MediaType::Video));
+        assert_eq!(search.from, Some(date("2026-03-01")));
+        assert_eq!(sort, Sort::Oldest);
+
+        let clash = Filters {
+            q: "type:video".into(),
+            media_type: "image".into(),
+            ..Filters::default()
+        };
+        let err = clash.resolve().expect_err("two types");
+        assert_eq!(
+            err.to_string(),
+            "type: is given twice (“video” and “image”)"
+        );
+        for (filters, message) in [
+            (
+                Filters {
+                    sort: "best".into(),
+                    ..Filters::default()
+                },
+                "sort is newest or oldest",
+            ),
+            (
+                Filters {
+                    media_type: "gif".into(),
+                    ..Filters::default()
+                },
+                "not “gif”",
+            ),
+            (
+                Filters {
+                    to: "June".into(),
+                    ..Filters::default()
+                },
+                "“June” is not a date",
+            ),
+            (
+                Filters {
+                    from: "2026-02-01".into(),
+                    q: "before:2026-01-01".into(),
+                    ..Filters::default()
+                },
+                "later than",
+            ),
+        ] {
+            let err = filters.resolve().expect_err(message);
+            assert!(err.to_string().contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn filters_round_trip_through_a_query_string() {
+        let filters = Filters {
+            q: "cat \"neon city\" & more".into(),
+            tags: "a,b c".into(),
+            media_type: "image".into(),
+            ..Filters::default()
+        };
+        let text = filters.query_string();
+        assert!(
+            text.starts_with("q=cat%20%22neon%20city%22%20%26%20more&tags=a%2Cb%20c&type=image"),
+            "{text}"
+        );
+        assert!(Filters::default().query_string().is_empty());
+        assert!(Filters::default().is_empty() && !filters.is_empty());
+        let pairs = [("type", "video"), ("cursor", "x"), ("q", "moon")];
+        let read = Filters::from_pairs(pairs);
+        assert_eq!(
+            (read.media_type.as_str(), read.q.as_str()),
+            ("video", "moon")
+        );
+    }
+
+    #[test]
+    fn text_is_cut_into_the_words_the_indexes_store() {
+        assert_eq!(
+            text_tokens("Sci-Fi_city, 1girl  Café"),
+            ["sci", "fi", "city", "1girl", "café"]
+        );
+        assert!(text_tokens("!!! --").is_empty());
+    }
 
     fn date(text: &str) -> NaiveDate {
         parse_date(text).expect("date")

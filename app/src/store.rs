@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Role, UserStatus};
 use crate::model::{AssetDetail, AssetPage, MediaType};
+use crate::search::{Search, Sort};
 use crate::upload::{JobInfo, Visibility};
 
 #[derive(Debug, thiserror::Error)]
@@ -268,43 +269,78 @@ pub struct ReparseItem {
     pub original: StoredRef,
 }
 
-/// Position in the newest-first order: the last item of the previous page.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a page ends: the key of its last asset, in the order it was read.
+///
+/// An asset's key is its creation time in Unix microseconds, unique per asset (a clash
+/// moves the later one on by a microsecond), so one integer orders every result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
-    pub created_at: DateTime<Utc>,
-    pub public_id: String,
+    pub sort: Sort,
+    pub key: i64,
 }
 
 impl Cursor {
-    /// Opaque to clients: base64url of `micros:public_id`.
+    /// Opaque to clients: base64url of `n:micros` (newest first) or `o:micros` (oldest).
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}:{}",
-            self.created_at.timestamp_micros(),
-            self.public_id
-        ))
+        let order = match self.sort {
+            Sort::Newest => 'n',
+            Sort::Oldest => 'o',
+        };
+        URL_SAFE_NO_PAD.encode(format!("{order}:{}", self.key))
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let raw = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
         let raw = String::from_utf8(raw).ok()?;
-        let (micros, id) = raw.split_once(':')?;
-        let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-        if !crate::ids::is_public_id(id) {
-            return None;
-        }
+        let (order, key) = raw.split_once(':')?;
+        let sort = match order {
+            "n" => Sort::Newest,
+            "o" => Sort::Oldest,
+            _ => return None,
+        };
         Some(Cursor {
-            created_at,
-            public_id: id.to_string(),
+            sort,
+            key: key.parse().ok()?,
         })
     }
 }
 
+/// One page of a search.
 #[derive(Clone, Debug)]
-pub struct ListQuery {
+pub struct AssetQuery {
+    pub search: Search,
+    pub sort: Sort,
     pub limit: u32,
-    /// Continue after this position; `None` starts at the newest asset.
+    /// Continue after this position; `None` starts at the beginning.
     pub after: Option<Cursor>,
+    /// Who is asking. Private assets are listed only when the search is restricted to the
+    /// viewer's own (`by:` naming them).
+    pub viewer: Option<UserId>,
+}
+
+impl AssetQuery {
+    /// The first page of everything public, newest first.
+    pub fn newest(limit: u32) -> AssetQuery {
+        AssetQuery {
+            search: Search::default(),
+            sort: Sort::Newest,
+            limit,
+            after: None,
+            viewer: None,
+        }
+    }
+}
+
+/// A user's profile: who they are and how many assets they show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileRecord {
+    pub user: UserId,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    pub public_images: u64,
+    pub public_videos: u64,
+    pub private_images: u64,
+    pub private_videos: u64,
 }
 
 #[async_trait]
@@ -414,8 +450,11 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts assets and their tags in one transaction: all of them or none.
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError>;
 
-    /// Public assets, newest first, keyset-paginated over `(created_at, public_id)`.
-    async fn list_assets(&self, query: &ListQuery) -> Result<AssetPage, StoreError>;
+    /// One page of the assets a search finds, keyset-paginated over the asset key.
+    async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError>;
+
+    /// A user's profile with their asset counts (kept by triggers, never counted here).
+    async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError>;
 
     /// Exact count; for the CLI, never for a request path.
     async fn count_assets(&self) -> Result<u64, StoreError>;
@@ -528,15 +567,16 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = Cursor {
-            created_at: DateTime::from_timestamp_micros(1_767_225_600_123_456).expect("valid"),
-            public_id: "Ab3dEf6hIj9k".into(),
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for sort in [Sort::Newest, Sort::Oldest] {
+            let cursor = Cursor {
+                sort,
+                key: 1_767_225_600_123_456,
+            };
+            assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        }
         assert_eq!(Cursor::decode("not a cursor"), None);
-        assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode("12:../../etc")),
-            None
-        );
+        for bad in ["x:12", "n:../../etc", "n: 12", "n:"] {
+            assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bad)), None, "{bad}");
+        }
     }
 }

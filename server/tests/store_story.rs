@@ -5,7 +5,8 @@ mod common;
 use std::collections::HashSet;
 
 use app::model::{normalize_tags, MediaType};
-use app::store::{Cursor, ListQuery, NewAsset, NewFile, NewUser, StoreError};
+use app::search::Sort;
+use app::store::{AssetQuery, Cursor, NewAsset, NewFile, NewUser, StoreError};
 use app::upload::Visibility;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
@@ -149,7 +150,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
             "A00000000002",
             "A00000000001"
         ],
-        "newest first; equal times ordered by id, descending"
+        "newest first; of two equal times, the later insert is a microsecond newer"
     );
     assert_eq!(seen.iter().map(|a| &a.id).collect::<HashSet<_>>().len(), 7);
 
@@ -165,22 +166,23 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     );
 
     // Exactly one page when it all fits; an exhausted cursor gives an empty page.
+    assert_eq!(
+        seen[4].created_at - seen[5].created_at,
+        Duration::microseconds(1)
+    );
     let all = store
-        .list_assets(&ListQuery {
-            limit: 7,
-            after: None,
-        })
+        .search_assets(&AssetQuery::newest(7))
         .await
         .expect("list");
     assert_eq!((all.items.len(), all.next_cursor), (7, None));
     let past_the_end = Cursor {
-        created_at: at(1, 0) - Duration::days(1),
-        public_id: "A00000000000".into(),
+        sort: Sort::Newest,
+        key: (at(1, 0) - Duration::days(1)).timestamp_micros(),
     };
     let empty = store
-        .list_assets(&ListQuery {
-            limit: 5,
+        .search_assets(&AssetQuery {
             after: Some(past_the_end),
+            ..AssetQuery::newest(5)
         })
         .await
         .expect("list");

@@ -10,20 +10,82 @@ use leptos::prelude::*;
 use server_fn::codec::{GetUrl, Json};
 
 use crate::error::ApiError;
-use crate::model::{AssetDetail, AssetPage};
+use crate::model::{AssetDetail, AssetPage, Profile};
+use crate::search::Filters;
 
-/// `GET /api/assets?limit=&cursor=`: newest assets first, one page at a time.
+/// `GET /api/assets?q=&tags=&exclude_tags=&type=&model=&owner=&from=&to=&sort=&cursor=&limit=`:
+/// one page of the assets a search finds (see [`Filters`] and [`crate::search`]).
 #[server(name = ListAssets, prefix = "/api", endpoint = "assets", input = GetUrl, output = Json)]
 pub async fn list_assets(
-    limit: Option<String>,
-    cursor: Option<String>,
+    #[server(flatten)] filters: Filters,
+    #[server(default)] cursor: Option<String>,
+    #[server(default)] limit: Option<String>,
 ) -> Result<AssetPage, ApiError> {
     ssr::respond(async move {
-        let query = crate::store::ListQuery {
-            limit: ssr::parse_limit(limit.as_deref())?,
-            after: ssr::parse_cursor(cursor.as_deref())?,
+        let (search, sort) = filters
+            .resolve()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let after = ssr::parse_cursor(cursor.as_deref())?;
+        if let Some(cursor) = after.filter(|c| c.sort != sort) {
+            return Err(ApiError::BadRequest(format!(
+                "this cursor continues a {} list, but sort is {}; start again without it",
+                cursor.sort.as_str(),
+                sort.as_str()
+            )));
+        }
+        // Only a search of one's own assets can list private ones, so only then does it
+        // matter who is asking.
+        let viewer = match search.owner {
+            Some(_) => ssr::current_session().await?.map(|s| s.user),
+            None => None,
         };
-        Ok(ssr::store()?.list_assets(&query).await?)
+        let query = crate::store::AssetQuery {
+            search,
+            sort,
+            limit: ssr::parse_limit(limit.as_deref())?,
+            after,
+            viewer: viewer.as_ref().map(|v| v.id),
+        };
+        let page = ssr::store()?.search_assets(&query).await?;
+        if page
+            .items
+            .iter()
+            .any(|a| a.visibility == crate::upload::Visibility::Private)
+        {
+            ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
+        }
+        Ok(page)
+    })
+    .await
+}
+
+/// `GET /api/profile?username=`: who a user is and how many assets they show. Their own
+/// profile also counts their private assets.
+#[server(name = GetProfile, prefix = "/api", endpoint = "profile", input = GetUrl, output = Json)]
+pub async fn get_profile(username: String) -> Result<Profile, ApiError> {
+    ssr::respond(async move {
+        let not_found = || ApiError::NotFound(format!("nobody here is called “{username}”"));
+        if username.trim().is_empty() || username.len() > 64 {
+            return Err(not_found());
+        }
+        let record = ssr::store()?
+            .profile(username.trim())
+            .await?
+            .ok_or_else(not_found)?;
+        let viewer = ssr::current_session().await?.map(|s| s.user);
+        let is_me = viewer.is_some_and(|v| v.id == record.user);
+        if is_me {
+            ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
+        }
+        let own = |n: u64| if is_me { n } else { 0 };
+        Ok(Profile {
+            username: record.username,
+            member_since: record.created_at,
+            images: record.public_images + own(record.private_images),
+            videos: record.public_videos + own(record.private_videos),
+            private: is_me.then_some(record.private_images + record.private_videos),
+            is_me,
+        })
     })
     .await
 }

@@ -1,14 +1,22 @@
-use leptos::prelude::*;
+use leptos::{ev::MouseEvent, prelude::*};
 
-use crate::model::{format_duration, short_date, AssetSummary, MediaType};
+use crate::model::{format_duration, percent_encode, short_date, AssetSummary, MediaType};
+use crate::upload::Visibility;
 
 /// Fallback aspect box for assets that carry no size.
 const DEFAULT_BOX: (u32, u32) = (1, 1);
 
+/// How wide a grid column is drawn, for `sizes` (the grid's minimum is 220 px).
+const SIZES: &str = "(max-width: 480px) 100vw, (max-width: 960px) 50vw, 320px";
+
 /// A gallery tile: a box of the media's aspect ratio (so nothing shifts as images load),
-/// the title, the owner and the date.
+/// the title, the owner and the date. `on_open`, when given, is called instead of following
+/// the picture's link on a plain click (the gallery opens its lightbox).
 #[component]
-pub fn AssetCard(asset: AssetSummary) -> impl IntoView {
+pub fn AssetCard(
+    asset: AssetSummary,
+    #[prop(optional)] on_open: Option<Callback<()>>,
+) -> impl IntoView {
     let href = format!("/a/{}", asset.id);
     let (w, h) = match (asset.width, asset.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
@@ -24,22 +32,56 @@ pub fn AssetCard(asset: AssetSummary) -> impl IntoView {
             .unwrap_or_else(|| "video".into());
         view! { <span class="badge">"▶ " {label}</span> }
     });
+    let private = (asset.visibility == Visibility::Private)
+        .then(|| view! { <span class="badge private">"Only me"</span> });
+    let srcset = match (&asset.thumb_url, &asset.preview_url) {
+        (Some(thumb), Some(preview)) if thumb != preview => {
+            Some(format!("{thumb} 512w, {preview} 1024w"))
+        }
+        _ => None,
+    };
     let picture = asset.thumb_url.clone().map(|src| {
         view! {
-            <img src=src alt="" width=w height=h loading="lazy" decoding="async"/>
+            <img
+                src=src
+                srcset=srcset
+                sizes=SIZES
+                alt=""
+                width=w
+                height=h
+                loading="lazy"
+                decoding="async"
+            />
         }
     });
+    let open = move |ev: MouseEvent| {
+        if let Some(on_open) = on_open {
+            // Modified clicks open the asset page in a new tab, as a link would.
+            if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0) {
+                ev.prevent_default();
+                on_open.run(());
+            }
+        }
+    };
+    let owner_href = format!("/u/{}", percent_encode(&asset.owner, false));
     view! {
-        <article class="card" data-media-type=asset.media_type.as_str()>
-            <a class="thumb" href=href.clone() style=style tabindex="-1" aria-hidden="true">
+        <article class="card" data-media-type=asset.media_type.as_str() data-id=asset.id.clone()>
+            <a
+                class="thumb"
+                href=href.clone()
+                style=style
+                aria-label=format!("Look at “{}”", asset.title)
+                on:click=open
+            >
                 {picture}
                 {badge}
+                {private}
             </a>
             <h2 class="card-title">
                 <a href=href>{asset.title}</a>
             </h2>
             <p class="card-meta">
-                <span class="owner">{asset.owner}</span>
+                <a class="owner" href=owner_href>{asset.owner}</a>
                 " · "
                 <time datetime=datetime>{date}</time>
             </p>

@@ -50,12 +50,12 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
     let style = format!("aspect-ratio: {w} / {h}");
     let media = match (s.media_type, asset.media_url.clone()) {
         (MediaType::Video, Some(src)) => view! {
-            <video src=src poster=asset.preview_url.clone() controls=true preload="metadata" width=w height=h></video>
+            <video src=src poster=s.preview_url.clone() controls=true preload="metadata" width=w height=h></video>
         }
         .into_any(),
         (MediaType::Image, Some(src)) => {
             // The 1024 px still when there is one; the original is a click away.
-            let shown = asset.preview_url.clone().unwrap_or_else(|| src.clone());
+            let shown = s.preview_url.clone().unwrap_or_else(|| src.clone());
             view! {
                 <a href=src class="original-link">
                     <img src=shown alt=s.title.clone() width=w height=h/>

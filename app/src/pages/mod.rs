@@ -1,13 +1,13 @@
 mod account;
 mod asset;
-mod home;
+mod gallery;
 mod login;
 mod not_found;
 mod upload;
 
 pub use account::AccountPage;
 pub use asset::AssetPage;
-pub use home::HomePage;
+pub use gallery::{GalleryPage, ProfilePage, TagPage};
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use upload::UploadPage;

@@ -6,7 +6,8 @@ mod sqlite;
 use std::sync::Arc;
 
 use app::model::{media_url, AssetDetail, AssetSummary, MediaType, MediaVariant};
-use app::store::{Store, StoreError};
+use app::search::{text_tokens, Search, Sort};
+use app::store::{Cursor, Store, StoreError};
 use app::upload::{JobInfo, Visibility};
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -133,6 +134,8 @@ where
 
 /// An asset as both backends read it, before it becomes an API type.
 struct AssetRow {
+    /// The asset key: its creation time in Unix microseconds, unique (the `id` column).
+    key: i64,
     public_id: String,
     title: String,
     prompt: String,
@@ -145,13 +148,13 @@ struct AssetRow {
     owner: String,
     tags: Vec<String>,
     thumb_sha256: Option<String>,
+    preview_sha256: Option<String>,
     visibility: String,
 }
 
 /// What only the asset page shows: the original and preview files and the metadata.
 struct FileRow {
     file: Option<(String, String, i64)>,
-    preview_sha256: Option<String>,
     negative_prompt: String,
     original_filename: Option<String>,
     generation: Option<String>,
@@ -159,15 +162,14 @@ struct FileRow {
 }
 
 /// Columns the asset page reads beyond [`AssetRow`]'s, with `LEFT JOIN files f` (the
-/// original) and `LEFT JOIN files pv` (the preview), in both backends.
+/// original), in both backends.
 const FILE_COLUMNS: &str = "f.sha256 AS file_sha256, f.mime_type AS file_mime, \
-     f.byte_size AS file_size, pv.sha256 AS preview_sha256, a.negative_prompt, \
+     f.byte_size AS file_size, a.negative_prompt, \
      a.original_filename, CAST(a.generation AS TEXT) AS generation, \
      CASE WHEN a.raw_metadata IS NULL THEN 0 ELSE 1 END AS raw_present";
 
 /// Joins for [`FILE_COLUMNS`].
-const FILE_JOINS: &str = "LEFT JOIN files f ON f.id = a.file_id \
-     LEFT JOIN files pv ON pv.id = a.preview_file_id";
+const FILE_JOINS: &str = "LEFT JOIN files f ON f.id = a.file_id";
 
 impl FileRow {
     /// Reads [`FILE_COLUMNS`].
@@ -185,7 +187,6 @@ impl FileRow {
         };
         Ok(FileRow {
             file,
-            preview_sha256: col(row, "preview_sha256")?,
             negative_prompt: col(row, "negative_prompt")?,
             original_filename: col(row, "original_filename")?,
             generation: col(row, "generation")?,
@@ -208,8 +209,10 @@ impl AssetRow {
         String: Decode<'r, R::Database> + Type<R::Database>,
         i16: Decode<'r, R::Database> + Type<R::Database>,
         i32: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
     {
         Ok(AssetRow {
+            key: col(row, "id")?,
             public_id: col(row, "public_id")?,
             title: col(row, "title")?,
             prompt: col(row, "prompt")?,
@@ -222,6 +225,7 @@ impl AssetRow {
             owner: col(row, "owner")?,
             tags,
             thumb_sha256: col(row, "thumb_sha256")?,
+            preview_sha256: col(row, "preview_sha256")?,
             visibility: col(row, "visibility")?,
         })
     }
@@ -244,6 +248,9 @@ impl AssetRow {
             thumb_url: self
                 .thumb_sha256
                 .map(|sha| media_url(&self.public_id, MediaVariant::Thumb, &sha)),
+            preview_url: self
+                .preview_sha256
+                .map(|sha| media_url(&self.public_id, MediaVariant::Preview, &sha)),
             visibility,
             id: self.public_id,
             title: self.title,
@@ -282,9 +289,6 @@ impl AssetRow {
                 .as_ref()
                 .and_then(|(_, _, size)| u64::try_from(*size).ok()),
             mime_type: file.map(|(_, mime, _)| mime),
-            preview_url: extra
-                .preview_sha256
-                .map(|sha| media_url(&id, MediaVariant::Preview, &sha)),
             negative_prompt: extra.negative_prompt,
             original_filename: extra.original_filename,
             generation,
@@ -296,14 +300,18 @@ impl AssetRow {
 }
 
 /// A page of rows fetched with `limit + 1`: the extra row only says whether more follow.
-fn into_page(mut rows: Vec<AssetRow>, limit: u32) -> Result<app::model::AssetPage, StoreError> {
+fn into_page(
+    mut rows: Vec<AssetRow>,
+    limit: u32,
+    sort: Sort,
+) -> Result<app::model::AssetPage, StoreError> {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if has_more {
         rows.last().map(|last| {
-            app::store::Cursor {
-                created_at: last.created_at,
-                public_id: last.public_id.clone(),
+            Cursor {
+                sort,
+                key: last.key,
             }
             .encode()
         })
@@ -366,6 +374,140 @@ where
         started_at,
         finished_at,
     })
+}
+
+/// The asset key of a moment: Unix microseconds.
+pub(crate) fn asset_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Keys for assets about to be inserted, in their order: each its creation time, moved on
+/// by a microsecond past any other asset of the batch with the same or a later-moved time.
+/// (The database may still hold a clash; the insert resolves it the same way.)
+fn unique_keys(assets: &[app::store::NewAsset]) -> Vec<i64> {
+    let mut order: Vec<(i64, usize)> = assets
+        .iter()
+        .enumerate()
+        .map(|(n, a)| (asset_key(a.created_at), n))
+        .collect();
+    order.sort_unstable();
+    let mut keys = vec![0; assets.len()];
+    let mut last = i64::MIN;
+    for (key, n) in order {
+        let key = key.max(last.saturating_add(1));
+        last = key;
+        keys[n] = key;
+    }
+    keys
+}
+
+/// The time an asset key stands for.
+fn key_time(key: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(key)
+        .ok_or_else(|| StoreError::Database(format!("asset key {key} is not a time")))
+}
+
+/// The inclusive key range a search and cursor allow; `None` when it is empty.
+fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64, i64)> {
+    let midnight = |d: chrono::NaiveDate| asset_key(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let mut lo = search.from.map(midnight).unwrap_or(i64::MIN);
+    let mut hi = search
+        .to
+        .and_then(|d| d.succ_opt())
+        .map(|d| midnight(d) - 1)
+        .unwrap_or(i64::MAX);
+    if let Some(cursor) = after {
+        match sort {
+            Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
+            Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The search's text as both full-text indexes cut it: words that must all appear, and
+/// phrases whose words must appear in a row. `None` when the search has no text.
+struct TextQuery {
+    words: Vec<String>,
+    phrases: Vec<Vec<String>>,
+}
+
+impl TextQuery {
+    fn new(search: &Search) -> Option<TextQuery> {
+        let mut words: Vec<String> = Vec::new();
+        for token in search.words.iter().flat_map(|w| text_tokens(w)) {
+            if !words.contains(&token) {
+                words.push(token);
+            }
+        }
+        let phrases: Vec<Vec<String>> = search
+            .phrases
+            .iter()
+            .map(|p| text_tokens(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!words.is_empty() || !phrases.is_empty()).then_some(TextQuery { words, phrases })
+    }
+
+    /// An FTS5 query: each word and phrase a quoted string, all required.
+    fn fts5(&self) -> String {
+        let quote = |tokens: &[String]| format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
+        self.words
+            .iter()
+            .map(|w| quote(std::slice::from_ref(w)))
+            .chain(self.phrases.iter().map(|p| quote(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Tags named by a search, as stored: `(id, asset_count)` of each included tag, rarest
+/// first, and the ids of excluded ones. `None` when an included tag does not exist (so
+/// nothing can match).
+fn split_tags(
+    search: &Search,
+    found: &[(String, i64, i64)],
+) -> Option<(Vec<(i64, i64)>, Vec<i64>)> {
+    let lookup = |name: &String| found.iter().find(|(n, _, _)| n == name);
+    let mut include = Vec::with_capacity(search.tags.len());
+    for name in &search.tags {
+        let (_, id, count) = lookup(name)?;
+        include.push((*id, *count));
+    }
+    include.sort_by_key(|(_, count)| *count);
+    let exclude = search
+        .exclude_tags
+        .iter()
+        .filter_map(lookup)
+        .map(|(_, id, _)| *id)
+        .collect();
+    Some((include, exclude))
+}
+
+/// A profile from its user and the `(media_type, visibility, assets)` rows of
+/// `user_counts`.
+fn profile_record(
+    user: app::store::UserId,
+    username: String,
+    created_at: DateTime<Utc>,
+    counts: &[(i16, String, i64)],
+) -> app::store::ProfileRecord {
+    let count = |media_type: MediaType, visibility: Visibility| {
+        counts
+            .iter()
+            .filter(|(t, v, _)| *t == media_type.code() && *v == visibility.as_str())
+            .map(|(_, _, n)| u64::try_from(*n).unwrap_or(0))
+            .sum()
+    };
+    app::store::ProfileRecord {
+        user,
+        username,
+        created_at,
+        public_images: count(MediaType::Image, Visibility::Public),
+        public_videos: count(MediaType::Video, Visibility::Public),
+        private_images: count(MediaType::Image, Visibility::Private),
+        private_videos: count(MediaType::Video, Visibility::Private),
+    }
 }
 
 fn opt_i32(v: Option<u32>) -> Option<i32> {

@@ -6,32 +6,55 @@ use std::{str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, AssetId, AssetMedia, ClaimedJob, Credentials, EndSessions, FileId,
-    FinishOutcome, FinishUpload, JobOutput, ListQuery, NewAsset, NewFile, NewSession, NewUpload,
-    NewUser, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User, UserId,
+    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
+    FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
+    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
+    UserId,
 };
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::Connection;
+use sqlx::{Connection, Postgres, QueryBuilder};
+
+use app::search::{Search, Sort};
 
 use super::{
-    col, db_error, into_page, job_info, opt_i32, stored_ref, stored_ref_columns, user_from_row,
-    username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS,
-    USER_RETURNING,
+    col, db_error, into_page, job_info, key_bounds, key_time, opt_i32, profile_record, split_tags,
+    stored_ref, stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow,
+    OpenError, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "postgres";
 
 /// Rows per `UNNEST` insert.
 const BATCH: usize = 5_000;
+/// How far an asset's key may move past taken ones (one microsecond each).
+const MAX_KEY_MOVES: usize = 1_000;
 
 pub struct PgStore {
     pool: PgPool,
 }
 
 impl PgStore {
+    /// `(name, id, asset_count)` of the tags a search names that exist.
+    async fn find_tags(&self, search: &Search) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let names: Vec<&str> = search
+            .tags
+            .iter()
+            .chain(&search.exclude_tags)
+            .map(String::as_str)
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as("SELECT name, id, asset_count FROM tags WHERE name = ANY($1)")
+            .bind(names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| OpenError::BadUrl {
             backend: BACKEND,
@@ -67,8 +90,9 @@ impl PgStore {
 }
 
 const ASSET_COLUMNS: &str = "
-    a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
-    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, a.visibility,
+    a.id, a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
+    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256,
+    pv.sha256 AS preview_sha256, a.visibility,
     ARRAY(SELECT t.name
             FROM asset_tags x JOIN tags t ON t.id = x.tag_id
            WHERE x.asset_id = a.id
@@ -77,7 +101,8 @@ const ASSET_COLUMNS: &str = "
 const ASSET_FROM: &str = "
     FROM assets a
     JOIN users u ON u.id = a.owner_id
-    LEFT JOIN files th ON th.id = a.thumb_file_id";
+    LEFT JOIN files th ON th.id = a.thumb_file_id
+    LEFT JOIN files pv ON pv.id = a.preview_file_id";
 
 fn asset_row(row: &PgRow) -> Result<AssetRow, StoreError> {
     AssetRow::read(row, col(row, "created_at")?, col(row, "tags")?)
@@ -99,109 +124,151 @@ fn session_record(row: &PgRow) -> Result<SessionRecord, StoreError> {
     })
 }
 
-/// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the
-/// new rows' ids in the order given.
-async fn insert_assets(
+/// Inserts rows with the keys given, skipping any whose key is taken; returns the
+/// `(key, public_id)` of the rows inserted.
+async fn insert_keyed(
     conn: &mut PgConnection,
-    assets: &[NewAsset],
-) -> Result<Vec<AssetId>, StoreError> {
-    let mut out = Vec::with_capacity(assets.len());
-    for batch in assets.chunks(BATCH) {
-        let column = |f: fn(&NewAsset) -> Option<i32>| batch.iter().map(f).collect::<Vec<_>>();
-        let rows: Vec<(i64, String)> = sqlx::query_as(
+    rows: &[(i64, &NewAsset)],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let times = rows
+        .iter()
+        .map(|(key, _)| key_time(*key))
+        .collect::<Result<Vec<DateTime<Utc>>, _>>()?;
+    let column =
+        |f: fn(&NewAsset) -> Option<i32>| rows.iter().map(|(_, a)| f(a)).collect::<Vec<_>>();
+    sqlx::query_as(
             "INSERT INTO assets
-                (public_id, owner_id, title, prompt, model, media_type, file_id,
+                (id, public_id, owner_id, title, prompt, model, media_type, file_id,
                  thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
                  visibility, original_filename, preview_file_id, generation, raw_metadata,
                  parser_version)
-             SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
+             SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
                     c17::jsonb, c18::jsonb, c19
                FROM UNNEST(
-                $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[],
+                $20::bigint[], $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[],
                 $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::int[],
                 $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::bigint[],
                 $17::text[], $18::text[], $19::int[])
-                AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
+                AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
                      c17, c18, c19)
+             ON CONFLICT (id) DO NOTHING
              RETURNING id, public_id",
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.public_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(batch.iter().map(|a| a.owner.0).collect::<Vec<_>>())
-        .bind(batch.iter().map(|a| a.title.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|a| a.prompt.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|a| a.model.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, a)| *a).map(|a| a.owner.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, a)| *a).map(|a| a.title.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, a)| *a).map(|a| a.prompt.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, a)| *a).map(|a| a.model.as_deref()).collect::<Vec<_>>())
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.media_type.code())
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.file.map(|f| f.0))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.thumb.map(|f| f.0))
                 .collect::<Vec<_>>(),
         )
         .bind(column(|a| opt_i32(a.width)))
         .bind(column(|a| opt_i32(a.height)))
         .bind(column(|a| opt_i32(a.duration_ms)))
+        .bind(&times)
         .bind(
-            batch
+            rows
                 .iter()
-                .map(|a| a.created_at)
-                .collect::<Vec<DateTime<Utc>>>(),
-        )
-        .bind(
-            batch
-                .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.negative_prompt.as_str())
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.visibility.as_str())
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.original_filename.as_deref())
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.preview.map(|f| f.0))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.generation.as_deref())
                 .collect::<Vec<_>>(),
         )
         .bind(
-            batch
+            rows
                 .iter()
+                .map(|(_, a)| *a)
                 .map(|a| a.raw_metadata.as_deref())
                 .collect::<Vec<_>>(),
         )
         .bind(column(|a| i32::try_from(a.parser_version).ok()))
+        .bind(rows.iter().map(|(key, _)| *key).collect::<Vec<i64>>())
         .fetch_all(&mut *conn)
         .await
-        .map_err(db_error)?;
+        .map_err(db_error)
+}
+
+/// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the
+/// new rows' ids in the order given. Each asset's id is its creation time in microseconds;
+/// a time already taken moves on by a microsecond until it is free.
+async fn insert_assets(
+    conn: &mut PgConnection,
+    assets: &[NewAsset],
+) -> Result<Vec<AssetId>, StoreError> {
+    let mut out = Vec::with_capacity(assets.len());
+    let keys = unique_keys(assets);
+    for (batch, keys) in assets.chunks(BATCH).zip(keys.chunks(BATCH)) {
+        let mut pending: Vec<(i64, &NewAsset)> = keys.iter().copied().zip(batch).collect();
+        let mut rows: Vec<(i64, String)> = Vec::with_capacity(batch.len());
+        for _ in 0..MAX_KEY_MOVES {
+            if pending.is_empty() {
+                break;
+            }
+            let inserted = insert_keyed(conn, &pending).await?;
+            let done: std::collections::HashSet<&str> =
+                inserted.iter().map(|(_, id)| id.as_str()).collect();
+            pending.retain(|(_, asset)| !done.contains(asset.public_id.as_str()));
+            rows.extend(inserted);
+            for (key, _) in &mut pending {
+                *key += 1;
+            }
+        }
+        if let Some((key, _)) = pending.first() {
+            return Err(StoreError::Database(format!(
+                "no free asset key near {key} after {MAX_KEY_MOVES} tries"
+            )));
+        }
         let asset_ids: std::collections::HashMap<String, i64> = rows
             .into_iter()
             .map(|(id, public_id)| (public_id, id))
@@ -678,35 +745,144 @@ impl Store for PgStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn list_assets(&self, query: &ListQuery) -> Result<AssetPage, StoreError> {
-        let fetch = i64::from(query.limit) + 1;
-        let rows = match &query.after {
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE a.visibility = 'public'
-                     ORDER BY a.created_at DESC, a.public_id DESC LIMIT $1"
-                ))
-                .bind(fetch)
-                .fetch_all(&self.pool)
-                .await
+    async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
+        let search = &query.search;
+        let empty = || {
+            Ok(AssetPage {
+                items: Vec::new(),
+                next_cursor: None,
+            })
+        };
+        let Some((lo, hi)) = key_bounds(search, query.sort, query.after) else {
+            return empty();
+        };
+        let owner = match &search.owner {
+            None => None,
+            Some(name) => {
+                let id: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                match id {
+                    Some(id) => Some(id),
+                    None => return empty(),
+                }
             }
-            Some(after) => {
-                sqlx::query(&format!(
-                    "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE a.visibility = 'public' AND (a.created_at, a.public_id) < ($1, $2)
-                     ORDER BY a.created_at DESC, a.public_id DESC LIMIT $3"
-                ))
-                .bind(after.created_at)
-                .bind(&after.public_id)
-                .bind(fetch)
-                .fetch_all(&self.pool)
-                .await
-            }
+        };
+        let found = self.find_tags(search).await?;
+        let Some((include, exclude)) = split_tags(search, &found) else {
+            return empty();
+        };
+        let order = match query.sort {
+            Sort::Newest => "DESC",
+            Sort::Oldest => "ASC",
+        };
+
+        // The page's ids in key order. With a tag, from the rarest tag's asset_tags range
+        // (ordered by asset key); otherwise the planner picks among the primary key, the
+        // owner/type/model indexes and the full-text GIN index.
+        let mut core = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {ASSET_COLUMNS} FROM (SELECT a.id FROM "
+        ));
+        let mut tags = include.iter().map(|(id, _)| *id);
+        let key = if let Some(tag) = tags.next() {
+            core.push("asset_tags d JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
+                .push_bind(tag);
+            "d.asset_id"
+        } else {
+            core.push("assets a WHERE TRUE");
+            "a.id"
+        };
+        if lo > i64::MIN {
+            core.push(format_args!(" AND {key} >= ")).push_bind(lo);
         }
-        .map_err(db_error)?;
+        if hi < i64::MAX {
+            core.push(format_args!(" AND {key} <= ")).push_bind(hi);
+        }
+        if owner.is_none() || owner != query.viewer.map(|v| v.0) {
+            core.push(" AND a.visibility = 'public'");
+        }
+        if let Some(owner) = owner {
+            core.push(" AND a.owner_id = ").push_bind(owner);
+        }
+        if let Some(media_type) = search.media_type {
+            core.push(" AND a.media_type = ")
+                .push_bind(media_type.code());
+        }
+        if let Some(model) = &search.model {
+            core.push(" AND lower(a.model) = lower(")
+                .push_bind(model)
+                .push(")");
+        }
+        if let Some(text) = TextQuery::new(search) {
+            core.push(" AND a.search_vector @@ (");
+            let mut all = core.separated(" && ");
+            if !text.words.is_empty() {
+                all.push("plainto_tsquery('simple', ")
+                    .push_bind_unseparated(text.words.join(" "))
+                    .push_unseparated(")");
+            }
+            for phrase in &text.phrases {
+                all.push("phraseto_tsquery('simple', ")
+                    .push_bind_unseparated(phrase.join(" "))
+                    .push_unseparated(")");
+            }
+            core.push(")");
+        }
+        for tag in tags {
+            core.push(
+                " AND EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ",
+            )
+            .push_bind(tag)
+            .push(")");
+        }
+        if !exclude.is_empty() {
+            core.push(" AND NOT EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ANY(")
+                .push_bind(exclude)
+                .push("))");
+        }
+        core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
+            .push_bind(i64::from(query.limit) + 1);
+        core.push(format_args!(
+            ") page
+             JOIN assets a ON a.id = page.id
+             JOIN users u ON u.id = a.owner_id
+             LEFT JOIN files th ON th.id = a.thumb_file_id
+             LEFT JOIN files pv ON pv.id = a.preview_file_id
+             ORDER BY a.id {order}"
+        ));
+        let rows = core.build().fetch_all(&self.pool).await.map_err(db_error)?;
         let rows = rows.iter().map(asset_row).collect::<Result<Vec<_>, _>>()?;
-        into_page(rows, query.limit)
+        into_page(rows, query.limit, query.sort)
+    }
+
+    async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT id, username, created_at FROM users WHERE lower(username) = lower($1)",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let user = UserId(col(&row, "id")?);
+        let counts: Vec<(i16, String, i64)> = sqlx::query_as(
+            "SELECT media_type, visibility, assets FROM user_counts WHERE user_id = $1",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(Some(profile_record(
+            user,
+            col(&row, "username")?,
+            col(&row, "created_at")?,
+            &counts,
+        )))
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {

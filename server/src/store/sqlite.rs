@@ -7,9 +7,10 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, AssetId, AssetMedia, ClaimedJob, Credentials, EndSessions, FileId,
-    FinishOutcome, FinishUpload, JobOutput, ListQuery, NewAsset, NewFile, NewSession, NewUpload,
-    NewUser, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User, UserId,
+    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
+    FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
+    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
+    UserId,
 };
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
@@ -20,16 +21,20 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
+use app::search::{Search, Sort};
+
 use super::{
-    col, db_error, into_page, job_info, opt_i32, stored_ref, stored_ref_columns, user_from_row,
-    username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS,
-    USER_RETURNING,
+    col, db_error, into_page, job_info, key_bounds, opt_i32, profile_record, split_tags,
+    stored_ref, stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow,
+    OpenError, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
 
 /// Rows per multi-row `INSERT` (19 parameters each, far below SQLite's 32,766 limit).
 const ROWS_PER_INSERT: usize = 200;
+/// How far an asset's key may move past taken ones (one microsecond each).
+const MAX_KEY_MOVES: usize = 1_000;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -37,6 +42,26 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// `(name, id, asset_count)` of the tags a search names that exist.
+    async fn find_tags(&self, search: &Search) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let names: Vec<&String> = search.tags.iter().chain(&search.exclude_tags).collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT name, id, asset_count FROM tags WHERE name IN (");
+        let mut list = query.separated(", ");
+        for name in names {
+            list.push_bind(name);
+        }
+        query.push(")");
+        query
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)
+    }
+
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| OpenError::BadUrl {
@@ -94,8 +119,9 @@ fn from_micros(micros: i64) -> Result<DateTime<Utc>, StoreError> {
 const TAG_SEPARATOR: char = '\u{1f}';
 
 const ASSET_COLUMNS: &str = "
-    a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
-    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256, a.visibility,
+    a.id, a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height, a.duration_ms,
+    a.created_at, u.username AS owner, th.sha256 AS thumb_sha256,
+    pv.sha256 AS preview_sha256, a.visibility,
     (SELECT group_concat(t.name, char(31) ORDER BY t.name)
        FROM asset_tags x JOIN tags t ON t.id = x.tag_id
       WHERE x.asset_id = a.id) AS tags";
@@ -103,7 +129,8 @@ const ASSET_COLUMNS: &str = "
 const ASSET_FROM: &str = "
     FROM assets a
     JOIN users u ON u.id = a.owner_id
-    LEFT JOIN files th ON th.id = a.thumb_file_id";
+    LEFT JOIN files th ON th.id = a.thumb_file_id
+    LEFT JOIN files pv ON pv.id = a.preview_file_id";
 
 fn asset_row(row: &SqliteRow) -> Result<AssetRow, StoreError> {
     let tags: Option<String> = col(row, "tags")?;
@@ -134,52 +161,82 @@ fn session_record(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
     })
 }
 
+/// Inserts rows with the keys given, skipping any whose key is taken; returns the
+/// `(public_id, key)` of the rows inserted.
+async fn insert_keyed(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[(i64, &NewAsset)],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO assets
+            (id, public_id, owner_id, title, prompt, model, media_type, file_id,
+             thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
+             visibility, original_filename, preview_file_id, generation, raw_metadata,
+             parser_version) ",
+    );
+    insert.push_values(rows, |mut row, (key, asset)| {
+        row.push_bind(*key)
+            .push_bind(&asset.public_id)
+            .push_bind(asset.owner.0)
+            .push_bind(&asset.title)
+            .push_bind(&asset.prompt)
+            .push_bind(&asset.model)
+            .push_bind(asset.media_type.code())
+            .push_bind(asset.file.map(|f| f.0))
+            .push_bind(asset.thumb.map(|f| f.0))
+            .push_bind(opt_i32(asset.width))
+            .push_bind(opt_i32(asset.height))
+            .push_bind(opt_i32(asset.duration_ms))
+            .push_bind(*key)
+            .push_bind(&asset.negative_prompt)
+            .push_bind(asset.visibility.as_str())
+            .push_bind(&asset.original_filename)
+            .push_bind(asset.preview.map(|f| f.0))
+            .push_bind(&asset.generation)
+            .push_bind(&asset.raw_metadata)
+            .push_bind(i64::from(asset.parser_version));
+    });
+    insert.push(" ON CONFLICT (id) DO NOTHING RETURNING public_id, id");
+    insert
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)
+}
+
 /// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the
-/// new rows' ids in the order given.
+/// new rows' ids in the order given. Each asset's id is its creation time in microseconds;
+/// a time already taken moves on by a microsecond until it is free.
 async fn insert_assets(
     conn: &mut sqlx::SqliteConnection,
     assets: &[NewAsset],
 ) -> Result<Vec<AssetId>, StoreError> {
     let mut tag_ids: HashMap<&str, i64> = HashMap::new();
     let mut out = Vec::with_capacity(assets.len());
+    let keys = unique_keys(assets);
     // Multi-row statements: a handful per chunk instead of several per asset.
-    for chunk in assets.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO assets
-                (public_id, owner_id, title, prompt, model, media_type, file_id,
-                 thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
-                 visibility, original_filename, preview_file_id, generation, raw_metadata,
-                 parser_version) ",
-        );
-        insert.push_values(chunk, |mut row, asset| {
-            row.push_bind(&asset.public_id)
-                .push_bind(asset.owner.0)
-                .push_bind(&asset.title)
-                .push_bind(&asset.prompt)
-                .push_bind(&asset.model)
-                .push_bind(asset.media_type.code())
-                .push_bind(asset.file.map(|f| f.0))
-                .push_bind(asset.thumb.map(|f| f.0))
-                .push_bind(opt_i32(asset.width))
-                .push_bind(opt_i32(asset.height))
-                .push_bind(opt_i32(asset.duration_ms))
-                .push_bind(micros(asset.created_at))
-                .push_bind(&asset.negative_prompt)
-                .push_bind(asset.visibility.as_str())
-                .push_bind(&asset.original_filename)
-                .push_bind(asset.preview.map(|f| f.0))
-                .push_bind(&asset.generation)
-                .push_bind(&asset.raw_metadata)
-                .push_bind(i64::from(asset.parser_version));
-        });
-        insert.push(" RETURNING public_id, id");
-        let ids: HashMap<String, i64> = insert
-            .build_query_as::<(String, i64)>()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .collect();
+    for (chunk, keys) in assets
+        .chunks(ROWS_PER_INSERT)
+        .zip(keys.chunks(ROWS_PER_INSERT))
+    {
+        let mut pending: Vec<(i64, &NewAsset)> = keys.iter().copied().zip(chunk).collect();
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
+        for _ in 0..MAX_KEY_MOVES {
+            if pending.is_empty() {
+                break;
+            }
+            ids.extend(insert_keyed(conn, &pending).await?);
+            pending.retain(|(_, asset)| !ids.contains_key(&asset.public_id));
+            for (key, _) in &mut pending {
+                *key += 1;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Database(format!(
+                "no free asset key near {} after {MAX_KEY_MOVES} tries",
+                pending[0].0
+            )));
+        }
 
         let mut links = Vec::new();
         for asset in chunk {
@@ -637,35 +694,141 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn list_assets(&self, query: &ListQuery) -> Result<AssetPage, StoreError> {
-        let fetch = i64::from(query.limit) + 1;
-        let rows = match &query.after {
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE a.visibility = 'public'
-                     ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?"
-                ))
-                .bind(fetch)
-                .fetch_all(&self.reader)
-                .await
+    async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
+        let search = &query.search;
+        let empty = || {
+            Ok(AssetPage {
+                items: Vec::new(),
+                next_cursor: None,
+            })
+        };
+        let Some((lo, hi)) = key_bounds(search, query.sort, query.after) else {
+            return empty();
+        };
+        let owner = match &search.owner {
+            None => None,
+            Some(name) => {
+                let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+                    .bind(name)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_error)?;
+                match id {
+                    Some(id) => Some(id),
+                    None => return empty(),
+                }
             }
-            Some(after) => {
-                sqlx::query(&format!(
-                    "SELECT {ASSET_COLUMNS} {ASSET_FROM}
-                     WHERE a.visibility = 'public' AND (a.created_at, a.public_id) < (?, ?)
-                     ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?"
-                ))
-                .bind(micros(after.created_at))
-                .bind(&after.public_id)
-                .bind(fetch)
-                .fetch_all(&self.reader)
-                .await
-            }
+        };
+        let found = self.find_tags(search).await?;
+        let Some((include, exclude)) = split_tags(search, &found) else {
+            return empty();
+        };
+        let text = TextQuery::new(search);
+        let order = match query.sort {
+            Sort::Newest => "DESC",
+            Sort::Oldest => "ASC",
+        };
+
+        // The page's ids, read in key order from the narrowest ordered source: the
+        // full-text index (its rowids are asset keys), the rarest tag's asset_tags range,
+        // or an assets index the planner picks. Everything else is checked per row.
+        let mut core =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {ASSET_COLUMNS} FROM (SELECT a.id FROM "));
+        let mut tags = include.iter().map(|(id, _)| *id);
+        let key = if let Some(text) = &text {
+            core.push(
+                "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
+            )
+            .push_bind(text.fts5());
+            "assets_fts.rowid"
+        } else if let Some(tag) = tags.next() {
+            core.push("asset_tags d CROSS JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
+                .push_bind(tag);
+            "d.asset_id"
+        } else {
+            core.push("assets a WHERE 1 = 1");
+            "a.id"
+        };
+        if lo > i64::MIN {
+            core.push(format_args!(" AND {key} >= ")).push_bind(lo);
         }
-        .map_err(db_error)?;
+        if hi < i64::MAX {
+            core.push(format_args!(" AND {key} <= ")).push_bind(hi);
+        }
+        if owner.is_none() || owner != query.viewer.map(|v| v.0) {
+            core.push(" AND a.visibility = 'public'");
+        }
+        if let Some(owner) = owner {
+            core.push(" AND a.owner_id = ").push_bind(owner);
+        }
+        if let Some(media_type) = search.media_type {
+            core.push(" AND a.media_type = ")
+                .push_bind(media_type.code());
+        }
+        if let Some(model) = &search.model {
+            core.push(" AND a.model = ")
+                .push_bind(model)
+                .push(" COLLATE NOCASE");
+        }
+        for tag in tags {
+            core.push(
+                " AND EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ",
+            )
+            .push_bind(tag)
+            .push(")");
+        }
+        if !exclude.is_empty() {
+            core.push(" AND NOT EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id IN (");
+            let mut list = core.separated(", ");
+            for tag in &exclude {
+                list.push_bind(*tag);
+            }
+            core.push("))");
+        }
+        core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
+            .push_bind(i64::from(query.limit) + 1);
+
+        core.push(format_args!(
+            ") page
+             JOIN assets a ON a.id = page.id
+             JOIN users u ON u.id = a.owner_id
+             LEFT JOIN files th ON th.id = a.thumb_file_id
+             LEFT JOIN files pv ON pv.id = a.preview_file_id
+             ORDER BY a.id {order}"
+        ));
+        let rows = core
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
         let rows = rows.iter().map(asset_row).collect::<Result<Vec<_>, _>>()?;
-        into_page(rows, query.limit)
+        into_page(rows, query.limit, query.sort)
+    }
+
+    async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {
+        let Some(row) =
+            sqlx::query("SELECT id, username, created_at FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let user = UserId(col(&row, "id")?);
+        let counts: Vec<(i16, String, i64)> = sqlx::query_as(
+            "SELECT media_type, visibility, assets FROM user_counts WHERE user_id = ?",
+        )
+        .bind(user.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(Some(profile_record(
+            user,
+            col(&row, "username")?,
+            from_micros(col(&row, "created_at")?)?,
+            &counts,
+        )))
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use app::model::AssetPage;
-use app::store::{Cursor, ListQuery, Store};
+use app::store::{AssetQuery, Cursor, Store};
 use atelier_server::{config::sqlite_url, store};
 use rand::Rng;
 use sqlx::{Connection, Executor};
@@ -133,13 +133,11 @@ pub async fn every_page(store: &dyn Store, limit: u32) -> Vec<AssetPage> {
     let mut pages = Vec::new();
     let mut after = None;
     loop {
-        let page = store
-            .list_assets(&ListQuery {
-                limit,
-                after: after.take(),
-            })
-            .await
-            .expect("list");
+        let query = AssetQuery {
+            after: after.take(),
+            ..AssetQuery::newest(limit)
+        };
+        let page = store.search_assets(&query).await.expect("list");
         after = page
             .next_cursor
             .as_deref()

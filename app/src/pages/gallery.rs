@@ -1,0 +1,613 @@
+//! The gallery `/`, profiles `/u/{username}` and tag pages `/t/{tag}`: one filtered grid
+//! of assets, its filters all in the URL.
+//!
+//! Without JavaScript the filters are a GET form and "Next page" is a link. Hydrated, the
+//! form navigates in place (so back and forward restore earlier results), the grid loads
+//! the next page as it comes into view, and a picture opens in a lightbox (← → Esc).
+
+use leptos::{ev, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::{
+    hooks::{use_navigate, use_params_map, use_query_map},
+    params::ParamsMap,
+    NavigateOptions,
+};
+
+use super::ErrorNotice;
+use crate::api::{get_profile, list_assets};
+use crate::components::AssetCard;
+use crate::error::ApiError;
+use crate::model::{percent_encode, short_date, AssetPage, AssetSummary, MediaType, Profile};
+use crate::search::{Filters, FILTER_KEYS};
+
+/// What a page fixes about its results.
+#[derive(Clone, Debug, Default, PartialEq)]
+enum Scope {
+    #[default]
+    Everything,
+    Owner(String),
+    Tag(String),
+}
+
+impl Scope {
+    /// The filters the server gets: the URL's, with the page's own restriction added.
+    fn apply(&self, mut filters: Filters) -> Filters {
+        match self {
+            Scope::Everything => {}
+            Scope::Owner(owner) => filters.owner = owner.clone(),
+            Scope::Tag(tag) => {
+                filters.tags = if filters.tags.trim().is_empty() {
+                    tag.clone()
+                } else {
+                    format!("{tag},{}", filters.tags)
+                }
+            }
+        }
+        filters
+    }
+}
+
+/// The filters and cursor in a page's query string.
+fn read_query(query: &ParamsMap) -> (Filters, Option<String>) {
+    let mut filters = Filters::default();
+    for key in FILTER_KEYS {
+        if let Some(value) = query.get(key) {
+            filters.set(key, &value);
+        }
+    }
+    (filters, query.get("cursor").filter(|c| !c.is_empty()))
+}
+
+/// `path?filters` (and `&cursor=` when given).
+fn href(base: &str, filters: &Filters, cursor: Option<&str>) -> String {
+    let mut query = filters.query_string();
+    if let Some(cursor) = cursor {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("cursor=");
+        query.push_str(&percent_encode(cursor, false));
+    }
+    if query.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
+/// `/`: everything public, newest first.
+#[component]
+pub fn GalleryPage() -> impl IntoView {
+    view! {
+        <Title text="atelier · gallery"/>
+        <section class="page">
+            <h1 class="visually-hidden">"Gallery"</h1>
+            <Browse base="/".to_string() scope=Scope::Everything/>
+        </section>
+    }
+}
+
+/// `/t/{tag}`: everything carrying one tag.
+#[component]
+pub fn TagPage() -> impl IntoView {
+    let params = use_params_map();
+    let tag = move || {
+        params
+            .read()
+            .get("tag")
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase()
+    };
+    view! {
+        <Title text=move || crate::model::title_text(&format!("#{} · atelier", tag()))/>
+        <section class="page">
+            {move || {
+                let tag = tag();
+                let base = format!("/t/{}", percent_encode(&tag, false));
+                view! {
+                    <header class="browse-head">
+                        <h1>"#" {tag.clone()}</h1>
+                        <p class="muted"><a href="/">"All assets"</a></p>
+                    </header>
+                    <Browse base scope=Scope::Tag(tag)/>
+                }
+            }}
+        </section>
+    }
+}
+
+/// `/u/{username}`: one person's assets (their private ones too, when it is their own
+/// profile) and a short summary.
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let params = use_params_map();
+    let username = move || params.read().get("username").unwrap_or_default();
+    let profile = Resource::new(username, get_profile);
+    view! {
+        <Title text=move || crate::model::title_text(&format!("{} · atelier", username()))/>
+        <section class="page">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match profile.await {
+                        Ok(profile) => {
+                            let base = format!("/u/{}", percent_encode(&profile.username, false));
+                            let scope = Scope::Owner(profile.username.clone());
+                            view! {
+                                <ProfileSummary profile/>
+                                <Browse base scope/>
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ProfileSummary(profile: Profile) -> impl IntoView {
+    let plural = |n: u64, one: &'static str, many: &'static str| {
+        format!("{n} {}", if n == 1 { one } else { many })
+    };
+    let total = profile.images + profile.videos;
+    let private = profile
+        .private
+        .filter(|n| *n > 0)
+        .map(|n| view! { <span>{format!(" ({n} only you can see)")}</span> });
+    view! {
+        <header class="browse-head profile">
+            <h1>{profile.username.clone()}</h1>
+            <p class="muted">
+                <span class="asset-count">{plural(total, "asset", "assets")}</span>
+                ": "
+                {plural(profile.images, "image", "images")}
+                ", "
+                {plural(profile.videos, "video", "videos")}
+                {private}
+                " · member since "
+                <time datetime=profile.member_since.to_rfc3339()>
+                    {short_date(&profile.member_since)}
+                </time>
+            </p>
+        </header>
+    }
+}
+
+/// The filter form and the results for the current URL.
+#[component]
+fn Browse(base: String, scope: Scope) -> impl IntoView {
+    let query = use_query_map();
+    let state = Memo::new(move |_| read_query(&query.read()));
+    let filters = Signal::derive(move || state.get().0);
+    let asked = {
+        let scope = scope.clone();
+        move || {
+            let (filters, cursor) = state.get();
+            (scope.apply(filters), cursor)
+        }
+    };
+    let page = Resource::new(asked, |(filters, cursor)| {
+        list_assets(filters, cursor, None)
+    });
+    let restart = {
+        let base = base.clone();
+        move || {
+            let (filters, cursor) = state.get();
+            cursor.map(|_| {
+                view! { <p class="back"><a href=href(&base, &filters, None)>"← Back to the start"</a></p> }
+            })
+        }
+    };
+    let show_owner = !matches!(scope, Scope::Owner(_));
+    view! {
+        <FilterForm base=base.clone() filters show_owner/>
+        {restart}
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {
+                let base = base.clone();
+                let scope = scope.clone();
+                move || {
+                    let base = base.clone();
+                    let scope = scope.clone();
+                    Suspend::new(async move {
+                        match page.await {
+                            Ok(page) => {
+                                let filters = state.get_untracked().0;
+                                view! { <Grid page base filters scope/> }.into_any()
+                            }
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Suspense>
+    }
+}
+
+/// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in
+/// place with only the filled-in fields in the URL, and the selects apply at once.
+#[component]
+fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl IntoView {
+    let form = NodeRef::<leptos::html::Form>::new();
+    let navigate = use_navigate();
+    let apply = {
+        let base = base.clone();
+        move || {
+            if let Some(chosen) = form.get_untracked().and_then(|form| form_filters(&form)) {
+                navigate(&href(&base, &chosen, None), NavigateOptions::default());
+            }
+        }
+    };
+    let submit = {
+        let apply = apply.clone();
+        move |ev: ev::SubmitEvent| {
+            ev.prevent_default();
+            apply();
+        }
+    };
+    let change = move |_: ev::Event| apply();
+    let value = move |key: &'static str| move || filters.read().get(key).to_string();
+    let selected = move |key: &'static str, option: &'static str| {
+        move || filters.read().get(key).trim().eq_ignore_ascii_case(option)
+    };
+    let has_more = move || {
+        let f = filters.read();
+        ["tags", "exclude_tags", "model", "owner", "from", "to"]
+            .iter()
+            .any(|key| !f.get(key).trim().is_empty())
+    };
+    let owner = show_owner.then(|| {
+        view! {
+            <label>
+                "By"
+                <input type="text" name="owner" prop:value=value("owner") placeholder="username" autocomplete="off"/>
+            </label>
+        }
+    });
+    view! {
+        <form class="filters" method="get" action=base node_ref=form role="search" on:submit=submit>
+            <div class="filters-main">
+                <label class="search-box">
+                    <span class="visually-hidden">"Search"</span>
+                    <input
+                        type="search"
+                        name="q"
+                        prop:value=value("q")
+                        placeholder="cat astronaut tag:portrait type:video after:2026-01-01"
+                        maxlength="500"
+                        autocomplete="off"
+                    />
+                </label>
+                <label>
+                    <span class="visually-hidden">"Type"</span>
+                    <select name="type" on:change=change.clone()>
+                        <option value="" selected=selected("type", "")>"Images and videos"</option>
+                        <option value="image" selected=selected("type", "image")>"Images"</option>
+                        <option value="video" selected=selected("type", "video")>"Videos"</option>
+                    </select>
+                </label>
+                <label>
+                    <span class="visually-hidden">"Order"</span>
+                    <select name="sort" on:change=change>
+                        <option value="" selected=selected("sort", "")>"Newest first"</option>
+                        <option value="oldest" selected=selected("sort", "oldest")>"Oldest first"</option>
+                    </select>
+                </label>
+                <button type="submit" class="button">"Search"</button>
+            </div>
+            <details class="filters-more" open=has_more>
+                <summary>"More filters"</summary>
+                <div class="filters-grid">
+                    <label>
+                        "With tags"
+                        <input type="text" name="tags" prop:value=value("tags") placeholder="portrait, neon" autocomplete="off"/>
+                    </label>
+                    <label>
+                        "Without tags"
+                        <input type="text" name="exclude_tags" prop:value=value("exclude_tags") placeholder="nsfw" autocomplete="off"/>
+                    </label>
+                    <label>
+                        "Model"
+                        <input type="text" name="model" prop:value=value("model") placeholder="sdxl" autocomplete="off"/>
+                    </label>
+                    {owner}
+                    <label>
+                        "From"
+                        <input type="date" name="from" prop:value=value("from")/>
+                    </label>
+                    <label>
+                        "To"
+                        <input type="date" name="to" prop:value=value("to")/>
+                    </label>
+                </div>
+                <p class="hint">
+                    "In the search box: " <code>"tag:"</code> ", " <code>"-tag:"</code> ", "
+                    <code>"type:"</code> ", " <code>"model:"</code> ", " <code>"by:"</code> ", "
+                    <code>"after:"</code> ", " <code>"before:"</code> " and "
+                    <code>"\"exact phrases\""</code> "."
+                </p>
+            </details>
+        </form>
+    }
+}
+
+/// The filters a form holds now.
+#[cfg(feature = "hydrate")]
+fn form_filters(form: &web_sys::HtmlFormElement) -> Option<Filters> {
+    let data = web_sys::FormData::new_with_form(form).ok()?;
+    let mut chosen = Filters::default();
+    for key in FILTER_KEYS {
+        if let Some(value) = data.get(key).as_string() {
+            chosen.set(key, value.trim());
+        }
+    }
+    Some(chosen)
+}
+
+/// Forms are only read in the browser.
+#[cfg(not(feature = "hydrate"))]
+fn form_filters<T>(_form: &T) -> Option<Filters> {
+    None
+}
+
+/// The results: a grid that grows as it is scrolled, with a lightbox.
+#[component]
+fn Grid(page: AssetPage, base: String, filters: Filters, scope: Scope) -> impl IntoView {
+    if page.items.is_empty() {
+        let message = if filters.is_empty() && scope == Scope::Everything {
+            view! {
+                <p>"No assets yet."</p>
+                <p>"Fill the gallery with demo content: " <code>"atelier seed-demo --count 200"</code></p>
+            }
+            .into_any()
+        } else {
+            view! { <p>"Nothing matches these filters."</p> }.into_any()
+        };
+        return view! { <div class="empty">{message}</div> }.into_any();
+    }
+    let items: RwSignal<Vec<AssetSummary>> = RwSignal::new(page.items);
+    let next = RwSignal::new(page.next_cursor);
+    let loading = RwSignal::new(false);
+    let failure = RwSignal::new(None::<ApiError>);
+    let open = RwSignal::new(None::<usize>);
+    let asked = scope.apply(filters.clone());
+
+    let load_more = Callback::new(move |()| {
+        let Some(cursor) = next.get_untracked() else {
+            return;
+        };
+        if loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        let asked = asked.clone();
+        spawn_local(async move {
+            match list_assets(asked, Some(cursor), None).await {
+                Ok(page) => {
+                    items.update(|items| items.extend(page.items));
+                    next.set(page.next_cursor);
+                    failure.set(None);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            loading.set(false);
+        });
+    });
+    let click_more = move |ev: ev::MouseEvent| {
+        if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0 {
+            return;
+        }
+        ev.prevent_default();
+        load_more.run(());
+    };
+    let sentinel = NodeRef::<leptos::html::Div>::new();
+    infinite_scroll(sentinel, load_more, loading, next);
+
+    view! {
+        <ul class="grid" aria-live="polite">
+            <For each=move || items.get().into_iter().enumerate() key=|(_, asset)| asset.id.clone() let:entry>
+                <li>
+                    <AssetCard asset=entry.1 on_open=Callback::new(move |()| open.set(Some(entry.0)))/>
+                </li>
+            </For>
+        </ul>
+        {move || failure.get().map(|error| view! { <ErrorNotice error/> })}
+        <div class="more" node_ref=sentinel>
+            {move || {
+                next.get()
+                    .map(|cursor| {
+                        view! {
+                            <a
+                                class="button load-more"
+                                href=href(&base, &filters, Some(&cursor))
+                                rel="next"
+                                aria-busy=move || loading.get().to_string()
+                                on:click=click_more
+                            >
+                                {move || if loading.get() { "Loading…" } else { "Next page" }}
+                            </a>
+                        }
+                    })
+            }}
+        </div>
+        <Lightbox items open next load_more/>
+    }
+    .into_any()
+}
+
+/// Loads the next page whenever the element below the grid comes within a screen of view
+/// (browser only; without JavaScript the "Next page" link is there instead).
+#[allow(unused_variables)]
+fn infinite_scroll(
+    sentinel: NodeRef<leptos::html::Div>,
+    load_more: Callback<()>,
+    loading: RwSignal<bool>,
+    next: RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast};
+
+        // Near the end of the page (a short page may need several loads to fill it).
+        let near_end = move || {
+            sentinel.get_untracked().is_some_and(|el| {
+                let height = window()
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(800.0);
+                el.get_bounding_client_rect().top() < height * 2.0
+            })
+        };
+        Effect::new(move |_| {
+            let Some(el) = sentinel.get() else {
+                return;
+            };
+            let callback = Closure::<dyn Fn(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                let seen = entries.iter().any(|entry| {
+                    entry
+                        .dyn_into::<web_sys::IntersectionObserverEntry>()
+                        .is_ok_and(|e| e.is_intersecting())
+                });
+                if seen {
+                    load_more.run(());
+                }
+            });
+            let options = web_sys::IntersectionObserverInit::new();
+            options.set_root_margin("0px 0px 100% 0px");
+            let Ok(observer) = web_sys::IntersectionObserver::new_with_options(
+                callback.as_ref().unchecked_ref(),
+                &options,
+            ) else {
+                return;
+            };
+            observer.observe(&el);
+            let observer = send_wrapper::SendWrapper::new((observer, callback));
+            on_cleanup(move || observer.0.disconnect());
+        });
+        // After each load: if the end is still in view, load again.
+        Effect::new(move |_| {
+            if !loading.get() && next.with(Option::is_some) && near_end() {
+                load_more.run(());
+            }
+        });
+    }
+}
+
+/// A larger view of one asset over the page: ← and → step through the loaded results
+/// (loading more at the end), Esc closes it, and a link leads to the asset's page.
+#[component]
+fn Lightbox(
+    items: RwSignal<Vec<AssetSummary>>,
+    open: RwSignal<Option<usize>>,
+    next: RwSignal<Option<String>>,
+    load_more: Callback<()>,
+) -> impl IntoView {
+    let step = move |by: isize| {
+        let Some(at) = open.get_untracked() else {
+            return;
+        };
+        let len = items.with_untracked(Vec::len);
+        let to = at.saturating_add_signed(by);
+        if to < len {
+            open.set(Some(to));
+        } else if by > 0 && next.with_untracked(Option::is_some) {
+            load_more.run(());
+        }
+    };
+    let keys = window_event_listener(ev::keydown, move |ev| {
+        if open.get_untracked().is_none() || ev.alt_key() || ev.ctrl_key() || ev.meta_key() {
+            return;
+        }
+        match ev.key().as_str() {
+            "ArrowLeft" => step(-1),
+            "ArrowRight" => step(1),
+            "Escape" => open.set(None),
+            _ => return,
+        }
+        ev.prevent_default();
+    });
+    on_cleanup(move || keys.remove());
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if open.get().is_some() {
+            if let Some(dialog) = dialog.get() {
+                let _ = dialog.focus();
+            }
+        }
+    });
+    let current = move || {
+        open.get()
+            .and_then(|at| items.with(|items| items.get(at).cloned()))
+    };
+    view! {
+        <Show when=move || current().is_some()>
+            <div class="lightbox" role="dialog" aria-modal="true" aria-label="Larger view" tabindex="-1" node_ref=dialog
+                on:click=move |ev: ev::MouseEvent| {
+                    // A click on the backdrop (not on the picture or a control) closes it.
+                    if ev.target() == ev.current_target() {
+                        open.set(None);
+                    }
+                }
+            >
+                {move || current().map(|asset| {
+                    let (w, h) = (asset.width.unwrap_or(1), asset.height.unwrap_or(1));
+                    let src = asset.preview_url.clone().or(asset.thumb_url.clone());
+                    let href = format!("/a/{}", asset.id);
+                    let kind = match asset.media_type {
+                        MediaType::Image => "image",
+                        MediaType::Video => "video (open it to play)",
+                    };
+                    view! {
+                        <figure class="lightbox-figure" data-id=asset.id.clone()>
+                            {src.map(|src| view! { <img src=src alt=asset.title.clone() width=w height=h/> })}
+                            <figcaption>
+                                <a href=href.clone() class="lightbox-title">{asset.title.clone()}</a>
+                                <span class="muted">{format!(" · {} · {kind}", asset.owner)}</span>
+                                <p class="lightbox-prompt">{asset.prompt.clone()}</p>
+                            </figcaption>
+                        </figure>
+                    }
+                })}
+                <button type="button" class="lightbox-prev" aria-label="Previous" on:click=move |_| step(-1)>"←"</button>
+                <button type="button" class="lightbox-next" aria-label="Next" on:click=move |_| step(1)>"→"</button>
+                <button type="button" class="lightbox-close" aria-label="Close" on:click=move |_| open.set(None)>"✕"</button>
+            </div>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_the_filters_and_the_cursor() {
+        let filters = Filters {
+            q: "neon city".into(),
+            media_type: "video".into(),
+            ..Filters::default()
+        };
+        assert_eq!(href("/", &Filters::default(), None), "/");
+        assert_eq!(
+            href("/", &Filters::default(), Some("bjox")),
+            "/?cursor=bjox"
+        );
+        assert_eq!(
+            href("/u/alice", &filters, Some("bjox")),
+            "/u/alice?q=neon%20city&type=video&cursor=bjox"
+        );
+        let scoped = Scope::Tag("portrait".into()).apply(Filters {
+            tags: "neon".into(),
+            ..Filters::default()
+        });
+        assert_eq!(scoped.tags, "portrait,neon");
+        assert_eq!(
+            Scope::Owner("bob".into()).apply(Filters::default()).owner,
+            "bob"
+        );
+    }
+}

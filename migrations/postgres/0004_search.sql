@@ -1,0 +1,106 @@
+-- Search (PostgreSQL): time-ordered asset ids, full-text search over title and prompt,
+-- indexes for the filtered paths, per-tag and per-user counts.
+--
+-- An asset's id is its created_at in Unix microseconds, made unique by moving a clash on by
+-- one microsecond. Newest-first is then id order everywhere at once: the primary key,
+-- asset_tags (tag_id, asset_id) and the owner/type/model indexes; a date range is an id
+-- range, and a cursor is one integer.
+
+ALTER TABLE assets ALTER COLUMN id DROP IDENTITY;
+
+-- Children follow their parent's new id.
+ALTER TABLE asset_tags
+    DROP CONSTRAINT asset_tags_asset_id_fkey,
+    ADD CONSTRAINT asset_tags_asset_id_fkey FOREIGN KEY (asset_id)
+        REFERENCES assets (id) ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE jobs
+    DROP CONSTRAINT jobs_asset_id_fkey,
+    ADD CONSTRAINT jobs_asset_id_fkey FOREIGN KEY (asset_id)
+        REFERENCES assets (id) ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- new_id = n + max(micros_j - j for j <= n): at least created_at, strictly increasing.
+CREATE TEMP TABLE asset_renumber AS
+WITH ordered AS (
+    SELECT id,
+           (EXTRACT(EPOCH FROM created_at) * 1000000)::BIGINT AS micros,
+           ROW_NUMBER() OVER (ORDER BY created_at, id) AS n
+      FROM assets
+)
+SELECT id AS old_id,
+       n + MAX(micros - n) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS new_id
+  FROM ordered;
+
+-- Through negative ids, so no new id meets an old one on the way.
+UPDATE assets a SET id = -r.new_id FROM asset_renumber r WHERE a.id = r.old_id;
+UPDATE assets SET id = -id;
+UPDATE assets SET created_at = TIMESTAMPTZ 'epoch' + id * INTERVAL '1 microsecond';
+DROP TABLE asset_renumber;
+
+ALTER TABLE assets ADD CONSTRAINT assets_id_is_created_at
+    CHECK (id = (EXTRACT(EPOCH FROM created_at) * 1000000)::BIGINT);
+
+-- Keyset pagination runs over id, globally and per owner / type / model / tag.
+DROP INDEX idx_assets_created;
+DROP INDEX idx_assets_owner;
+DROP INDEX idx_assets_media_type;
+CREATE INDEX idx_assets_owner ON assets (owner_id, id);
+CREATE INDEX idx_assets_type  ON assets (media_type, id);
+CREATE INDEX idx_assets_model ON assets (lower(model), id);
+
+-- Full text over title and prompt (one text, as SQLite indexes it), without stemming or
+-- stop words, as SQLite's unicode61 tokenizer does, so both backends agree.
+ALTER TABLE assets ADD COLUMN search_vector TSVECTOR
+    GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, title || ' ' || prompt)) STORED;
+CREATE INDEX idx_assets_search ON assets USING GIN (search_vector);
+
+-- How many assets carry each tag (to start a multi-tag search from the rarest one).
+ALTER TABLE tags ADD COLUMN asset_count BIGINT NOT NULL DEFAULT 0;
+UPDATE tags SET asset_count = (SELECT COUNT(*) FROM asset_tags x WHERE x.tag_id = tags.id);
+
+CREATE FUNCTION asset_tags_count() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE tags SET asset_count = asset_count + 1 WHERE id = NEW.tag_id;
+    ELSE
+        UPDATE tags SET asset_count = asset_count - 1 WHERE id = OLD.tag_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER asset_tags_count AFTER INSERT OR DELETE ON asset_tags
+    FOR EACH ROW EXECUTE FUNCTION asset_tags_count();
+
+-- Each user's assets by type and visibility, for the profile's summary: kept exact by
+-- triggers in the transaction of every write, never counted on a request.
+CREATE TABLE user_counts (
+    user_id    BIGINT   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    media_type SMALLINT NOT NULL,
+    visibility TEXT     NOT NULL,
+    assets     BIGINT   NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, media_type, visibility)
+);
+INSERT INTO user_counts (user_id, media_type, visibility, assets)
+SELECT owner_id, media_type, visibility, COUNT(*) FROM assets GROUP BY 1, 2, 3;
+
+CREATE FUNCTION user_counts_track() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE user_counts SET assets = assets - 1
+         WHERE user_id = OLD.owner_id AND media_type = OLD.media_type
+           AND visibility = OLD.visibility;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO user_counts (user_id, media_type, visibility, assets)
+        VALUES (NEW.owner_id, NEW.media_type, NEW.visibility, 1)
+        ON CONFLICT (user_id, media_type, visibility)
+        DO UPDATE SET assets = user_counts.assets + 1;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER user_counts_track AFTER INSERT OR DELETE OR UPDATE OF owner_id, media_type, visibility
+    ON assets FOR EACH ROW EXECUTE FUNCTION user_counts_track();
+
+ANALYZE assets;
+ANALYZE asset_tags;
+ANALYZE tags;
