@@ -47,10 +47,12 @@ CREATE INDEX idx_assets_owner ON assets (owner_id, id);
 CREATE INDEX idx_assets_type  ON assets (media_type, id);
 CREATE INDEX idx_assets_model ON assets (lower(model), id);
 
--- Full text over title and prompt (one text, as SQLite indexes it), without stemming or
--- stop words, as SQLite's unicode61 tokenizer does, so both backends agree.
+-- Full text over title and prompt (one text, as SQLite indexes it), cut into runs of
+-- letters and digits and lower-cased, without stemming or stop words, as SQLite's unicode61
+-- tokenizer does, so both backends find the same assets.
 ALTER TABLE assets ADD COLUMN search_vector TSVECTOR
-    GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, title || ' ' || prompt)) STORED;
+    GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+        regexp_replace(title || ' ' || prompt, '[^[:alnum:]]+', ' ', 'g'))) STORED;
 CREATE INDEX idx_assets_search ON assets USING GIN (search_vector);
 
 -- How many assets carry each tag (to start a multi-tag search from the rarest one).
