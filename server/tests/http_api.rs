@@ -313,7 +313,198 @@ async fn browsers_get_guard_rails(db: &TestDb) {
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Every page of `/api/assets?{query}`, followed to the end.
+async fn all_of(app: &Router, query: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut uri = format!("/api/assets?limit=100&{query}");
+    loop {
+        let reply = get(app, &uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
+        let page = reply.json();
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/api/assets?limit=100&{query}&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
+
+fn ids(items: &[serde_json::Value]) -> Vec<&str> {
+    items
+        .iter()
+        .map(|i| i["id"].as_str().expect("id"))
+        .collect()
+}
+
+fn has_tag(item: &serde_json::Value, tag: &str) -> bool {
+    item["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .any(|t| t == tag)
+}
+
+async fn visitors_filter_and_search_by_url(db: &TestDb) {
+    let app = seeded_app(db, 60, false).await;
+    let everything = all_of(&app, "").await;
+    assert_eq!(everything.len(), 60);
+    let first = &everything[0];
+
+    // Type, as a field or in the search text, gives the same videos.
+    let videos: Vec<&serde_json::Value> = everything
+        .iter()
+        .filter(|i| i["media_type"] == "video")
+        .collect();
+    assert!(!videos.is_empty() && videos.len() < 60);
+    let by_field = all_of(&app, "type=video").await;
+    assert_eq!(by_field.len(), videos.len());
+    assert!(by_field.iter().all(|i| i["media_type"] == "video"));
+    assert_eq!(ids(&all_of(&app, "q=type%3Avideo").await), ids(&by_field));
+
+    // A tag in, another out; the tag and type together.
+    let tag = first["tags"][0].as_str().expect("a tag");
+    let tagged = all_of(&app, &format!("tags={tag}")).await;
+    let expected: Vec<&str> = everything
+        .iter()
+        .filter(|i| has_tag(i, tag))
+        .map(|i| i["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids(&tagged), expected);
+    let without = all_of(&app, &format!("q=-tag%3A{tag}")).await;
+    assert_eq!(without.len() + tagged.len(), 60);
+    assert!(without.iter().all(|i| !has_tag(i, tag)));
+    let both = all_of(&app, &format!("q=tag%3A{tag}+type%3Aimage")).await;
+    assert!(both
+        .iter()
+        .all(|i| has_tag(i, tag) && i["media_type"] == "image"));
+
+    // Words of the title find it; every result has them in its title or prompt.
+    let word = first["title"]
+        .as_str()
+        .expect("title")
+        .split_whitespace()
+        .last()
+        .expect("a word")
+        .to_lowercase();
+    let found = all_of(&app, &format!("q={word}")).await;
+    assert!(ids(&found).contains(&first["id"].as_str().expect("id")));
+    for item in &found {
+        let text = format!("{} {}", item["title"], item["prompt"]).to_lowercase();
+        assert!(text.contains(&word), "{word} not in {text}");
+    }
+
+    // One owner's assets, and their profile counts the same.
+    let owner = first["owner"].as_str().expect("owner");
+    let theirs = all_of(&app, &format!("owner={owner}")).await;
+    assert!(theirs.iter().all(|i| i["owner"] == owner));
+    let profile = get(&app, &format!("/api/profile?username={owner}"), &[]).await;
+    assert_eq!(profile.status, StatusCode::OK);
+    let profile = profile.json();
+    let counted =
+        profile["images"].as_u64().expect("images") + profile["videos"].as_u64().expect("videos");
+    assert_eq!(counted as usize, theirs.len());
+    assert_eq!(
+        profile["private"],
+        serde_json::Value::Null,
+        "not their own profile"
+    );
+    assert_eq!(
+        get(&app, "/api/profile?username=nobody_here", &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Dates are inclusive days; the oldest-first order is the newest-first one reversed.
+    let day = &first["created_at"].as_str().expect("time")[..10];
+    let that_day = all_of(&app, &format!("from={day}&to={day}")).await;
+    assert!(that_day
+        .iter()
+        .all(|i| i["created_at"].as_str().expect("time").starts_with(day)));
+    assert!(ids(&that_day).contains(&first["id"].as_str().expect("id")));
+    let mut oldest = ids(&all_of(&app, "sort=oldest").await)
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    oldest.reverse();
+    assert_eq!(oldest, ids(&everything));
+
+    // Mistakes are a 400 that names them.
+    let newest_cursor = get(&app, "/api/assets?limit=5", &[]).await.json()["next_cursor"]
+        .as_str()
+        .expect("more")
+        .to_string();
+    for (query, needle) in [
+        ("type=gif".to_string(), "type: is image or video, not “gif”"),
+        ("from=yesterday".to_string(), "“yesterday” is not a date"),
+        ("q=colour%3Ared".to_string(), "unknown search key “colour:”"),
+        (
+            "q=type%3Avideo&type=image".to_string(),
+            "type: is given twice",
+        ),
+        ("sort=best".to_string(), "sort is newest or oldest"),
+        ("from=2026-05-01&to=2026-04-01".to_string(), "later than"),
+        (
+            format!("sort=oldest&cursor={newest_cursor}"),
+            "start again without it",
+        ),
+    ] {
+        let reply = get(&app, &format!("/api/assets?{query}"), &[]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        let message = reply.json()["message"]
+            .as_str()
+            .expect("message")
+            .to_string();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+
+    // The pages read the same URL without JavaScript: the form shows the filter, only
+    // matching cards are listed, and the next-page link keeps the filter.
+    let page = get(&app, "/?type=video", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("data-media-type=\"video\""));
+    assert!(!html.contains("data-media-type=\"image\""));
+    assert!(
+        html.contains("<option value=\"video\" selected"),
+        "the form shows the filter"
+    );
+    let page = get(&app, "/?type=image&limit=5", &[]).await.text();
+    assert!(
+        page.contains("href=\"/?type=image&amp;cursor="),
+        "next page keeps the filter"
+    );
+
+    let tag_page = get(&app, &format!("/t/{tag}"), &[]).await;
+    assert_eq!(tag_page.status, StatusCode::OK);
+    let html = tag_page.text();
+    assert!(html.contains(&format!("#<!-- -->{tag}")) || html.contains(&format!("#{tag}")));
+    for item in tagged.iter().take(5) {
+        assert!(html.contains(item["id"].as_str().expect("id")));
+    }
+
+    let profile_page = get(&app, &format!("/u/{owner}"), &[]).await;
+    assert_eq!(profile_page.status, StatusCode::OK);
+    let html = profile_page.text();
+    assert!(html.contains("member since"));
+    assert!(html.contains(theirs[0]["id"].as_str().expect("id")));
+    assert_eq!(
+        get(&app, "/u/nobody_here", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mistake = get(&app, "/?q=colour%3Ared", &[]).await;
+    assert_eq!(mistake.status, StatusCode::BAD_REQUEST);
+    let html = mistake.text();
+    assert!(
+        html.contains("unknown search key “colour:”"),
+        "the message is on the page"
+    );
+    assert!(html.contains("name=\"q\""), "with the form to fix it");
+}
+
 on_both_backends!(
+    visitors_filter_and_search_by_url,
     browsers_get_guard_rails,
     the_api_pages_through_every_asset_once,
     pages_render_on_the_server_and_link_to_the_next_page,
