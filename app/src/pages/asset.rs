@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 use super::ErrorNotice;
 use crate::api::{get_asset, RetryJob};
 use crate::model::{
-    format_duration, short_datetime, title_text, AssetDetail, Generation, MediaType,
+    format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
 use crate::upload::{format_bytes, JobInfo, JobState, Visibility};
 
@@ -94,7 +94,7 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
             <div class="facts">
                 <h1>{s.title.clone()}</h1>
                 <p class="card-meta">
-                    "by " <span class="owner">{s.owner}</span> " · "
+                    "by " <a class="owner" href=format!("/u/{}", percent_encode(&s.owner, false))>{s.owner.clone()}</a> " · "
                     <time datetime=s.created_at.to_rfc3339()>{created}</time>
                     {(s.visibility == Visibility::Private).then_some(" · only you can see this")}
                 </p>
@@ -118,7 +118,14 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
                 {asset.generation.map(|g| view! { <Parameters generation=g/> })}
                 {metadata_note.map(|note| view! { <p class="hint metadata-note">{note}</p> })}
                 <ul class="tags">
-                    {s.tags.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+                    {s
+                        .tags
+                        .into_iter()
+                        .map(|t| {
+                            let href = format!("/t/{}", percent_encode(&t, false));
+                            view! { <li><a href=href rel="tag">{t}</a></li> }
+                        })
+                        .collect_view()}
                 </ul>
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id retry/> })}
             </div>

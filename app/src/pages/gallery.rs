@@ -263,7 +263,7 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
         view! {
             <label>
                 "By"
-                <input type="text" name="owner" prop:value=value("owner") placeholder="username" autocomplete="off"/>
+                <input type="text" name="owner" value=value("owner") prop:value=value("owner") placeholder="username" autocomplete="off"/>
             </label>
         }
     });
@@ -275,7 +275,7 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                     <input
                         type="search"
                         name="q"
-                        prop:value=value("q")
+                        value=value("q") prop:value=value("q")
                         placeholder="cat astronaut tag:portrait type:video after:2026-01-01"
                         maxlength="500"
                         autocomplete="off"
@@ -303,24 +303,24 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                 <div class="filters-grid">
                     <label>
                         "With tags"
-                        <input type="text" name="tags" prop:value=value("tags") placeholder="portrait, neon" autocomplete="off"/>
+                        <input type="text" name="tags" value=value("tags") prop:value=value("tags") placeholder="portrait, neon" autocomplete="off"/>
                     </label>
                     <label>
                         "Without tags"
-                        <input type="text" name="exclude_tags" prop:value=value("exclude_tags") placeholder="nsfw" autocomplete="off"/>
+                        <input type="text" name="exclude_tags" value=value("exclude_tags") prop:value=value("exclude_tags") placeholder="nsfw" autocomplete="off"/>
                     </label>
                     <label>
                         "Model"
-                        <input type="text" name="model" prop:value=value("model") placeholder="sdxl" autocomplete="off"/>
+                        <input type="text" name="model" value=value("model") prop:value=value("model") placeholder="sdxl" autocomplete="off"/>
                     </label>
                     {owner}
                     <label>
                         "From"
-                        <input type="date" name="from" prop:value=value("from")/>
+                        <input type="date" name="from" value=value("from") prop:value=value("from")/>
                     </label>
                     <label>
                         "To"
-                        <input type="date" name="to" prop:value=value("to")/>
+                        <input type="date" name="to" value=value("to") prop:value=value("to")/>
                     </label>
                 </div>
                 <p class="hint">

@@ -461,13 +461,17 @@ impl TextQuery {
     }
 }
 
-/// Tags named by a search, as stored: `(id, asset_count)` of each included tag, rarest
-/// first, and the ids of excluded ones. `None` when an included tag does not exist (so
+/// The tags of a search as stored.
+struct SearchTags {
+    /// `(id, asset_count)` of each included tag, rarest first.
+    include: Vec<(i64, i64)>,
+    /// Ids of the excluded tags that exist.
+    exclude: Vec<i64>,
+}
+
+/// Tags named by a search, as stored. `None` when an included tag does not exist (so
 /// nothing can match).
-fn split_tags(
-    search: &Search,
-    found: &[(String, i64, i64)],
-) -> Option<(Vec<(i64, i64)>, Vec<i64>)> {
+fn split_tags(search: &Search, found: &[(String, i64, i64)]) -> Option<SearchTags> {
     let lookup = |name: &String| found.iter().find(|(n, _, _)| n == name);
     let mut include = Vec::with_capacity(search.tags.len());
     for name in &search.tags {
@@ -481,7 +485,7 @@ fn split_tags(
         .filter_map(lookup)
         .map(|(_, id, _)| *id)
         .collect();
-    Some((include, exclude))
+    Some(SearchTags { include, exclude })
 }
 
 /// A profile from its user and the `(media_type, visibility, assets)` rows of

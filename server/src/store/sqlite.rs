@@ -26,7 +26,7 @@ use app::search::{Search, Sort};
 use super::{
     col, db_error, into_page, job_info, key_bounds, opt_i32, profile_record, split_tags,
     stored_ref, stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow,
-    OpenError, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
+    OpenError, SearchTags, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
@@ -720,7 +720,7 @@ impl Store for SqliteStore {
             }
         };
         let found = self.find_tags(search).await?;
-        let Some((include, exclude)) = split_tags(search, &found) else {
+        let Some(SearchTags { include, exclude }) = split_tags(search, &found) else {
             return empty();
         };
         let text = TextQuery::new(search);
