@@ -15,8 +15,10 @@ test:
 
 ## Benchmarks (not part of `make test`): figures printed and written to target/bench/.
 bench:
+	scripts/setup.sh --bench
 	cargo bench -p server --bench thumbnail
 	cargo bench -p server --bench upload
+	cargo bench -p server --bench search
 
 ## The single self-contained binary: target/release/atelier
 release: setup

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what building and testing atelier needs, and only what is missing, so a second
-# run takes seconds. Usage: scripts/setup.sh [--test]
+# run takes seconds. Usage: scripts/setup.sh [--test | --bench]
 #   always: the wasm32 target, cargo-leptos 0.3.10, wasm-bindgen-cli matching Cargo.lock,
 #           npm binaryen (wasm-opt for release builds)
 #   --test: also Debian's Chromium and the npm Playwright package for the browser suite
+#   --bench: also Debian's wrk (the load generator of the search benchmark)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 want_test=0
+want_bench=0
 [[ "${1:-}" == "--test" ]] && want_test=1
+[[ "${1:-}" == "--bench" ]] && want_bench=1
 
 say() { printf '\033[1;34msetup:\033[0m %s\n' "$*"; }
 
@@ -62,4 +65,10 @@ if [[ $want_test -eq 1 ]]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
   npm_install end2end
+fi
+
+if [[ $want_bench -eq 1 ]] && ! command -v wrk >/dev/null; then
+  say "installing Debian's wrk"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi

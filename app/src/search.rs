@@ -57,9 +57,15 @@ pub enum SearchError {
         first: String,
         second: String,
     },
-    #[error("sort is newest or oldest, not “{0}”")]
+    #[error("sort is newest, oldest or relevant, not “{0}”")]
     BadSort(String),
+    #[error("sort=relevant needs words to search for")]
+    RelevanceWithoutText,
 }
+
+/// How many of the newest matches a relevance sort ranks: ranking every match of a common
+/// word would cost what the whole index does, so relevance orders a capped candidate set.
+pub const RELEVANCE_CANDIDATES: u32 = 500;
 
 /// The order of results.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,6 +74,8 @@ pub enum Sort {
     #[default]
     Newest,
     Oldest,
+    /// Best text match first, among the newest [`RELEVANCE_CANDIDATES`] matches.
+    Relevant,
 }
 
 impl Sort {
@@ -75,6 +83,7 @@ impl Sort {
         match self {
             Sort::Newest => "newest",
             Sort::Oldest => "oldest",
+            Sort::Relevant => "relevant",
         }
     }
 
@@ -82,6 +91,7 @@ impl Sort {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "newest" => Ok(Sort::Newest),
             "oldest" => Ok(Sort::Oldest),
+            "relevant" | "relevance" => Ok(Sort::Relevant),
             _ => Err(SearchError::BadSort(text.trim().to_string())),
         }
     }
@@ -116,7 +126,7 @@ pub struct Filters {
     /// Inclusive dates, `YYYY-MM-DD`.
     pub from: String,
     pub to: String,
-    /// `newest` (default) or `oldest`.
+    /// `newest` (default), `oldest` or `relevant` (needs words).
     pub sort: String,
 }
 
@@ -230,7 +240,17 @@ impl Filters {
                 return Err(SearchError::EmptyRange { after, before });
             }
         }
-        Ok((search, Sort::parse(&self.sort)?))
+        let sort = Sort::parse(&self.sort)?;
+        if sort == Sort::Relevant
+            && !search
+                .words
+                .iter()
+                .chain(&search.phrases)
+                .any(|w| !text_tokens(w).is_empty())
+        {
+            return Err(SearchError::RelevanceWithoutText);
+        }
+        Ok((search, sort))
     }
 }
 
@@ -461,7 +481,15 @@ mod tests {
                     sort: "best".into(),
                     ..Filters::default()
                 },
-                "sort is newest or oldest",
+                "sort is newest, oldest or relevant",
+            ),
+            (
+                Filters {
+                    sort: "relevant".into(),
+                    q: "tag:x".into(),
+                    ..Filters::default()
+                },
+                "needs words",
             ),
             (
                 Filters {

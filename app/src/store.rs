@@ -269,38 +269,55 @@ pub struct ReparseItem {
     pub original: StoredRef,
 }
 
-/// Where a page ends: the key of its last asset, in the order it was read.
+/// Where a page ends: the key of its last asset, in the order it was read (and its score,
+/// for a relevance sort).
 ///
 /// An asset's key is its creation time in Unix microseconds, unique per asset (a clash
 /// moves the later one on by a microsecond), so one integer orders every result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cursor {
     pub sort: Sort,
     pub key: i64,
+    /// The last asset's score (lower is better); only for [`Sort::Relevant`].
+    pub score: Option<f64>,
 }
 
 impl Cursor {
-    /// Opaque to clients: base64url of `n:micros` (newest first) or `o:micros` (oldest).
+    /// Opaque to clients: base64url of `n:micros`, `o:micros` or `r:score-bits:micros`.
     pub fn encode(&self) -> String {
-        let order = match self.sort {
-            Sort::Newest => 'n',
-            Sort::Oldest => 'o',
+        let text = match (self.sort, self.score) {
+            (Sort::Newest, _) => format!("n:{}", self.key),
+            (Sort::Oldest, _) => format!("o:{}", self.key),
+            (Sort::Relevant, score) => format!(
+                "r:{:x}:{}",
+                score.unwrap_or(f64::INFINITY).to_bits(),
+                self.key
+            ),
         };
-        URL_SAFE_NO_PAD.encode(format!("{order}:{}", self.key))
+        URL_SAFE_NO_PAD.encode(text)
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
         let raw = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
         let raw = String::from_utf8(raw).ok()?;
-        let (order, key) = raw.split_once(':')?;
-        let sort = match order {
-            "n" => Sort::Newest,
-            "o" => Sort::Oldest,
+        let (order, rest) = raw.split_once(':')?;
+        let (sort, score, key) = match order {
+            "n" => (Sort::Newest, None, rest),
+            "o" => (Sort::Oldest, None, rest),
+            "r" => {
+                let (bits, key) = rest.split_once(':')?;
+                let score = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
+                if score.is_nan() {
+                    return None;
+                }
+                (Sort::Relevant, Some(score), key)
+            }
             _ => return None,
         };
         Some(Cursor {
             sort,
             key: key.parse().ok()?,
+            score,
         })
     }
 }
@@ -567,15 +584,27 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        for sort in [Sort::Newest, Sort::Oldest] {
+        for (sort, score) in [
+            (Sort::Newest, None),
+            (Sort::Oldest, None),
+            (Sort::Relevant, Some(-3.25)),
+        ] {
             let cursor = Cursor {
                 sort,
                 key: 1_767_225_600_123_456,
+                score,
             };
             assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         }
         assert_eq!(Cursor::decode("not a cursor"), None);
-        for bad in ["x:12", "n:../../etc", "n: 12", "n:"] {
+        for bad in [
+            "x:12",
+            "n:../../etc",
+            "n: 12",
+            "n:",
+            "r:12",
+            "r:7ff8000000000000:1",
+        ] {
             assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bad)), None, "{bad}");
         }
     }

@@ -173,8 +173,21 @@ pub fn router(state: ServerState) -> Router {
         ))
         // A panic in a handler becomes a 500 for that request only.
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(server_timing))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `Server-Timing: app;dur=<ms>`: how long the server took until the response's head was
+/// ready (browsers show it in their network panel; the search benchmark reads it).
+async fn server_timing(req: Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        response.headers_mut().append("server-timing", value);
+    }
+    response
 }
 
 async fn server_fn(State(state): State<ServerState>, req: Request<Body>) -> impl IntoResponse {

@@ -442,7 +442,11 @@ async fn visitors_filter_and_search_by_url(db: &TestDb) {
             "q=type%3Avideo&type=image".to_string(),
             "type: is given twice",
         ),
-        ("sort=best".to_string(), "sort is newest or oldest"),
+        (
+            "sort=best".to_string(),
+            "sort is newest, oldest or relevant",
+        ),
+        ("sort=relevant&type=video".to_string(), "needs words"),
         ("from=2026-05-01&to=2026-04-01".to_string(), "later than"),
         (
             format!("sort=oldest&cursor={newest_cursor}"),

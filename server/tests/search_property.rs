@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashSet;
 
 use app::model::{normalize_tags, MediaType};
-use app::search::{text_tokens, Search, Sort};
+use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
 use app::store::{AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
 use app::upload::Visibility;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -313,15 +313,20 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
         ids
     };
 
-    let (mut matched, mut multi_page, mut private_listed) = (0, 0, 0);
+    let (mut matched, mut multi_page, mut private_listed, mut relevance) = (0, 0, 0, 0);
     for n in 0..QUERIES {
         let search = random_search(&mut rng, &known);
         // What the search box would show parses back to the same search.
         assert_eq!(Search::parse(&search.to_text()).as_ref(), Ok(&search));
-        let sort = if rng.gen_bool(0.3) {
-            Sort::Oldest
-        } else {
-            Sort::Newest
+        let has_text = search
+            .words
+            .iter()
+            .chain(&search.phrases)
+            .any(|w| !text_tokens(w).is_empty());
+        let sort = match rng.gen_range(0..10) {
+            0..=2 => Sort::Oldest,
+            3..=5 if has_text => Sort::Relevant,
+            _ => Sort::Newest,
         };
         let viewer = users
             .choose(&mut rng)
@@ -373,12 +378,28 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
             }
             assert!(pages <= ASSETS + 1, "query {n}: the pages never end");
         }
-        assert_eq!(
-            got,
-            expected,
+        let context = format!(
             "query {n}: {:?} sorted {sort:?} for viewer {viewer:?}, {limit} a page",
             search.to_text()
         );
+        if sort == Sort::Relevant {
+            // Best match first among the newest candidates: the same assets, each once, in
+            // an order the brute force cannot rank.
+            let candidates: Vec<String> = brute_force(&known, &search, Sort::Newest, viewer)
+                .into_iter()
+                .take(RELEVANCE_CANDIDATES as usize)
+                .collect();
+            let distinct: HashSet<&String> = got.iter().collect();
+            assert_eq!(distinct.len(), got.len(), "{context}: an asset twice");
+            let mut sorted = got.clone();
+            sorted.sort();
+            let mut want = candidates;
+            want.sort();
+            assert_eq!(sorted, want, "{context}");
+            relevance += 1;
+        } else {
+            assert_eq!(got, expected, "{context}");
+        }
         if !expected.is_empty() {
             matched += 1;
         }
@@ -397,6 +418,7 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
         "only {multi_page} searches took several pages"
     );
     assert!(private_listed > 0, "no owner ever saw their private assets");
+    assert!(relevance >= 10, "only {relevance} relevance searches");
 }
 
 on_both_backends!(paged_results_equal_a_brute_force_filter);

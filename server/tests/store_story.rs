@@ -178,6 +178,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
     let past_the_end = Cursor {
         sort: Sort::Newest,
         key: (at(1, 0) - Duration::days(1)).timestamp_micros(),
+        score: None,
     };
     let empty = store
         .search_assets(&AssetQuery {

@@ -294,6 +294,7 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                     <select name="sort" on:change=change>
                         <option value="" selected=selected("sort", "")>"Newest first"</option>
                         <option value="oldest" selected=selected("sort", "oldest")>"Oldest first"</option>
+                        <option value="relevant" selected=selected("sort", "relevant")>"Best match"</option>
                     </select>
                 </label>
                 <button type="submit" class="button">"Search"</button>

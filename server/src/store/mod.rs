@@ -299,19 +299,21 @@ impl AssetRow {
     }
 }
 
-/// A page of rows fetched with `limit + 1`: the extra row only says whether more follow.
+/// A page of rows (each with its relevance score, when sorted by it) fetched with
+/// `limit + 1`: the extra row only says whether more follow.
 fn into_page(
-    mut rows: Vec<AssetRow>,
+    mut rows: Vec<(AssetRow, Option<f64>)>,
     limit: u32,
     sort: Sort,
 ) -> Result<app::model::AssetPage, StoreError> {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if has_more {
-        rows.last().map(|last| {
+        rows.last().map(|(last, score)| {
             Cursor {
                 sort,
                 key: last.key,
+                score: *score,
             }
             .encode()
         })
@@ -320,7 +322,7 @@ fn into_page(
     };
     let items = rows
         .into_iter()
-        .map(AssetRow::into_summary)
+        .map(|(row, _)| row.into_summary())
         .collect::<Result<_, _>>()?;
     Ok(app::model::AssetPage { items, next_cursor })
 }
@@ -420,6 +422,8 @@ fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64
         match sort {
             Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
             Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
+            // A relevance page goes on by score, within the same candidates.
+            Sort::Relevant => {}
         }
     }
     (lo <= hi).then_some((lo, hi))

@@ -6,10 +6,10 @@ use std::{str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
-    FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
-    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
-    UserId,
+    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, Cursor, EndSessions,
+    FileId, FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload,
+    NewUser, ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord,
+    User, UserId,
 };
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, QueryBuilder};
 
-use app::search::{Search, Sort};
+use app::search::{Search, Sort, RELEVANCE_CANDIDATES};
 
 use super::{
     col, db_error, into_page, job_info, key_bounds, key_time, opt_i32, profile_record, split_tags,
@@ -775,17 +775,47 @@ impl Store for PgStore {
         let Some(SearchTags { include, exclude }) = split_tags(search, &found) else {
             return empty();
         };
+        let text = TextQuery::new(search);
+        // Relevance ranks the text's matches; without text there is nothing to rank.
+        let relevant = query.sort == Sort::Relevant && text.is_some();
         let order = match query.sort {
-            Sort::Newest => "DESC",
             Sort::Oldest => "ASC",
+            Sort::Newest | Sort::Relevant => "DESC",
+        };
+        // `@@` this, and (for relevance) `ts_rank` of it.
+        let tsquery = |core: &mut QueryBuilder<'_, Postgres>, text: &TextQuery| {
+            core.push("(");
+            let mut all = core.separated(" && ");
+            if !text.words.is_empty() {
+                all.push("plainto_tsquery('simple', ")
+                    .push_bind_unseparated(text.words.join(" "))
+                    .push_unseparated(")");
+            }
+            for phrase in &text.phrases {
+                all.push("phraseto_tsquery('simple', ")
+                    .push_bind_unseparated(phrase.join(" "))
+                    .push_unseparated(")");
+            }
+            core.push(")");
         };
 
         // The page's ids in key order. With a tag, from the rarest tag's asset_tags range
         // (ordered by asset key); otherwise the planner picks among the primary key, the
-        // owner/type/model indexes and the full-text GIN index.
+        // owner/type/model indexes and the full-text GIN index. A relevance sort takes the
+        // newest candidates that way and ranks them by ts_rank (negated: lower is better).
         let mut core = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {ASSET_COLUMNS} FROM (SELECT a.id FROM "
+            "SELECT {ASSET_COLUMNS}, page.score AS score FROM (SELECT id, score FROM (SELECT a.id, "
         ));
+        match &text {
+            Some(text) if relevant => {
+                core.push("-ts_rank(a.search_vector, ");
+                tsquery(&mut core, text);
+                core.push(")::float8 AS score FROM ");
+            }
+            _ => {
+                core.push("NULL::float8 AS score FROM ");
+            }
+        }
         let mut tags = include.iter().map(|(id, _)| *id);
         let key = if let Some(tag) = tags.next() {
             core.push("asset_tags d JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
@@ -816,20 +846,9 @@ impl Store for PgStore {
                 .push_bind(model)
                 .push(")");
         }
-        if let Some(text) = TextQuery::new(search) {
-            core.push(" AND a.search_vector @@ (");
-            let mut all = core.separated(" && ");
-            if !text.words.is_empty() {
-                all.push("plainto_tsquery('simple', ")
-                    .push_bind_unseparated(text.words.join(" "))
-                    .push_unseparated(")");
-            }
-            for phrase in &text.phrases {
-                all.push("phraseto_tsquery('simple', ")
-                    .push_bind_unseparated(phrase.join(" "))
-                    .push_unseparated(")");
-            }
-            core.push(")");
+        if let Some(text) = &text {
+            core.push(" AND a.search_vector @@ ");
+            tsquery(&mut core, text);
         }
         for tag in tags {
             core.push(
@@ -843,19 +862,53 @@ impl Store for PgStore {
                 .push_bind(exclude)
                 .push("))");
         }
-        core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
-            .push_bind(i64::from(query.limit) + 1);
+        let fetch = i64::from(query.limit) + 1;
+        let page_order = if relevant {
+            core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
+                .push_bind(i64::from(RELEVANCE_CANDIDATES))
+                .push(") candidates");
+            if let Some(Cursor {
+                score: Some(score),
+                key,
+                ..
+            }) = query.after
+            {
+                core.push(" WHERE score > ")
+                    .push_bind(score)
+                    .push(" OR (score = ")
+                    .push_bind(score)
+                    .push(" AND id < ")
+                    .push_bind(key)
+                    .push(")");
+            }
+            core.push(" ORDER BY score, id DESC LIMIT ")
+                .push_bind(fetch);
+            "page.score, a.id DESC".to_string()
+        } else {
+            core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
+                .push_bind(fetch)
+                .push(") candidates");
+            format!("a.id {order}")
+        };
         core.push(format_args!(
             ") page
              JOIN assets a ON a.id = page.id
              JOIN users u ON u.id = a.owner_id
              LEFT JOIN files th ON th.id = a.thumb_file_id
              LEFT JOIN files pv ON pv.id = a.preview_file_id
-             ORDER BY a.id {order}"
+             ORDER BY {page_order}"
         ));
         let rows = core.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        let rows = rows.iter().map(asset_row).collect::<Result<Vec<_>, _>>()?;
-        into_page(rows, query.limit, query.sort)
+        let rows = rows
+            .iter()
+            .map(|row| Ok((asset_row(row)?, col::<_, Option<f64>>(row, "score")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let sort = if relevant || query.sort != Sort::Relevant {
+            query.sort
+        } else {
+            Sort::Newest
+        };
+        into_page(rows, query.limit, sort)
     }
 
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {

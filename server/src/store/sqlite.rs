@@ -7,10 +7,10 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
-    FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
-    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
-    UserId,
+    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, Cursor, EndSessions,
+    FileId, FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload,
+    NewUser, ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord,
+    User, UserId,
 };
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use app::search::{Search, Sort};
+use app::search::{Search, Sort, RELEVANCE_CANDIDATES};
 
 use super::{
     col, db_error, into_page, job_info, key_bounds, opt_i32, profile_record, split_tags,
@@ -724,16 +724,25 @@ impl Store for SqliteStore {
             return empty();
         };
         let text = TextQuery::new(search);
+        // Relevance ranks the text's matches; without text there is nothing to rank.
+        let relevant = query.sort == Sort::Relevant && text.is_some();
         let order = match query.sort {
-            Sort::Newest => "DESC",
             Sort::Oldest => "ASC",
+            Sort::Newest | Sort::Relevant => "DESC",
         };
 
         // The page's ids, read in key order from the narrowest ordered source: the
         // full-text index (its rowids are asset keys), the rarest tag's asset_tags range,
         // or an assets index the planner picks. Everything else is checked per row.
-        let mut core =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {ASSET_COLUMNS} FROM (SELECT a.id FROM "));
+        // A relevance sort takes the newest candidates that way and ranks them by bm25.
+        let mut core = QueryBuilder::<Sqlite>::new(if relevant {
+            format!(
+                "SELECT {ASSET_COLUMNS}, page.score AS score FROM (SELECT id, score FROM \
+                 (SELECT a.id, bm25(assets_fts) AS score FROM "
+            )
+        } else {
+            format!("SELECT {ASSET_COLUMNS}, page.score AS score FROM (SELECT a.id, NULL AS score FROM ")
+        });
         let mut tags = include.iter().map(|(id, _)| *id);
         let key = if let Some(text) = &text {
             core.push(
@@ -785,24 +794,56 @@ impl Store for SqliteStore {
             }
             core.push("))");
         }
-        core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
-            .push_bind(i64::from(query.limit) + 1);
-
+        let fetch = i64::from(query.limit) + 1;
+        let page_order = if relevant {
+            core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
+                .push_bind(i64::from(RELEVANCE_CANDIDATES))
+                .push(") candidates");
+            if let Some(Cursor {
+                score: Some(score),
+                key,
+                ..
+            }) = query.after
+            {
+                core.push(" WHERE score > ")
+                    .push_bind(score)
+                    .push(" OR (score = ")
+                    .push_bind(score)
+                    .push(" AND id < ")
+                    .push_bind(key)
+                    .push(")");
+            }
+            core.push(" ORDER BY score, id DESC LIMIT ")
+                .push_bind(fetch);
+            "page.score, a.id DESC".to_string()
+        } else {
+            core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
+                .push_bind(fetch);
+            format!("a.id {order}")
+        };
         core.push(format_args!(
             ") page
              JOIN assets a ON a.id = page.id
              JOIN users u ON u.id = a.owner_id
              LEFT JOIN files th ON th.id = a.thumb_file_id
              LEFT JOIN files pv ON pv.id = a.preview_file_id
-             ORDER BY a.id {order}"
+             ORDER BY {page_order}"
         ));
         let rows = core
             .build()
             .fetch_all(&self.reader)
             .await
             .map_err(db_error)?;
-        let rows = rows.iter().map(asset_row).collect::<Result<Vec<_>, _>>()?;
-        into_page(rows, query.limit, query.sort)
+        let rows = rows
+            .iter()
+            .map(|row| Ok((asset_row(row)?, col::<_, Option<f64>>(row, "score")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let sort = if relevant || query.sort != Sort::Relevant {
+            query.sort
+        } else {
+            Sort::Newest
+        };
+        into_page(rows, query.limit, sort)
     }
 
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {

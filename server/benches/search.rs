@@ -1,0 +1,333 @@
+//! Gallery and search at a million assets, on SQLite and on Postgres: the real `atelier`
+//! binary seeded with `seed-demo --count 1000000 --no-files`, serving on loopback, loaded by
+//! `wrk` at 25 connections for each request shape.
+//!
+//! For each shape it reports the server's own time (the `Server-Timing` header every
+//! response carries) and the latency wrk saw, p50/p95/p99, and the throughput. Both run on
+//! this machine's two cores, so wrk's latency includes queueing behind 24 other requests;
+//! the server time is what one request costs.
+//!
+//! Prints the figures and writes them to target/bench/search.txt. Run with `make bench` (or
+//! `cargo bench -p server --bench search`). `ATELIER_BENCH_ASSETS` changes the count;
+//! Postgres is used when `ATELIER_TEST_POSTGRES_URL` names a server (default
+//! postgres://postgres@127.0.0.1:5432/postgres) that answers.
+
+use std::{
+    fmt::Write as _,
+    fs,
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+const CONNECTIONS: u32 = 25;
+const SECONDS: u32 = 8;
+
+/// Prints p50/p95/p99 of wrk's latency and of the `Server-Timing` durations, merged over
+/// wrk's threads.
+const WRK_SCRIPT: &str = r#"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) hist = {}; errors = 0 end
+function response(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+  local timing = headers["server-timing"] or headers["Server-Timing"]
+  if timing then
+    local ms = tonumber(string.match(timing, "dur=([%d%.]+)"))
+    if ms then
+      local bucket = math.floor(ms * 20)
+      hist[bucket] = (hist[bucket] or 0) + 1
+    end
+  end
+end
+function done(summary, latency, requests)
+  local merged, total, errs = {}, 0, 0
+  for _, t in ipairs(threads) do
+    for b, n in pairs(t:get("hist")) do
+      merged[b] = (merged[b] or 0) + n
+      total = total + n
+    end
+    errs = errs + t:get("errors")
+  end
+  local keys = {}
+  for b in pairs(merged) do table.insert(keys, b) end
+  table.sort(keys)
+  local function pct(p)
+    local want, seen = total * p / 100, 0
+    for _, b in ipairs(keys) do
+      seen = seen + merged[b]
+      if seen >= want then return (b + 1) / 20 end
+    end
+    return 0
+  end
+  io.write(string.format(
+    "RESULT rps=%.0f lat50=%.2f lat95=%.2f lat99=%.2f srv50=%.2f srv95=%.2f srv99=%.2f n=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    pct(50), pct(95), pct(99), total, errs + summary.errors.status))
+end
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn atelier(data: &Path, database: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
+    cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
+    match database {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    cmd
+}
+
+/// `GET path` on a fresh connection; the body.
+fn get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}\n{body}");
+    body.to_string()
+}
+
+fn json(port: u16, path: &str) -> serde_json::Value {
+    serde_json::from_str(&get(port, path)).expect("JSON")
+}
+
+/// One request shape under load: (server p50, p95, p99, wrk p50, p95, p99, rps).
+struct Load {
+    srv: [f64; 3],
+    lat: [f64; 3],
+    rps: f64,
+    requests: u64,
+}
+
+fn load(port: u16, path: &str, script: &Path) -> Load {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{SECONDS}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("wrk (scripts/setup.sh --bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("wrk said: {text}"));
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    assert_eq!(field("errors"), 0.0, "{path}: errors under load: {line}");
+    Load {
+        srv: [field("srv50"), field("srv95"), field("srv99")],
+        lat: [field("lat50"), field("lat95"), field("lat99")],
+        rps: field("rps"),
+        requests: field("n") as u64,
+    }
+}
+
+fn encode(q: &str) -> String {
+    app::model::percent_encode(q, false)
+}
+
+/// The newest-first cursor whose page is the very last one (the oldest assets).
+fn deepest_cursor(port: u16) -> String {
+    let oldest = json(port, "/api/assets?sort=oldest&limit=25");
+    let at = oldest["items"][24]["created_at"]
+        .as_str()
+        .expect("25 assets");
+    let key = chrono::DateTime::parse_from_rfc3339(at)
+        .expect("a time")
+        .timestamp_micros();
+    URL_SAFE_NO_PAD.encode(format!("n:{key}"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn run_backend(
+    name: &str,
+    data: &Path,
+    database: Option<&str>,
+    count: u64,
+    script: &Path,
+    report: &mut String,
+) {
+    let started = Instant::now();
+    let seeded = atelier(data, database)
+        .args(["seed-demo", "--count", &count.to_string(), "--no-files"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("seed-demo");
+    assert!(seeded.success(), "seed-demo failed");
+    let seed_time = started.elapsed();
+
+    let port = free_port();
+    let _server = Server(
+        atelier(data, database)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let first = json(port, "/api/assets?limit=1");
+    let owner = first["items"][0]["owner"]
+        .as_str()
+        .expect("owner")
+        .to_string();
+    let deepest = deepest_cursor(port);
+    let shapes: Vec<(&str, String)> = vec![
+        ("gallery page / (HTML)", "/".into()),
+        ("first page /api/assets", "/api/assets".into()),
+        (
+            "deepest page (cursor)",
+            format!("/api/assets?cursor={deepest}"),
+        ),
+        ("text, common word: neon", "/api/assets?q=neon".into()),
+        (
+            "text, rarer word: violinist",
+            "/api/assets?q=violinist".into(),
+        ),
+        (
+            "text, phrase: \"golden hour\"",
+            format!("/api/assets?q={}", encode("\"golden hour\"")),
+        ),
+        (
+            "tag + type: portrait, video",
+            "/api/assets?tags=portrait&type=video".into(),
+        ),
+        (
+            "tag:portrait type:video after:2026-03-01 neon",
+            format!(
+                "/api/assets?q={}",
+                encode("tag:portrait type:video after:2026-03-01 neon")
+            ),
+        ),
+        ("one owner's assets", format!("/api/assets?owner={owner}")),
+        ("profile summary", format!("/api/profile?username={owner}")),
+    ];
+
+    let _ = writeln!(
+        report,
+        "\n{name}: {count} assets seeded in {:.0} s",
+        seed_time.as_secs_f64()
+    );
+    let _ = writeln!(
+        report,
+        "{:<48} {:>24} {:>24} {:>8}",
+        "request (25 connections, 8 s)", "server ms p50/p95/p99", "wrk ms p50/p95/p99", "req/s"
+    );
+    let mut first_page = None;
+    for (label, path) in &shapes {
+        // Sanity: the shape answers and finds something.
+        let body = get(port, path);
+        assert!(body.len() > 100, "{label}: {body}");
+        let l = load(port, path, script);
+        let _ = writeln!(
+            report,
+            "{label:<48} {:>24} {:>24} {:>8.0}",
+            format!("{:.2}/{:.2}/{:.2}", l.srv[0], l.srv[1], l.srv[2]),
+            format!("{:.1}/{:.1}/{:.1}", l.lat[0], l.lat[1], l.lat[2]),
+            l.rps
+        );
+        assert!(l.requests > 0);
+        if path == "/api/assets" {
+            first_page = Some(l.srv[0]);
+        } else if path.contains("cursor=") {
+            if let Some(first) = first_page {
+                let _ = writeln!(
+                    report,
+                    "{:<48} {:>24}",
+                    "  deepest / first page (server p50)",
+                    format!("{:.2}x", l.srv[0] / first)
+                );
+            }
+        }
+    }
+}
+
+fn main() {
+    let count: u64 = std::env::var("ATELIER_BENCH_ASSETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    fs::create_dir_all(&out_dir).expect("target/bench");
+    let script = out_dir.join("search-wrk.lua");
+    fs::write(&script, WRK_SCRIPT).expect("write the wrk script");
+    let mut report = format!(
+        "Search and gallery at {count} assets (atelier seed-demo --no-files), wrk -t2 -c{CONNECTIONS} -d{SECONDS}s\n\
+         server ms: the Server-Timing of each response; wrk ms: what the client saw (includes queueing)\n"
+    );
+
+    let data = out_dir.join("search-sqlite");
+    let _ = fs::remove_dir_all(&data);
+    fs::create_dir_all(&data).expect("data dir");
+    run_backend("SQLite", &data, None, count, &script, &mut report);
+    let _ = fs::remove_dir_all(&data);
+
+    let admin = std::env::var("ATELIER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .arg(&admin)
+            .args(["-qAtc", sql])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)")
+        && psql("CREATE DATABASE atelier_bench")
+    {
+        let url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/atelier_bench"),
+            None => panic!("{admin} is not a database URL"),
+        };
+        let data = out_dir.join("search-postgres");
+        let _ = fs::remove_dir_all(&data);
+        fs::create_dir_all(&data).expect("data dir");
+        run_backend("Postgres", &data, Some(&url), count, &script, &mut report);
+        let _ = fs::remove_dir_all(&data);
+        psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)");
+    } else {
+        let _ = writeln!(report, "\nPostgres: skipped, {admin} does not answer");
+    }
+    print!("\n{report}");
+    fs::write(out_dir.join("search.txt"), &report).expect("write report");
+}
