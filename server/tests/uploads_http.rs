@@ -853,6 +853,42 @@ async fn private_media_is_a_404_to_everyone_else(db: &TestDb) {
         alice.get(&format!("/a/{secret}")).await.status,
         StatusCode::OK
     );
+
+    // Her own listing and profile show it to her alone; the gallery shows it to nobody.
+    let items = |reply: &common::Reply| -> Vec<String> {
+        reply.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let hers = alice.get("/api/assets?owner=alice").await;
+    assert_eq!(items(&hers), [secret.clone()]);
+    assert_eq!(hers.header(header::CACHE_CONTROL), "private, no-store");
+    assert!(items(&alice.get("/api/assets").await).is_empty());
+    assert!(items(&bob.get("/api/assets?owner=alice").await).is_empty());
+    assert!(items(&visitor.get("/api/assets?q=by%3Aalice").await).is_empty());
+    let profile = alice.get("/api/profile?username=alice").await.json();
+    assert_eq!(
+        (profile["images"].as_u64(), profile["private"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(profile["is_me"], true);
+    let seen_by_bob = bob.get("/api/profile?username=alice").await.json();
+    assert_eq!(
+        (
+            seen_by_bob["images"].as_u64(),
+            seen_by_bob["private"].as_u64()
+        ),
+        (Some(0), None)
+    );
+    let page = alice.get("/u/alice").await.text();
+    assert!(
+        page.contains(&secret) && page.contains("Only me"),
+        "her profile page lists it"
+    );
+    assert!(!bob.get("/u/alice").await.text().contains(&secret));
 }
 
 async fn a_phone_video_plays_and_seeks(db: &TestDb) {
