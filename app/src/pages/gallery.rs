@@ -85,6 +85,7 @@ pub fn GalleryPage() -> impl IntoView {
             <Browse base="/".to_string() scope=Scope::Everything/>
         </section>
     }
+    .into_any()
 }
 
 /// `/t/{tag}`: everything carrying one tag.
@@ -203,7 +204,7 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
     view! {
-        <FilterForm base=base.clone() filters show_owner/>
+        {view! { <FilterForm base=base.clone() filters show_owner/> }.into_any()}
         {restart}
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {
@@ -225,6 +226,7 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
             }
         </Suspense>
     }
+    .into_any()
 }
 
 /// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in
@@ -333,6 +335,7 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
             </details>
         </form>
     }
+    .into_any()
 }
 
 /// The filters a form holds now.
@@ -579,6 +582,7 @@ fn Lightbox(
             </div>
         </Show>
     }
+    .into_any()
 }
 
 #[cfg(test)]
