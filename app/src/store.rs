@@ -371,6 +371,9 @@ pub trait Store: Send + Sync + 'static {
     /// Finishes outstanding work and closes connections (SQLite checkpoints its WAL).
     async fn close(&self);
 
+    /// Refreshes the query planner's statistics (after a bulk load).
+    async fn analyze(&self) -> Result<(), StoreError>;
+
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
 
     /// Finds a user by name, ignoring case.

@@ -59,18 +59,28 @@ CREATE INDEX idx_assets_search ON assets USING GIN (search_vector);
 ALTER TABLE tags ADD COLUMN asset_count BIGINT NOT NULL DEFAULT 0;
 UPDATE tags SET asset_count = (SELECT COUNT(*) FROM asset_tags x WHERE x.tag_id = tags.id);
 
-CREATE FUNCTION asset_tags_count() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+-- Statement-level, over the rows the statement changed: one UPDATE per tag per statement
+-- (a bulk insert of a million links touches each tag row once, not a million times).
+CREATE FUNCTION asset_tags_added() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE tags SET asset_count = asset_count + 1 WHERE id = NEW.tag_id;
-    ELSE
-        UPDATE tags SET asset_count = asset_count - 1 WHERE id = OLD.tag_id;
-    END IF;
+    UPDATE tags t SET asset_count = t.asset_count + d.n
+      FROM (SELECT tag_id, COUNT(*) AS n FROM added GROUP BY tag_id) d
+     WHERE t.id = d.tag_id;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER asset_tags_count AFTER INSERT OR DELETE ON asset_tags
-    FOR EACH ROW EXECUTE FUNCTION asset_tags_count();
+CREATE FUNCTION asset_tags_removed() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tags t SET asset_count = t.asset_count - d.n
+      FROM (SELECT tag_id, COUNT(*) AS n FROM removed GROUP BY tag_id) d
+     WHERE t.id = d.tag_id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER asset_tags_added AFTER INSERT ON asset_tags
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION asset_tags_added();
+CREATE TRIGGER asset_tags_removed AFTER DELETE ON asset_tags
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION asset_tags_removed();
 
 -- Each user's assets by type and visibility, for the profile's summary: kept exact by
 -- triggers in the transaction of every write, never counted on a request.
@@ -84,24 +94,49 @@ CREATE TABLE user_counts (
 INSERT INTO user_counts (user_id, media_type, visibility, assets)
 SELECT owner_id, media_type, visibility, COUNT(*) FROM assets GROUP BY 1, 2, 3;
 
-CREATE FUNCTION user_counts_track() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+-- Statement-level, as for tags: one upsert per (user, type, visibility) per statement.
+CREATE FUNCTION user_counts_apply(changes BIGINT, rows_user BIGINT, rows_type SMALLINT,
+                                  rows_visibility TEXT) RETURNS VOID LANGUAGE sql AS $$
+    INSERT INTO user_counts (user_id, media_type, visibility, assets)
+    VALUES (rows_user, rows_type, rows_visibility, changes)
+    ON CONFLICT (user_id, media_type, visibility)
+    DO UPDATE SET assets = user_counts.assets + EXCLUDED.assets;
+$$;
+CREATE FUNCTION user_counts_inserted() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE user_counts SET assets = assets - 1
-         WHERE user_id = OLD.owner_id AND media_type = OLD.media_type
-           AND visibility = OLD.visibility;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        INSERT INTO user_counts (user_id, media_type, visibility, assets)
-        VALUES (NEW.owner_id, NEW.media_type, NEW.visibility, 1)
-        ON CONFLICT (user_id, media_type, visibility)
-        DO UPDATE SET assets = user_counts.assets + 1;
-    END IF;
+    PERFORM user_counts_apply(n, owner_id, media_type, visibility)
+       FROM (SELECT owner_id, media_type, visibility, COUNT(*) AS n
+               FROM added GROUP BY 1, 2, 3) d;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER user_counts_track AFTER INSERT OR DELETE OR UPDATE OF owner_id, media_type, visibility
-    ON assets FOR EACH ROW EXECUTE FUNCTION user_counts_track();
+CREATE FUNCTION user_counts_deleted() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM user_counts_apply(-n, owner_id, media_type, visibility)
+       FROM (SELECT owner_id, media_type, visibility, COUNT(*) AS n
+               FROM removed GROUP BY 1, 2, 3) d;
+    RETURN NULL;
+END;
+$$;
+CREATE FUNCTION user_counts_updated() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM user_counts_apply(n, owner_id, media_type, visibility)
+       FROM (SELECT owner_id, media_type, visibility, SUM(n) AS n
+               FROM (SELECT owner_id, media_type, visibility, -1 AS n FROM removed
+                     UNION ALL
+                     SELECT owner_id, media_type, visibility, 1 AS n FROM added) c
+              GROUP BY 1, 2, 3) d
+      WHERE n <> 0;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER user_counts_inserted AFTER INSERT ON assets
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION user_counts_inserted();
+CREATE TRIGGER user_counts_deleted AFTER DELETE ON assets
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION user_counts_deleted();
+CREATE TRIGGER user_counts_updated AFTER UPDATE ON assets
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION user_counts_updated();
 
 ANALYZE assets;
 ANALYZE asset_tags;

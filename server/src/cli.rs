@@ -472,7 +472,13 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         count: args.count,
         seed: args.seed,
     };
-    let result = demo::seed(store.as_ref(), files.as_ref(), &options).await;
+    let mut result = demo::seed(store.as_ref(), files.as_ref(), &options).await;
+    if result.is_ok() {
+        // The planner should know the new data before the first search.
+        if let Err(err) = store.analyze().await {
+            result = Err(err.into());
+        }
+    }
     store.close().await;
     let report = result?;
     tracing::info!(

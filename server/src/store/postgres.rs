@@ -398,6 +398,14 @@ impl Store for PgStore {
             .map_err(db_error)
     }
 
+    async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE")
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -344,6 +344,14 @@ impl Store for SqliteStore {
             .map_err(db_error)
     }
 
+    async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE")
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.reader.close().await;
         // Fold the WAL back into the main file so a copied database is complete.
