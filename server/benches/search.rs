@@ -234,11 +234,19 @@ fn run_backend(
             "/api/assets?tags=portrait&type=video".into(),
         ),
         (
-            "tag:portrait type:video after:2026-03-01 neon",
+            "tag:portrait type:video after:2026-03-01 cyberpunk",
             format!(
                 "/api/assets?q={}",
-                encode("tag:portrait type:video after:2026-03-01 neon")
+                encode("tag:portrait type:video after:2026-03-01 cyberpunk")
             ),
+        ),
+        (
+            "tag:cyberpunk type:video (rarer together)",
+            format!("/api/assets?q={}", encode("tag:cyberpunk type:video")),
+        ),
+        (
+            "relevance: neon city",
+            format!("/api/assets?sort=relevant&q={}", encode("neon city")),
         ),
         ("one owner's assets", format!("/api/assets?owner={owner}")),
         ("profile summary", format!("/api/profile?username={owner}")),

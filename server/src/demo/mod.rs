@@ -145,6 +145,7 @@ const STYLES: &[(&str, &str)] = &[
     ("vaporwave poster", "retro"),
     ("low-poly", "3d"),
     ("anime key visual", "anime"),
+    ("cyberpunk illustration", "cyberpunk"),
 ];
 const DETAILS: &[&str] = &[
     "volumetric light",
@@ -210,7 +211,10 @@ struct Draft {
     slot: usize,
 }
 
-fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64) -> Draft {
+/// One synthetic asset: `index` of `count`. Creation times run forward through the demo
+/// year (evenly, with jitter inside each asset's slot), as uploads arrive in real life: the
+/// inserts append to the time-ordered indexes instead of landing at random places in them.
+fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64, count: u64) -> Draft {
     let (subject, subject_tag) = *pick(rng, SUBJECTS);
     let (style, style_tag) = *pick(rng, STYLES);
     let setting = *pick(rng, SETTINGS);
@@ -249,7 +253,13 @@ fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64) -> Draft {
         }
     };
     let year_micros = 365 * 24 * 3600 * 1_000_000i64;
-    let created_at = epoch_end() - Duration::microseconds(rng.gen_range(1..=year_micros));
+    let slot_micros = (year_micros / i64::try_from(count.max(1)).unwrap_or(i64::MAX)).max(1);
+    let offset = i64::try_from(index)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(slot_micros)
+        + rng.gen_range(0..slot_micros);
+    let created_at = epoch_end() - Duration::microseconds(year_micros)
+        + Duration::microseconds(offset.min(year_micros - 1));
     Draft {
         asset: NewAsset {
             public_id: public_id(rng),
@@ -322,7 +332,7 @@ pub async fn seed(
         let mut batch = Vec::with_capacity(size);
         for _ in 0..size {
             let index = options.count - remaining + batch.len() as u64;
-            let Draft { mut asset, slot } = draft(&mut rng, &owners, index);
+            let Draft { mut asset, slot } = draft(&mut rng, &owners, index, options.count);
             if let Some(files) = files {
                 let key = (asset.media_type, slot);
                 let (file, thumb) = match pool.get(&key) {
@@ -458,7 +468,7 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             (0..50)
                 .map(|i| {
-                    let d = draft(&mut rng, &owners, i).asset;
+                    let d = draft(&mut rng, &owners, i, 50).asset;
                     (
                         d.public_id,
                         d.title,
