@@ -3,9 +3,10 @@
 //! `wrk` at 25 connections for each request shape.
 //!
 //! For each shape it reports the server's own time (the `Server-Timing` header every
-//! response carries) and the latency wrk saw, p50/p95/p99, and the throughput. Both run on
-//! this machine's two cores, so wrk's latency includes queueing behind 24 other requests;
-//! the server time is what one request costs.
+//! response carries) and the latency wrk saw, p50/p95/p99, and the throughput; then the
+//! server time again with one connection. wrk and the server share this machine's two
+//! cores, so at 25 connections both times include queueing behind the other requests; the
+//! single connection shows what one request costs.
 //!
 //! Prints the figures and writes them to target/bench/search.txt. Run with `make bench` (or
 //! `cargo bench -p server --bench search`). `ATELIER_BENCH_ASSETS` changes the count;
@@ -26,6 +27,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
 const CONNECTIONS: u32 = 25;
 const SECONDS: u32 = 8;
+/// The same request from one connection: what it costs without queueing.
+const SOLO_SECONDS: u32 = 3;
 
 /// Prints p50/p95/p99 of wrk's latency and of the `Server-Timing` durations, merged over
 /// wrk's threads.
@@ -119,12 +122,13 @@ struct Load {
     requests: u64,
 }
 
-fn load(port: u16, path: &str, script: &Path) -> Load {
+fn load(port: u16, path: &str, script: &Path, connections: u32, seconds: u32) -> Load {
+    let threads = connections.min(2);
     let out = Command::new("wrk")
         .args([
-            "-t2",
-            &format!("-c{CONNECTIONS}"),
-            &format!("-d{SECONDS}s"),
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
             "--latency",
             "-s",
         ])
@@ -259,21 +263,28 @@ fn run_backend(
     );
     let _ = writeln!(
         report,
-        "{:<48} {:>24} {:>24} {:>8}",
-        "request (25 connections, 8 s)", "server ms p50/p95/p99", "wrk ms p50/p95/p99", "req/s"
+        "{:<48} {:>22} {:>22} {:>7} {:>22}",
+        "request", "25 conn: server ms", "25 conn: wrk ms", "req/s", "1 conn: server ms"
+    );
+    let _ = writeln!(
+        report,
+        "{:<48} {:>22} {:>22} {:>7} {:>22}",
+        "", "p50/p95/p99", "p50/p95/p99", "", "p50/p95/p99"
     );
     let mut first_page = None;
     for (label, path) in &shapes {
         // Sanity: the shape answers and finds something.
         let body = get(port, path);
         assert!(body.len() > 100, "{label}: {body}");
-        let l = load(port, path, script);
+        let l = load(port, path, script, CONNECTIONS, SECONDS);
+        let one = load(port, path, script, 1, SOLO_SECONDS);
         let _ = writeln!(
             report,
-            "{label:<48} {:>24} {:>24} {:>8.0}",
+            "{label:<48} {:>22} {:>22} {:>7.0} {:>22}",
             format!("{:.2}/{:.2}/{:.2}", l.srv[0], l.srv[1], l.srv[2]),
             format!("{:.1}/{:.1}/{:.1}", l.lat[0], l.lat[1], l.lat[2]),
-            l.rps
+            l.rps,
+            format!("{:.2}/{:.2}/{:.2}", one.srv[0], one.srv[1], one.srv[2]),
         );
         assert!(l.requests > 0);
         if path == "/api/assets" {
@@ -282,7 +293,7 @@ fn run_backend(
             if let Some(first) = first_page {
                 let _ = writeln!(
                     report,
-                    "{:<48} {:>24}",
+                    "{:<48} {:>22}",
                     "  deepest / first page (server p50)",
                     format!("{:.2}x", l.srv[0] / first)
                 );
@@ -302,7 +313,8 @@ fn main() {
     fs::write(&script, WRK_SCRIPT).expect("write the wrk script");
     let mut report = format!(
         "Search and gallery at {count} assets (atelier seed-demo --no-files), wrk -t2 -c{CONNECTIONS} -d{SECONDS}s\n\
-         server ms: the Server-Timing of each response; wrk ms: what the client saw (includes queueing)\n"
+         server ms: the Server-Timing of each response; wrk ms: what the client saw (includes queueing);\n\
+         1 conn: the same request from a single connection (wrk -c1 -d{SOLO_SECONDS}s)\n"
     );
 
     let data = out_dir.join("search-sqlite");
