@@ -1,6 +1,7 @@
 //! The two implementations of [`app::store::Store`], and choosing one from `DATABASE_URL`.
 
 mod postgres;
+mod search;
 mod sqlite;
 
 use std::sync::Arc;
@@ -495,9 +496,7 @@ fn split_tags(search: &Search, found: &[(String, i64, i64)]) -> Option<SearchTag
 /// A profile from its user and the `(media_type, visibility, assets)` rows of
 /// `user_counts`.
 fn profile_record(
-    user: app::store::UserId,
-    username: String,
-    created_at: DateTime<Utc>,
+    user: app::store::User,
     counts: &[(i16, String, i64)],
 ) -> app::store::ProfileRecord {
     let count = |media_type: MediaType, visibility: Visibility| {
@@ -508,9 +507,9 @@ fn profile_record(
             .sum()
     };
     app::store::ProfileRecord {
-        user,
-        username,
-        created_at,
+        user: user.id,
+        username: user.username,
+        created_at: user.created_at,
         public_images: count(MediaType::Image, Visibility::Public),
         public_videos: count(MediaType::Video, Visibility::Public),
         private_images: count(MediaType::Image, Visibility::Private),

@@ -7,10 +7,10 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use app::account::{Role, UserStatus};
 use app::model::AssetPage;
 use app::store::{
-    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, Cursor, EndSessions,
-    FileId, FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload,
-    NewUser, ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord,
-    User, UserId,
+    ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
+    FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
+    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
+    UserId,
 };
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
@@ -21,12 +21,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use app::search::{Search, Sort, RELEVANCE_CANDIDATES};
+use app::search::Search;
 
+use super::search::{self, SearchPlan};
 use super::{
-    col, db_error, into_page, job_info, key_bounds, opt_i32, profile_record, split_tags,
-    stored_ref, stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow,
-    OpenError, SearchTags, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
+    col, db_error, into_page, job_info, opt_i32, profile_record, stored_ref, stored_ref_columns,
+    unique_keys, user_from_row, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
+    FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
@@ -703,140 +704,50 @@ impl Store for SqliteStore {
     }
 
     async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-        let search = &query.search;
-        let empty = || {
-            Ok(AssetPage {
+        let owner = match &query.search.owner {
+            None => None,
+            Some(name) => Some(self.find_user(name).await?.map(|u| u.id.0)),
+        };
+        let found = self.find_tags(&query.search).await?;
+        let Some(plan) = SearchPlan::new(query, owner, &found) else {
+            return Ok(AssetPage {
                 items: Vec::new(),
                 next_cursor: None,
-            })
-        };
-        let Some((lo, hi)) = key_bounds(search, query.sort, query.after) else {
-            return empty();
-        };
-        let owner = match &search.owner {
-            None => None,
-            Some(name) => {
-                let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
-                    .bind(name)
-                    .fetch_optional(&self.reader)
-                    .await
-                    .map_err(db_error)?;
-                match id {
-                    Some(id) => Some(id),
-                    None => return empty(),
-                }
-            }
-        };
-        let found = self.find_tags(search).await?;
-        let Some(SearchTags { include, exclude }) = split_tags(search, &found) else {
-            return empty();
-        };
-        let text = TextQuery::new(search);
-        // Relevance ranks the text's matches; without text there is nothing to rank.
-        let relevant = query.sort == Sort::Relevant && text.is_some();
-        let order = match query.sort {
-            Sort::Oldest => "ASC",
-            Sort::Newest | Sort::Relevant => "DESC",
+            });
         };
 
         // The page's ids, read in key order from the narrowest ordered source: the
         // full-text index (its rowids are asset keys), the rarest tag's asset_tags range,
         // or an assets index the planner picks. Everything else is checked per row.
         // A relevance sort takes the newest candidates that way and ranks them by bm25.
-        let mut core = QueryBuilder::<Sqlite>::new(if relevant {
-            format!(
-                "SELECT {ASSET_COLUMNS}, page.score AS score FROM (SELECT id, score FROM \
-                 (SELECT a.id, bm25(assets_fts) AS score FROM "
-            )
+        let mut core = search::start::<Sqlite>(ASSET_COLUMNS);
+        core.push(if plan.relevant {
+            "bm25(assets_fts) AS score FROM "
         } else {
-            format!("SELECT {ASSET_COLUMNS}, page.score AS score FROM (SELECT a.id, NULL AS score FROM ")
+            "NULL AS score FROM "
         });
-        let mut tags = include.iter().map(|(id, _)| *id);
-        let key = if let Some(text) = &text {
+        let (key, extra_tags) = if let Some(text) = &plan.text {
             core.push(
                 "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
             )
             .push_bind(text.fts5());
-            "assets_fts.rowid"
-        } else if let Some(tag) = tags.next() {
+            ("assets_fts.rowid", &plan.include[..])
+        } else if let Some((tag, rest)) = plan.include.split_first() {
             core.push("asset_tags d CROSS JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
-                .push_bind(tag);
-            "d.asset_id"
+                .push_bind(*tag);
+            ("d.asset_id", rest)
         } else {
             core.push("assets a WHERE 1 = 1");
-            "a.id"
+            ("a.id", &[][..])
         };
-        if lo > i64::MIN {
-            core.push(format_args!(" AND {key} >= ")).push_bind(lo);
-        }
-        if hi < i64::MAX {
-            core.push(format_args!(" AND {key} <= ")).push_bind(hi);
-        }
-        if owner.is_none() || owner != query.viewer.map(|v| v.0) {
-            core.push(" AND a.visibility = 'public'");
-        }
-        if let Some(owner) = owner {
-            core.push(" AND a.owner_id = ").push_bind(owner);
-        }
-        if let Some(media_type) = search.media_type {
-            core.push(" AND a.media_type = ")
-                .push_bind(media_type.code());
-        }
-        if let Some(model) = &search.model {
-            core.push(" AND a.model = ")
-                .push_bind(model)
-                .push(" COLLATE NOCASE");
-        }
-        for tag in tags {
-            core.push(
-                " AND EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ",
-            )
-            .push_bind(tag)
-            .push(")");
-        }
-        if !exclude.is_empty() {
-            core.push(" AND NOT EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id IN (");
-            let mut list = core.separated(", ");
-            for tag in &exclude {
-                list.push_bind(*tag);
-            }
-            core.push("))");
-        }
-        let fetch = i64::from(query.limit) + 1;
-        let page_order = if relevant {
-            core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
-                .push_bind(i64::from(RELEVANCE_CANDIDATES))
-                .push(") candidates");
-            if let Some(Cursor {
-                score: Some(score),
-                key,
-                ..
-            }) = query.after
-            {
-                core.push(" WHERE score > ")
-                    .push_bind(score)
-                    .push(" OR (score = ")
-                    .push_bind(score)
-                    .push(" AND id < ")
-                    .push_bind(key)
-                    .push(")");
-            }
-            core.push(" ORDER BY score, id DESC LIMIT ")
-                .push_bind(fetch);
-            "page.score, a.id DESC".to_string()
-        } else {
-            core.push(format_args!(" ORDER BY {key} {order} LIMIT "))
-                .push_bind(fetch);
-            format!("a.id {order}")
-        };
-        core.push(format_args!(
-            ") page
-             JOIN assets a ON a.id = page.id
-             JOIN users u ON u.id = a.owner_id
-             LEFT JOIN files th ON th.id = a.thumb_file_id
-             LEFT JOIN files pv ON pv.id = a.preview_file_id
-             ORDER BY {page_order}"
-        ));
+        search::push_filters(
+            &mut core,
+            &plan,
+            key,
+            extra_tags,
+            ("a.model = ", " COLLATE NOCASE"),
+        );
+        search::push_page(&mut core, &plan, key);
         let rows = core
             .build()
             .fetch_all(&self.reader)
@@ -846,38 +757,21 @@ impl Store for SqliteStore {
             .iter()
             .map(|row| Ok((asset_row(row)?, col::<_, Option<f64>>(row, "score")?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let sort = if relevant || query.sort != Sort::Relevant {
-            query.sort
-        } else {
-            Sort::Newest
-        };
-        into_page(rows, query.limit, sort)
+        into_page(rows, plan.limit, plan.sort)
     }
 
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {
-        let Some(row) =
-            sqlx::query("SELECT id, username, created_at FROM users WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db_error)?
-        else {
+        let Some(user) = self.find_user(username).await? else {
             return Ok(None);
         };
-        let user = UserId(col(&row, "id")?);
         let counts: Vec<(i16, String, i64)> = sqlx::query_as(
             "SELECT media_type, visibility, assets FROM user_counts WHERE user_id = ?",
         )
-        .bind(user.0)
+        .bind(user.id.0)
         .fetch_all(&self.reader)
         .await
         .map_err(db_error)?;
-        Ok(Some(profile_record(
-            user,
-            col(&row, "username")?,
-            from_micros(col(&row, "created_at")?)?,
-            &counts,
-        )))
+        Ok(Some(profile_record(user, &counts)))
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {
