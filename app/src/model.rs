@@ -75,6 +75,36 @@ pub struct AssetPage {
     pub next_cursor: Option<String>,
 }
 
+/// How the results of a search divide up (`GET /api/facets`), counted over its newest
+/// [`FACET_SAMPLE`] matches so that the count stays cheap at any size.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facets {
+    /// Matches counted: all of them, or [`FACET_SAMPLE`] when `more` is set.
+    pub counted: u32,
+    /// There are more matches than were counted.
+    pub more: bool,
+    /// `image` and `video`, most first (a type with no matches is left out).
+    pub types: Vec<FacetCount>,
+    /// The most common tags, most first (ties by name).
+    pub tags: Vec<FacetCount>,
+    /// The most common models (ignoring case), most first (ties by name).
+    pub models: Vec<FacetCount>,
+}
+
+/// One value of a facet and how many of the counted matches have it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u32,
+}
+
+/// How many of a search's newest matches its facets count.
+pub const FACET_SAMPLE: u32 = 1_000;
+/// How many tags a facet lists.
+pub const FACET_TAGS: u32 = 10;
+/// How many models a facet lists.
+pub const FACET_MODELS: u32 = 5;
+
 /// A user's profile summary (`GET /api/profile`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {

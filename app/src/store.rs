@@ -6,7 +6,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 
 use crate::account::{Role, UserStatus};
-use crate::model::{AssetDetail, AssetPage, MediaType};
+use crate::model::{AssetDetail, AssetPage, Facets, MediaType};
 use crate::search::{Search, Sort};
 use crate::upload::{JobInfo, Visibility};
 
@@ -336,6 +336,17 @@ pub struct AssetQuery {
 }
 
 impl AssetQuery {
+    /// The newest matches whose [`Store::facets`] are counted.
+    pub fn facets(search: &Search, viewer: Option<UserId>) -> AssetQuery {
+        AssetQuery {
+            search: search.clone(),
+            sort: Sort::Newest,
+            limit: crate::model::FACET_SAMPLE,
+            after: None,
+            viewer,
+        }
+    }
+
     /// The first page of everything public, newest first.
     pub fn newest(limit: u32) -> AssetQuery {
         AssetQuery {
@@ -472,6 +483,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of the assets a search finds, keyset-paginated over the asset key.
     async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError>;
+
+    /// How the newest [`crate::model::FACET_SAMPLE`] matches of a search divide up by type,
+    /// tag and model, with the same visibility rules as [`Store::search_assets`].
+    async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError>;
 
     /// A user's profile with their asset counts (kept by triggers, never counted here).
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError>;

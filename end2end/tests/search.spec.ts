@@ -3,6 +3,23 @@ import { hydrated, watch } from './helpers';
 
 type Item = { id: string; title: string; media_type: 'image' | 'video'; tags: string[]; owner: string };
 type AssetPage = { items: Item[]; next_cursor: string | null };
+type FacetCount = { value: string; count: number };
+type Facets = { counted: number; more: boolean; types: FacetCount[]; tags: FacetCount[]; models: FacetCount[] };
+
+async function facetsOf(request: APIRequestContext, query: string): Promise<Facets> {
+  const res = await request.get(`/api/facets?${query}`);
+  expect(res.ok(), `${query}: ${await res.text()}`).toBeTruthy();
+  return res.json();
+}
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** What the facet bar says about how many matches there are. */
+function total(facets: Facets): string | RegExp {
+  return facets.more ? /^More than 1,000 matches/ : `${facets.counted} match${facets.counted === 1 ? '' : 'es'}`;
+}
 
 /** The first page the API gives for a query string. */
 async function firstPage(request: APIRequestContext, query: string): Promise<AssetPage> {
@@ -45,6 +62,24 @@ test.describe('without JavaScript', () => {
     // The form shows what is applied.
     await expect(page.locator('select[name=type]')).toHaveValue('video');
     await expect(page.getByLabel('With tags')).toHaveValue(tag);
+  });
+
+  test('the facets count the results, and each is a link that narrows them', async ({ page, request }) => {
+    const everything = await facetsOf(request, '');
+    const videos = everything.types.find((t) => t.value === 'video');
+    expect(videos, 'the demo has videos').toBeDefined();
+    await page.goto('/');
+    const facets = page.getByRole('navigation', { name: 'Narrow the results' });
+    await expect(facets.locator('.facet-total')).toHaveText(total(everything));
+    await facets.getByRole('link', { name: /^Videos/ }).click();
+    await expect(page).toHaveURL('/?type=video');
+    const first = await firstPage(request, 'type=video');
+    await expect(page.locator('.card-title')).toHaveText(first.items.map((i) => i.title));
+    const narrowed = await facetsOf(request, 'type=video');
+    expect(narrowed.counted).toBe(Math.min(videos!.count, 1000));
+    await expect(facets.locator('.facet-total')).toHaveText(total(narrowed));
+    // The type is chosen: only tags and models are left to choose from.
+    await expect(facets.getByRole('link', { name: /^Images/ })).toHaveCount(0);
   });
 
   test('a search the box cannot understand says why, next to the form', async ({ page }) => {
@@ -91,6 +126,35 @@ test.describe('with JavaScript', () => {
     await page.goForward();
     await expect(page.locator('.card-title')).toHaveText(videos.items.map((i) => i.title));
 
+    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  test('a tag facet narrows the results in place, and its count is what the results hold', async ({ page, request }) => {
+    const problems = watch(page);
+    const everything = await facetsOf(request, '');
+    const top = everything.tags[0];
+    expect(top, 'the demo has tags').toBeDefined();
+    const tagged = await firstPage(request, `tags=${encodeURIComponent(top.value)}`);
+    const narrowed = await facetsOf(request, `tags=${encodeURIComponent(top.value)}`);
+
+    await page.goto('/');
+    await hydrated(page);
+    await page.evaluate(() => ((window as any).__sameDocument = true));
+    const facets = page.getByRole('navigation', { name: 'Narrow the results' });
+    await expect(facets.locator('.facet-total')).toHaveText(total(everything));
+    const link = facets.getByRole('link', { name: `#${top.value} ${top.count.toLocaleString('en-US')}` });
+    await link.click();
+    await expect(page).toHaveURL(`/?tags=${encodeURIComponent(top.value)}`);
+    await expect(page.locator('.card-title')).toHaveText(tagged.items.map((i) => i.title));
+    await expect(facets.locator('.facet-total')).toHaveText(total(narrowed));
+    // The chosen tag is no longer offered; the form shows it.
+    await expect(facets.locator('a', { hasText: new RegExp(`^#${escapeRe(top.value)}\\s`) })).toHaveCount(0);
+    await expect(page.getByLabel('With tags')).toHaveValue(top.value);
+    if (!everything.more && !narrowed.more) {
+      // Nothing capped: the tag's count is how many results it now has.
+      expect(narrowed.counted).toBe(top.count);
+    }
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
     expect(problems).toEqual([]);
   });

@@ -378,6 +378,50 @@ async fn visitors_filter_and_search_by_url(db: &TestDb) {
         .iter()
         .all(|i| has_tag(i, tag) && i["media_type"] == "image"));
 
+    // The facets count the same matches, and the page links to each way to narrow them.
+    let facets = get(&app, "/api/facets", &[]).await;
+    assert_eq!(facets.status, StatusCode::OK);
+    let facets = facets.json();
+    assert_eq!(
+        (facets["counted"].as_u64(), facets["more"].as_bool()),
+        (Some(60), Some(false))
+    );
+    let counted = |list: &serde_json::Value, value: &str| {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .find(|f| f["value"] == value)
+            .and_then(|f| f["count"].as_u64())
+    };
+    assert_eq!(
+        counted(&facets["types"], "video"),
+        Some(videos.len() as u64)
+    );
+    let tag_facets = facets["tags"].as_array().expect("tags");
+    assert!(!tag_facets.is_empty());
+    for facet in tag_facets {
+        let name = facet["value"].as_str().expect("tag");
+        let with = everything.iter().filter(|i| has_tag(i, name)).count();
+        assert_eq!(facet["count"].as_u64(), Some(with as u64), "#{name}");
+    }
+    let video_facets = get(&app, "/api/facets?q=type%3Avideo&sort=oldest", &[])
+        .await
+        .json();
+    assert_eq!(video_facets["counted"].as_u64(), Some(videos.len() as u64));
+    let bad = get(&app, "/api/facets?type=gif", &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let html = get(&app, "/", &[]).await.text();
+    assert!(html.contains("60 matches"));
+    assert!(
+        html.contains("href=\"/?type=video\""),
+        "a link narrows to videos"
+    );
+    let top_tag = tag_facets[0]["value"].as_str().expect("tag");
+    assert!(
+        html.contains(&format!("href=\"/?tags={top_tag}\"")),
+        "and to the top tag"
+    );
+
     // Words of the title find it; every result has them in its title or prompt.
     let word = first["title"]
         .as_str()

@@ -5,9 +5,11 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use app::model::{normalize_tags, MediaType};
+use app::model::{
+    normalize_tags, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
+};
 use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
 use app::store::{AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
 use app::upload::Visibility;
@@ -45,7 +47,13 @@ const TAGS: &[&str] = &[
     "animation",
     "sketch",
 ];
-const MODELS: &[Option<&str>] = &[None, Some("SDXL 1.0"), Some("flux-dev"), Some("sd15")];
+const MODELS: &[Option<&str>] = &[
+    None,
+    Some("SDXL 1.0"),
+    Some("sdxl 1.0"),
+    Some("flux-dev"),
+    Some("sd15"),
+];
 const USERS: &[&str] = &["alice", "Bob", "carol", "dave"];
 const ASSETS: usize = 360;
 const QUERIES: usize = 160;
@@ -238,6 +246,50 @@ fn brute_force(
     found.into_iter().map(|k| k.id.clone()).collect()
 }
 
+/// How the newest [`FACET_SAMPLE`] of `matches` divide up, by looking at each.
+fn brute_force_facets(known: &[Known], matches: &[String], search: &Search) -> Facets {
+    let sample: Vec<&Known> = matches
+        .iter()
+        .take(FACET_SAMPLE as usize)
+        .map(|id| known.iter().find(|k| &k.id == id).expect("known"))
+        .collect();
+    let ranked = |counts: BTreeMap<String, u32>, keep: u32| {
+        let mut list: Vec<FacetCount> = counts
+            .into_iter()
+            .map(|(value, count)| FacetCount { value, count })
+            .collect();
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        list.truncate(keep as usize);
+        list
+    };
+    let mut types = BTreeMap::new();
+    let mut tags = BTreeMap::new();
+    // Models ignoring case, shown in their byte-wise smallest spelling.
+    let mut models: BTreeMap<String, (String, u32)> = BTreeMap::new();
+    for k in &sample {
+        *types.entry(k.media_type.as_str().to_string()).or_default() += 1;
+        for tag in k.tags.iter().filter(|t| !search.tags.contains(t)) {
+            *tags.entry(tag.clone()).or_default() += 1;
+        }
+        if let Some(model) = k.model.as_ref().filter(|m| !m.is_empty()) {
+            let entry = models
+                .entry(model.to_lowercase())
+                .or_insert_with(|| (model.clone(), 0));
+            if *model < entry.0 {
+                entry.0 = model.clone();
+            }
+            entry.1 += 1;
+        }
+    }
+    Facets {
+        counted: sample.len() as u32,
+        more: matches.len() > FACET_SAMPLE as usize,
+        types: ranked(types, 2),
+        tags: ranked(tags, FACET_TAGS),
+        models: ranked(models.into_values().collect(), FACET_MODELS),
+    }
+}
+
 fn random_search(rng: &mut ChaCha8Rng, known: &[Known]) -> Search {
     let mut search = Search::default();
     if rng.gen_bool(0.4) {
@@ -400,6 +452,14 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
         } else {
             assert_eq!(got, expected, "{context}");
         }
+        // The facets count the same matches (newest first, at most the sample's size).
+        let facets = store.facets(&search, viewer).await.expect("facets");
+        let newest = brute_force(&known, &search, Sort::Newest, viewer);
+        assert_eq!(
+            facets,
+            brute_force_facets(&known, &newest, &search),
+            "{context}: facets"
+        );
         if !expected.is_empty() {
             matched += 1;
         }
@@ -421,4 +481,133 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
     assert!(relevance >= 10, "only {relevance} relevance searches");
 }
 
+/// A search with more matches than the facets count: the newest thousand are counted, the
+/// top tags and models are cut to their lists' lengths, and a private asset counts only on
+/// its owner's own search.
+async fn facets_count_the_newest_matches(db: &TestDb) {
+    let store = db.store.as_ref();
+    let alice = store
+        .create_user(&NewUser {
+            public_id: "U00000000001".into(),
+            username: "alice".into(),
+            password_hash: None,
+            role: app::account::Role::User,
+            created_at: start(),
+        })
+        .await
+        .expect("user");
+    // `j` counts from the newest (0) back. The newest thousand: tag `t{k}` on the newest
+    // (k + 1) * 10, every fourth a video, models "SDXL" / "sdxl" / "flux" as 3 / 3 / 4 in
+    // ten. The fifty before them are all videos tagged "old" by the model "ancient", so
+    // counting them would show.
+    let total = FACET_SAMPLE as usize + 50;
+    let asset = |j: usize, visibility: Visibility, tags: Vec<String>, model: &str| NewAsset {
+        public_id: format!("F{j:011}"),
+        owner: alice.id,
+        title: format!("asset {j}"),
+        prompt: String::new(),
+        model: Some(model.to_string()),
+        media_type: if j % 4 == 0 || j >= FACET_SAMPLE as usize {
+            MediaType::Video
+        } else {
+            MediaType::Image
+        },
+        file: None,
+        thumb: None,
+        width: Some(512),
+        height: Some(512),
+        duration_ms: None,
+        tags,
+        created_at: start() + Duration::minutes((total - j) as i64),
+        negative_prompt: String::new(),
+        visibility,
+        original_filename: None,
+        preview: None,
+        generation: None,
+        raw_metadata: None,
+        parser_version: 0,
+    };
+    let mut drafts: Vec<NewAsset> = (0..total)
+        .map(|j| {
+            if j >= FACET_SAMPLE as usize {
+                return asset(j, Visibility::Public, vec!["old".into()], "ancient");
+            }
+            let tags = (0..12)
+                .filter(|k| j < (k + 1) * 10)
+                .map(|k| format!("t{k}"))
+                .collect();
+            let model = match j % 10 {
+                0..=2 => "SDXL",
+                3..=5 => "sdxl",
+                _ => "flux",
+            };
+            asset(j, Visibility::Public, tags, model)
+        })
+        .collect();
+    // The very newest is private.
+    let mut secret = asset(total, Visibility::Private, vec!["secret".into()], "flux");
+    secret.created_at = start() + Duration::minutes(total as i64 + 1);
+    drafts.push(secret);
+    for batch in drafts.chunks(400) {
+        store.insert_assets(batch).await.expect("insert");
+    }
+
+    let count = |value: &str, count: u32| FacetCount {
+        value: value.into(),
+        count,
+    };
+    let everything = store
+        .facets(&Search::default(), Some(alice.id))
+        .await
+        .expect("facets");
+    assert_eq!(
+        everything,
+        Facets {
+            counted: FACET_SAMPLE,
+            more: true,
+            types: vec![count("image", 750), count("video", 250)],
+            tags: (2..12)
+                .rev()
+                .map(|k| count(&format!("t{k}"), (k + 1) * 10))
+                .collect(),
+            models: vec![count("SDXL", 600), count("flux", 400)],
+        },
+        "a search of everything counts the newest thousand public assets"
+    );
+
+    let tagged = Search::parse("tag:t11").expect("search");
+    assert_eq!(
+        store.facets(&tagged, None).await.expect("facets"),
+        Facets {
+            counted: 120,
+            more: false,
+            types: vec![count("image", 90), count("video", 30)],
+            tags: (1..11)
+                .rev()
+                .map(|k| count(&format!("t{k}"), (k + 1) * 10))
+                .collect(),
+            models: vec![count("SDXL", 72), count("flux", 48)],
+        },
+        "the tag searched for is not a facet of its own results"
+    );
+
+    let secret = Search::parse("tag:secret by:alice").expect("search");
+    let own = store.facets(&secret, Some(alice.id)).await.expect("facets");
+    assert_eq!((own.counted, own.more), (1, false), "alice counts her own");
+    assert_eq!(own.models, vec![count("flux", 1)]);
+    for viewer in [None, Some(UserId(alice.id.0 + 1000))] {
+        assert_eq!(
+            store.facets(&secret, viewer).await.expect("facets"),
+            Facets::default(),
+            "nobody else counts alice's private asset"
+        );
+    }
+    let nothing = Search::parse("tag:nosuchtag").expect("search");
+    assert_eq!(
+        store.facets(&nothing, None).await.expect("facets"),
+        Facets::default()
+    );
+}
+
 on_both_backends!(paged_results_equal_a_brute_force_filter);
+on_both_backends!(facets_count_the_newest_matches);

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use server_fn::codec::{GetUrl, Json};
 
 use crate::error::ApiError;
-use crate::model::{AssetDetail, AssetPage, Profile};
+use crate::model::{AssetDetail, AssetPage, Facets, Profile};
 use crate::search::Filters;
 
 /// `GET /api/assets?q=&tags=&exclude_tags=&type=&model=&owner=&from=&to=&sort=&cursor=&limit=`:
@@ -55,6 +55,31 @@ pub async fn list_assets(
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
         Ok(page)
+    })
+    .await
+}
+
+/// `GET /api/facets?q=&tags=&exclude_tags=&type=&model=&owner=&from=&to=`: how the newest
+/// [`crate::model::FACET_SAMPLE`] matches of a search divide up by type, tag and model
+/// (`sort` is accepted and makes no difference).
+#[server(name = GetFacets, prefix = "/api", endpoint = "facets", input = GetUrl, output = Json)]
+pub async fn get_facets(#[server(flatten)] filters: Filters) -> Result<Facets, ApiError> {
+    ssr::respond(async move {
+        let (search, _) = filters
+            .resolve()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let viewer = match search.owner {
+            Some(_) => ssr::current_session().await?.map(|s| s.user),
+            None => None,
+        };
+        let facets = ssr::store()?
+            .facets(&search, viewer.as_ref().map(|v| v.id))
+            .await?;
+        if viewer.is_some() {
+            // Counted over one's own private assets too, when the search is of one's own.
+            ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
+        }
+        Ok(facets)
     })
     .await
 }

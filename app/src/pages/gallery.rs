@@ -14,10 +14,13 @@ use leptos_router::{
 };
 
 use super::ErrorNotice;
-use crate::api::{get_profile, list_assets};
+use crate::api::{get_facets, get_profile, list_assets};
 use crate::components::AssetCard;
 use crate::error::ApiError;
-use crate::model::{percent_encode, short_date, AssetPage, AssetSummary, MediaType, Profile};
+use crate::model::{
+    percent_encode, short_date, AssetPage, AssetSummary, FacetCount, Facets, MediaType, Profile,
+    FACET_SAMPLE,
+};
 use crate::search::{Filters, FILTER_KEYS};
 
 /// What a page fixes about its results.
@@ -203,8 +206,31 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
         }
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
+    // Facets follow the filters only: scrolling on (a cursor) does not count them again.
+    let counted = {
+        let scope = scope.clone();
+        Memo::new(move |_| scope.apply(filters.get()))
+    };
+    let facets = Resource::new(move || counted.get(), get_facets);
+    let facet_base = base.clone();
     view! {
         {view! { <FilterForm base=base.clone() filters show_owner/> }.into_any()}
+        <Suspense fallback=|| ()>
+            {
+                let base = facet_base;
+                move || {
+                    let base = base.clone();
+                    Suspend::new(async move {
+                        // A bad filter is reported once, by the results below.
+                        facets.await.ok().map(|facets| {
+                            let filters = filters.get_untracked();
+                            let searched = counted.get_untracked();
+                            view! { <FacetBar facets base filters searched/> }.into_any()
+                        })
+                    })
+                }
+            }
+        </Suspense>
         {restart}
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {
@@ -227,6 +253,113 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+/// How the results divide up, each value a link that narrows the search to it. `filters`
+/// are the URL's (the links add to them); `searched` what the server searched (the URL's
+/// with the page's own restriction), so that a facet the search already fixes is left out.
+#[component]
+fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -> impl IntoView {
+    if facets.counted == 0 {
+        return ().into_any();
+    }
+    let fixed = searched.resolve().ok().map(|(search, _)| search);
+    let total = if facets.more {
+        format!(
+            "More than {} matches; the counts are of the newest {}.",
+            thousands(FACET_SAMPLE),
+            thousands(FACET_SAMPLE)
+        )
+    } else if facets.counted == 1 {
+        "1 match".to_string()
+    } else {
+        format!("{} matches", thousands(facets.counted))
+    };
+    let link = |filters: Filters, label: String, count: u32| {
+        view! {
+            <li>
+                <a href=href(&base, &filters, None)>
+                    {label} " " <span class="count">{thousands(count)}</span>
+                </a>
+            </li>
+        }
+    };
+    let group = |name: &'static str, items: Vec<AnyView>| {
+        (!items.is_empty()).then(|| {
+            view! {
+                <div class="facet">
+                    <span class="facet-name">{name}</span>
+                    <ul>{items}</ul>
+                </div>
+            }
+        })
+    };
+    // A type or model the search already fixes has one value: nothing to choose.
+    let types_fixed = fixed.as_ref().is_some_and(|s| s.media_type.is_some());
+    let types = if types_fixed || facets.types.len() < 2 {
+        Vec::new()
+    } else {
+        facets
+            .types
+            .iter()
+            .map(|FacetCount { value, count }| {
+                let mut narrowed = filters.clone();
+                narrowed.set("type", value);
+                let label = if value == "video" { "Videos" } else { "Images" };
+                link(narrowed, label.to_string(), *count).into_any()
+            })
+            .collect()
+    };
+    let tags = facets
+        .tags
+        .iter()
+        .map(|FacetCount { value, count }| {
+            let mut narrowed = filters.clone();
+            let tags = if narrowed.tags.trim().is_empty() {
+                value.clone()
+            } else {
+                format!("{}, {value}", narrowed.tags.trim())
+            };
+            narrowed.set("tags", &tags);
+            link(narrowed, format!("#{value}"), *count).into_any()
+        })
+        .collect();
+    let models_fixed = fixed.as_ref().is_some_and(|s| s.model.is_some());
+    let models = if models_fixed {
+        Vec::new()
+    } else {
+        facets
+            .models
+            .iter()
+            .map(|FacetCount { value, count }| {
+                let mut narrowed = filters.clone();
+                narrowed.set("model", value);
+                link(narrowed, value.clone(), *count).into_any()
+            })
+            .collect()
+    };
+    view! {
+        <nav class="facets" aria-label="Narrow the results">
+            <p class="facet-total muted">{total}</p>
+            {group("Type", types)}
+            {group("Tags", tags)}
+            {group("Models", models)}
+        </nav>
+    }
+    .into_any()
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in
@@ -588,6 +721,14 @@ fn Lightbox(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_written_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn links_carry_the_filters_and_the_cursor() {

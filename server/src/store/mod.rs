@@ -474,6 +474,9 @@ struct SearchTags {
     exclude: Vec<i64>,
 }
 
+/// `(name, id, asset_count)` of the tags a search names that exist.
+type FoundTags = Vec<(String, i64, i64)>;
+
 /// Tags named by a search, as stored. `None` when an included tag does not exist (so
 /// nothing can match).
 fn split_tags(search: &Search, found: &[(String, i64, i64)]) -> Option<SearchTags> {

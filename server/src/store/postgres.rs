@@ -4,7 +4,7 @@
 use std::{str::FromStr, time::Duration};
 
 use app::account::{Role, UserStatus};
-use app::model::AssetPage;
+use app::model::{AssetPage, Facets};
 use app::store::{
     ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
     FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
@@ -22,8 +22,8 @@ use app::search::Search;
 use super::search::{self, SearchPlan};
 use super::{
     col, db_error, into_page, job_info, key_time, opt_i32, profile_record, stored_ref,
-    stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow, OpenError,
-    TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
+    stored_ref_columns, unique_keys, user_from_row, username_taken, AssetRow, FileRow, FoundTags,
+    OpenError, TextQuery, FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "postgres";
@@ -38,8 +38,21 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// The owner a search names (`Some(None)` when nobody here has that name) and the tags
+    /// it names that exist.
+    async fn resolve(
+        &self,
+        search: &Search,
+    ) -> Result<(Option<Option<i64>>, FoundTags), StoreError> {
+        let owner = match &search.owner {
+            None => None,
+            Some(name) => Some(self.find_user(name).await?.map(|u| u.id.0)),
+        };
+        Ok((owner, self.find_tags(search).await?))
+    }
+
     /// `(name, id, asset_count)` of the tags a search names that exist.
-    async fn find_tags(&self, search: &Search) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    async fn find_tags(&self, search: &Search) -> Result<FoundTags, StoreError> {
         let names: Vec<&str> = search
             .tags
             .iter()
@@ -104,6 +117,49 @@ const ASSET_FROM: &str = "
     JOIN users u ON u.id = a.owner_id
     LEFT JOIN files th ON th.id = a.thumb_file_id
     LEFT JOIN files pv ON pv.id = a.preview_file_id";
+
+/// `@@` this, and (for relevance) `ts_rank` of it.
+fn push_tsquery(core: &mut QueryBuilder<'_, Postgres>, text: &TextQuery) {
+    core.push("(");
+    let mut all = core.separated(" && ");
+    if !text.words.is_empty() {
+        all.push("plainto_tsquery('simple', ")
+            .push_bind_unseparated(text.words.join(" "))
+            .push_unseparated(")");
+    }
+    for phrase in &text.phrases {
+        all.push("phraseto_tsquery('simple', ")
+            .push_bind_unseparated(phrase.join(" "))
+            .push_unseparated(")");
+    }
+    core.push(")");
+}
+
+/// The matches of a search, written after `FROM`: with a tag, the rarest tag's asset_tags
+/// range (ordered by asset key); otherwise the planner picks among the primary key, the
+/// owner/type/model indexes and the full-text GIN index. Returns the source's key column.
+fn push_matches<'q>(core: &mut QueryBuilder<'q, Postgres>, plan: &SearchPlan<'q>) -> &'static str {
+    let (key, extra_tags) = if let Some((tag, rest)) = plan.include.split_first() {
+        core.push("asset_tags d JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
+            .push_bind(*tag);
+        ("d.asset_id", rest)
+    } else {
+        core.push("assets a WHERE TRUE");
+        ("a.id", &[][..])
+    };
+    search::push_filters(
+        core,
+        plan,
+        key,
+        extra_tags,
+        ("lower(a.model) = lower(", ")"),
+    );
+    if let Some(text) = &plan.text {
+        core.push(" AND a.search_vector @@ ");
+        push_tsquery(core, text);
+    }
+    key
+}
 
 fn asset_row(row: &PgRow) -> Result<AssetRow, StoreError> {
     AssetRow::read(row, col(row, "created_at")?, col(row, "tags")?)
@@ -755,68 +811,27 @@ impl Store for PgStore {
     }
 
     async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-        let owner = match &query.search.owner {
-            None => None,
-            Some(name) => Some(self.find_user(name).await?.map(|u| u.id.0)),
-        };
-        let found = self.find_tags(&query.search).await?;
+        let (owner, found) = self.resolve(&query.search).await?;
         let Some(plan) = SearchPlan::new(query, owner, &found) else {
             return Ok(AssetPage {
                 items: Vec::new(),
                 next_cursor: None,
             });
         };
-        // `@@` this, and (for relevance) `ts_rank` of it.
-        let tsquery = |core: &mut QueryBuilder<'_, Postgres>, text: &TextQuery| {
-            core.push("(");
-            let mut all = core.separated(" && ");
-            if !text.words.is_empty() {
-                all.push("plainto_tsquery('simple', ")
-                    .push_bind_unseparated(text.words.join(" "))
-                    .push_unseparated(")");
-            }
-            for phrase in &text.phrases {
-                all.push("phraseto_tsquery('simple', ")
-                    .push_bind_unseparated(phrase.join(" "))
-                    .push_unseparated(")");
-            }
-            core.push(")");
-        };
-
-        // The page's ids in key order. With a tag, from the rarest tag's asset_tags range
-        // (ordered by asset key); otherwise the planner picks among the primary key, the
-        // owner/type/model indexes and the full-text GIN index. A relevance sort takes the
-        // newest candidates that way and ranks them by ts_rank (negated: lower is better).
+        // A relevance sort takes the newest candidates and ranks them by ts_rank (negated:
+        // lower is better).
         let mut core = search::start::<Postgres>(ASSET_COLUMNS);
         match &plan.text {
             Some(text) if plan.relevant => {
                 core.push("-ts_rank(a.search_vector, ");
-                tsquery(&mut core, text);
+                push_tsquery(&mut core, text);
                 core.push(")::float8 AS score FROM ");
             }
             _ => {
                 core.push("NULL::float8 AS score FROM ");
             }
         }
-        let (key, extra_tags) = if let Some((tag, rest)) = plan.include.split_first() {
-            core.push("asset_tags d JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
-                .push_bind(*tag);
-            ("d.asset_id", rest)
-        } else {
-            core.push("assets a WHERE TRUE");
-            ("a.id", &[][..])
-        };
-        search::push_filters(
-            &mut core,
-            &plan,
-            key,
-            extra_tags,
-            ("lower(a.model) = lower(", ")"),
-        );
-        if let Some(text) = &plan.text {
-            core.push(" AND a.search_vector @@ ");
-            tsquery(&mut core, text);
-        }
+        let key = push_matches(&mut core, &plan);
         search::push_page(&mut core, &plan, key);
         let rows = core.build().fetch_all(&self.pool).await.map_err(db_error)?;
         let rows = rows
@@ -824,6 +839,23 @@ impl Store for PgStore {
             .map(|row| Ok((asset_row(row)?, col::<_, Option<f64>>(row, "score")?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         into_page(rows, plan.limit, plan.sort)
+    }
+
+    async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError> {
+        let query = AssetQuery::facets(search, viewer);
+        let (owner, found) = self.resolve(search).await?;
+        let Some(plan) = SearchPlan::new(&query, owner, &found) else {
+            return Ok(Facets::default());
+        };
+        let mut core = QueryBuilder::<Postgres>::new("WITH hits AS (SELECT a.id FROM ");
+        let key = push_matches(&mut core, &plan);
+        search::push_facets(&mut core, &plan, key, " COLLATE \"C\"");
+        let rows = core
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        search::facets_from_rows(rows)
     }
 
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {

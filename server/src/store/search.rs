@@ -2,8 +2,9 @@
 //! candidates and the outer query that reads the page's rows. Each backend adds what only
 //! it has (its ordered source for text, its text filter, its model comparison).
 
+use app::model::{FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS};
 use app::search::{Sort, RELEVANCE_CANDIDATES};
-use app::store::{AssetQuery, Cursor};
+use app::store::{AssetQuery, Cursor, StoreError};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{key_bounds, split_tags, SearchTags, TextQuery};
@@ -186,4 +187,104 @@ where
          LEFT JOIN files pv ON pv.id = a.preview_file_id
          ORDER BY {page_order}"
     ));
+}
+
+/// The facets of a search, after `WITH hits AS (SELECT a.id FROM ` and the search's
+/// matches (whose key column is `key`): its newest [`FACET_SAMPLE`] matches (one more tells
+/// that there are more), counted by type, tag (leaving out the tags the search includes)
+/// and model (ignoring case). Each row is `(facet, value, n)`; `binary` is the backend's
+/// byte-order collation clause, so that ties are broken alike on both.
+pub(super) fn push_facets<'q, DB>(
+    core: &mut QueryBuilder<'q, DB>,
+    plan: &SearchPlan<'q>,
+    key: &str,
+    binary: &str,
+) where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
+        .push_bind(i64::from(FACET_SAMPLE) + 1)
+        .push("), sample AS (SELECT id FROM hits ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(FACET_SAMPLE))
+        .push(
+            ")
+         SELECT 'all' AS facet, '' AS value, COUNT(*) AS n FROM hits
+         UNION ALL
+         SELECT 'type', CAST(a.media_type AS TEXT), COUNT(*)
+           FROM sample JOIN assets a ON a.id = sample.id
+          GROUP BY a.media_type
+         UNION ALL
+         SELECT * FROM (
+           SELECT 'tag' AS facet, t.name AS value, COUNT(*) AS n
+             FROM sample JOIN asset_tags x ON x.asset_id = sample.id
+             JOIN tags t ON t.id = x.tag_id",
+        );
+    if !plan.include.is_empty() {
+        core.push(" WHERE x.tag_id NOT IN (");
+        let mut list = core.separated(", ");
+        for tag in &plan.include {
+            list.push_bind(*tag);
+        }
+        core.push(")");
+    }
+    core.push(format_args!(
+        " GROUP BY t.id, t.name ORDER BY n DESC, t.name{binary} LIMIT "
+    ))
+    .push_bind(i64::from(FACET_TAGS))
+    .push(format_args!(
+        ") top_tags
+         UNION ALL
+         SELECT * FROM (
+           SELECT 'model' AS facet, MIN(a.model{binary}) AS value, COUNT(*) AS n
+             FROM sample JOIN assets a ON a.id = sample.id
+            WHERE a.model IS NOT NULL AND a.model <> ''
+            GROUP BY lower(a.model)
+            ORDER BY n DESC, MIN(a.model{binary}) LIMIT "
+    ))
+    .push_bind(i64::from(FACET_MODELS))
+    .push(") top_models");
+}
+
+/// [`Facets`] from the rows [`push_facets`] reads.
+pub(super) fn facets_from_rows(rows: Vec<(String, String, i64)>) -> Result<Facets, StoreError> {
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let mut facets = Facets::default();
+    for (facet, value, n) in rows {
+        match facet.as_str() {
+            "all" => {
+                facets.more = n > i64::from(FACET_SAMPLE);
+                facets.counted = count(n).min(FACET_SAMPLE);
+            }
+            "type" => {
+                let media_type = value
+                    .parse()
+                    .ok()
+                    .and_then(MediaType::from_code)
+                    .ok_or_else(|| {
+                        StoreError::Database(format!("unknown media_type {value} in facets"))
+                    })?;
+                facets.types.push(FacetCount {
+                    value: media_type.as_str().to_string(),
+                    count: count(n),
+                });
+            }
+            "tag" => facets.tags.push(FacetCount {
+                value,
+                count: count(n),
+            }),
+            "model" => facets.models.push(FacetCount {
+                value,
+                count: count(n),
+            }),
+            other => {
+                return Err(StoreError::Database(format!("unknown facet {other}")));
+            }
+        }
+    }
+    // UNION ALL keeps no order across its parts: each facet is sorted here.
+    for list in [&mut facets.types, &mut facets.tags, &mut facets.models] {
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    }
+    Ok(facets)
 }

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
 use app::account::{Role, UserStatus};
-use app::model::AssetPage;
+use app::model::{AssetPage, Facets};
 use app::store::{
     ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
     FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
@@ -26,8 +26,8 @@ use app::search::Search;
 use super::search::{self, SearchPlan};
 use super::{
     col, db_error, into_page, job_info, opt_i32, profile_record, stored_ref, stored_ref_columns,
-    unique_keys, user_from_row, username_taken, AssetRow, FileRow, OpenError, FILE_COLUMNS,
-    FILE_JOINS, USER_COLUMNS, USER_RETURNING,
+    unique_keys, user_from_row, username_taken, AssetRow, FileRow, FoundTags, OpenError,
+    FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
@@ -44,7 +44,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// `(name, id, asset_count)` of the tags a search names that exist.
-    async fn find_tags(&self, search: &Search) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    async fn find_tags(&self, search: &Search) -> Result<FoundTags, StoreError> {
         let names: Vec<&String> = search.tags.iter().chain(&search.exclude_tags).collect();
         if names.is_empty() {
             return Ok(Vec::new());
@@ -61,6 +61,19 @@ impl SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(db_error)
+    }
+
+    /// The owner a search names (`Some(None)` when nobody here has that name) and the tags
+    /// it names that exist.
+    async fn resolve(
+        &self,
+        search: &Search,
+    ) -> Result<(Option<Option<i64>>, FoundTags), StoreError> {
+        let owner = match &search.owner {
+            None => None,
+            Some(name) => Some(self.find_user(name).await?.map(|u| u.id.0)),
+        };
+        Ok((owner, self.find_tags(search).await?))
     }
 
     pub async fn open(url: &str) -> Result<Self, OpenError> {
@@ -105,6 +118,35 @@ impl SqliteStore {
             .map_err(connect_error)?;
         Ok(SqliteStore { writer, reader })
     }
+}
+
+/// The matches of a search, written after `FROM`: the page's ids are read in key order
+/// from the narrowest ordered source (the full-text index, whose rowids are asset keys;
+/// the rarest tag's asset_tags range; or an assets index the planner picks), and
+/// everything else is checked per row. Returns the source's key column.
+fn push_matches<'q>(core: &mut QueryBuilder<'q, Sqlite>, plan: &SearchPlan<'q>) -> &'static str {
+    let (key, extra_tags) = if let Some(text) = &plan.text {
+        core.push(
+            "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
+        )
+        .push_bind(text.fts5());
+        ("assets_fts.rowid", &plan.include[..])
+    } else if let Some((tag, rest)) = plan.include.split_first() {
+        core.push("asset_tags d CROSS JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
+            .push_bind(*tag);
+        ("d.asset_id", rest)
+    } else {
+        core.push("assets a WHERE 1 = 1");
+        ("a.id", &[][..])
+    };
+    search::push_filters(
+        core,
+        plan,
+        key,
+        extra_tags,
+        ("a.model = ", " COLLATE NOCASE"),
+    );
+    key
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -704,49 +746,21 @@ impl Store for SqliteStore {
     }
 
     async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-        let owner = match &query.search.owner {
-            None => None,
-            Some(name) => Some(self.find_user(name).await?.map(|u| u.id.0)),
-        };
-        let found = self.find_tags(&query.search).await?;
+        let (owner, found) = self.resolve(&query.search).await?;
         let Some(plan) = SearchPlan::new(query, owner, &found) else {
             return Ok(AssetPage {
                 items: Vec::new(),
                 next_cursor: None,
             });
         };
-
-        // The page's ids, read in key order from the narrowest ordered source: the
-        // full-text index (its rowids are asset keys), the rarest tag's asset_tags range,
-        // or an assets index the planner picks. Everything else is checked per row.
-        // A relevance sort takes the newest candidates that way and ranks them by bm25.
+        // A relevance sort takes the newest candidates and ranks them by bm25.
         let mut core = search::start::<Sqlite>(ASSET_COLUMNS);
         core.push(if plan.relevant {
             "bm25(assets_fts) AS score FROM "
         } else {
             "NULL AS score FROM "
         });
-        let (key, extra_tags) = if let Some(text) = &plan.text {
-            core.push(
-                "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
-            )
-            .push_bind(text.fts5());
-            ("assets_fts.rowid", &plan.include[..])
-        } else if let Some((tag, rest)) = plan.include.split_first() {
-            core.push("asset_tags d CROSS JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
-                .push_bind(*tag);
-            ("d.asset_id", rest)
-        } else {
-            core.push("assets a WHERE 1 = 1");
-            ("a.id", &[][..])
-        };
-        search::push_filters(
-            &mut core,
-            &plan,
-            key,
-            extra_tags,
-            ("a.model = ", " COLLATE NOCASE"),
-        );
+        let key = push_matches(&mut core, &plan);
         search::push_page(&mut core, &plan, key);
         let rows = core
             .build()
@@ -758,6 +772,23 @@ impl Store for SqliteStore {
             .map(|row| Ok((asset_row(row)?, col::<_, Option<f64>>(row, "score")?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         into_page(rows, plan.limit, plan.sort)
+    }
+
+    async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError> {
+        let query = AssetQuery::facets(search, viewer);
+        let (owner, found) = self.resolve(search).await?;
+        let Some(plan) = SearchPlan::new(&query, owner, &found) else {
+            return Ok(Facets::default());
+        };
+        let mut core = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT a.id FROM ");
+        let key = push_matches(&mut core, &plan);
+        search::push_facets(&mut core, &plan, key, "");
+        let rows = core
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        search::facets_from_rows(rows)
     }
 
     async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError> {
