@@ -12,6 +12,11 @@
 //! `cargo bench -p server --bench search`). `ATELIER_BENCH_ASSETS` changes the count;
 //! Postgres is used when `ATELIER_TEST_POSTGRES_URL` names a server (default
 //! postgres://postgres@127.0.0.1:5432/postgres) that answers.
+//!
+//! While working on one part: `ATELIER_BENCH_BACKENDS=sqlite` (or `postgres`) runs one
+//! backend, `ATELIER_BENCH_SHAPES=facets,gallery` only the request shapes whose label
+//! contains one of those, and `ATELIER_BENCH_KEEP=1` keeps the seeded data for the next run (seeding
+//! only when it is empty).
 
 use std::{
     fmt::Write as _,
@@ -189,11 +194,12 @@ fn run_backend(
     report: &mut String,
 ) {
     let started = Instant::now();
-    let seeded = atelier(data, database)
-        .args(["seed-demo", "--count", &count.to_string(), "--no-files"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("seed-demo");
+    let mut seed = atelier(data, database);
+    seed.args(["seed-demo", "--count", &count.to_string(), "--no-files"]);
+    if keep() {
+        seed.arg("--if-empty");
+    }
+    let seeded = seed.stdout(Stdio::null()).status().expect("seed-demo");
     assert!(seeded.success(), "seed-demo failed");
     let seed_time = started.elapsed();
 
@@ -254,7 +260,21 @@ fn run_backend(
         ),
         ("one owner's assets", format!("/api/assets?owner={owner}")),
         ("profile summary", format!("/api/profile?username={owner}")),
+        ("facets: everything", "/api/facets".into()),
+        ("facets: text neon", "/api/facets?q=neon".into()),
+        (
+            "facets: tag:portrait type:video after:… cyberpunk",
+            format!(
+                "/api/facets?q={}",
+                encode("tag:portrait type:video after:2026-03-01 cyberpunk")
+            ),
+        ),
     ];
+    let only = std::env::var("ATELIER_BENCH_SHAPES").unwrap_or_default();
+    let shapes: Vec<(&str, String)> = shapes
+        .into_iter()
+        .filter(|(label, _)| only.split(',').any(|part| label.contains(part.trim())))
+        .collect();
 
     let _ = writeln!(
         report,
@@ -302,6 +322,11 @@ fn run_backend(
     }
 }
 
+/// Keep the seeded data between runs (`ATELIER_BENCH_KEEP=1`).
+fn keep() -> bool {
+    std::env::var("ATELIER_BENCH_KEEP").is_ok_and(|v| v == "1")
+}
+
 fn main() {
     let count: u64 = std::env::var("ATELIER_BENCH_ASSETS")
         .ok()
@@ -317,11 +342,24 @@ fn main() {
          1 conn: the same request from a single connection (wrk -c1 -d{SOLO_SECONDS}s)\n"
     );
 
-    let data = out_dir.join("search-sqlite");
-    let _ = fs::remove_dir_all(&data);
-    fs::create_dir_all(&data).expect("data dir");
-    run_backend("SQLite", &data, None, count, &script, &mut report);
-    let _ = fs::remove_dir_all(&data);
+    let backends = std::env::var("ATELIER_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .to_lowercase();
+    if backends.contains("sqlite") {
+        let data = out_dir.join("search-sqlite");
+        if !keep() {
+            let _ = fs::remove_dir_all(&data);
+        }
+        fs::create_dir_all(&data).expect("data dir");
+        run_backend("SQLite", &data, None, count, &script, &mut report);
+        if !keep() {
+            let _ = fs::remove_dir_all(&data);
+        }
+    }
+    if !backends.contains("postgres") {
+        print!("\n{report}");
+        return;
+    }
 
     let admin = std::env::var("ATELIER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -332,9 +370,25 @@ fn main() {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)")
-        && psql("CREATE DATABASE atelier_bench")
-    {
+    let exists = || {
+        Command::new("psql")
+            .arg(&admin)
+            .args([
+                "-qAtc",
+                "SELECT 1 FROM pg_database WHERE datname = 'atelier_bench'",
+            ])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+    };
+    let fresh = if keep() && exists() {
+        true
+    } else if keep() {
+        psql("CREATE DATABASE atelier_bench")
+    } else {
+        psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)")
+            && psql("CREATE DATABASE atelier_bench")
+    };
+    if fresh {
         let url = match admin.rsplit_once('/') {
             Some((server, _)) => format!("{server}/atelier_bench"),
             None => panic!("{admin} is not a database URL"),
@@ -343,8 +397,10 @@ fn main() {
         let _ = fs::remove_dir_all(&data);
         fs::create_dir_all(&data).expect("data dir");
         run_backend("Postgres", &data, Some(&url), count, &script, &mut report);
-        let _ = fs::remove_dir_all(&data);
-        psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)");
+        if !keep() {
+            let _ = fs::remove_dir_all(&data);
+            psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)");
+        }
     } else {
         let _ = writeln!(report, "\nPostgres: skipped, {admin} does not answer");
     }

@@ -207,30 +207,34 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
     // Facets follow the filters only: scrolling on (a cursor) does not count them again.
+    // They are counted once the page is in the browser, so the page never waits for them.
     let counted = {
         let scope = scope.clone();
         Memo::new(move |_| scope.apply(filters.get()))
     };
-    let facets = Resource::new(move || counted.get(), get_facets);
+    let facets = RwSignal::new(None::<(Facets, Filters, Filters)>);
+    Effect::new(move |_| {
+        let searched = counted.get();
+        let shown = filters.get_untracked();
+        // Counts of other filters must not stand next to these results.
+        facets.set(None);
+        spawn_local(async move {
+            let answer = get_facets(searched.clone()).await;
+            // An answer for filters that have changed since is dropped.
+            if counted.try_get_untracked().as_ref() == Some(&searched) {
+                facets.set(answer.ok().map(|f| (f, shown, searched)));
+            }
+        });
+    });
     let facet_base = base.clone();
+    let facet_bar = move || {
+        facets.get().map(|(facets, filters, searched)| {
+            view! { <FacetBar facets base=facet_base.clone() filters searched/> }.into_any()
+        })
+    };
     view! {
         {view! { <FilterForm base=base.clone() filters show_owner/> }.into_any()}
-        <Suspense fallback=|| ()>
-            {
-                let base = facet_base;
-                move || {
-                    let base = base.clone();
-                    Suspend::new(async move {
-                        // A bad filter is reported once, by the results below.
-                        facets.await.ok().map(|facets| {
-                            let filters = filters.get_untracked();
-                            let searched = counted.get_untracked();
-                            view! { <FacetBar facets base filters searched/> }.into_any()
-                        })
-                    })
-                }
-            }
-        </Suspense>
+        {facet_bar}
         {restart}
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {

@@ -849,7 +849,7 @@ impl Store for PgStore {
         };
         let mut core = QueryBuilder::<Postgres>::new("WITH hits AS (SELECT a.id FROM ");
         let key = push_matches(&mut core, &plan);
-        search::push_facets(&mut core, &plan, key, " COLLATE \"C\"");
+        search::push_facets(&mut core, &plan, key, ("JOIN", " COLLATE \"C\""));
         let rows = core
             .build_query_as()
             .fetch_all(&self.pool)

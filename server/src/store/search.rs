@@ -192,13 +192,15 @@ where
 /// The facets of a search, after `WITH hits AS (SELECT a.id FROM ` and the search's
 /// matches (whose key column is `key`): its newest [`FACET_SAMPLE`] matches (one more tells
 /// that there are more), counted by type, tag (leaving out the tags the search includes)
-/// and model (ignoring case). Each row is `(facet, value, n)`; `binary` is the backend's
+/// and model (ignoring case). Each row is `(facet, value, n)`. `join` is the backend's
+/// join that keeps the written order (the sample drives every lookup: SQLite, knowing
+/// nothing of its size, would otherwise scan all of asset_tags into it); `binary` its
 /// byte-order collation clause, so that ties are broken alike on both.
 pub(super) fn push_facets<'q, DB>(
     core: &mut QueryBuilder<'q, DB>,
     plan: &SearchPlan<'q>,
     key: &str,
-    binary: &str,
+    (join, binary): (&str, &str),
 ) where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
@@ -207,19 +209,19 @@ pub(super) fn push_facets<'q, DB>(
         .push_bind(i64::from(FACET_SAMPLE) + 1)
         .push("), sample AS (SELECT id FROM hits ORDER BY id DESC LIMIT ")
         .push_bind(i64::from(FACET_SAMPLE))
-        .push(
+        .push(format_args!(
             ")
          SELECT 'all' AS facet, '' AS value, COUNT(*) AS n FROM hits
          UNION ALL
          SELECT 'type', CAST(a.media_type AS TEXT), COUNT(*)
-           FROM sample JOIN assets a ON a.id = sample.id
+           FROM sample {join} assets a ON a.id = sample.id
           GROUP BY a.media_type
          UNION ALL
          SELECT * FROM (
            SELECT 'tag' AS facet, t.name AS value, COUNT(*) AS n
-             FROM sample JOIN asset_tags x ON x.asset_id = sample.id
-             JOIN tags t ON t.id = x.tag_id",
-        );
+             FROM sample {join} asset_tags x ON x.asset_id = sample.id
+             {join} tags t ON t.id = x.tag_id"
+        ));
     if !plan.include.is_empty() {
         core.push(" WHERE x.tag_id NOT IN (");
         let mut list = core.separated(", ");
@@ -237,7 +239,7 @@ pub(super) fn push_facets<'q, DB>(
          UNION ALL
          SELECT * FROM (
            SELECT 'model' AS facet, MIN(a.model{binary}) AS value, COUNT(*) AS n
-             FROM sample JOIN assets a ON a.id = sample.id
+             FROM sample {join} assets a ON a.id = sample.id
             WHERE a.model IS NOT NULL AND a.model <> ''
             GROUP BY lower(a.model)
             ORDER BY n DESC, MIN(a.model{binary}) LIMIT "

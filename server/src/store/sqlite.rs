@@ -782,7 +782,7 @@ impl Store for SqliteStore {
         };
         let mut core = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT a.id FROM ");
         let key = push_matches(&mut core, &plan);
-        search::push_facets(&mut core, &plan, key, "");
+        search::push_facets(&mut core, &plan, key, ("CROSS JOIN", ""));
         let rows = core
             .build_query_as()
             .fetch_all(&self.reader)
