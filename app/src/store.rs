@@ -385,6 +385,10 @@ pub trait Store: Send + Sync + 'static {
     /// Refreshes the query planner's statistics (after a bulk load).
     async fn analyze(&self) -> Result<(), StoreError>;
 
+    /// Merges the full-text index back into one piece when writes have split it up (after
+    /// a bulk load, and hourly from the server). `true` when there was work to do.
+    async fn tidy_search_index(&self) -> Result<bool, StoreError>;
+
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
 
     /// Finds a user by name, ignoring case.

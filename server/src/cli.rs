@@ -356,6 +356,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let upload_sweeper = tokio::spawn(sweep_uploads(state.uploads.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let sweeper = tokio::spawn(sweep_sessions(store.clone()));
+    let index_tidier = tokio::spawn(tidy_search_index(store.clone()));
     // The dummy hash for unknown users' logins, made off the start-up path.
     tokio::task::spawn_blocking(app::auth::password::warm_up);
     tracing::info!(
@@ -371,6 +372,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     tracing::info!("shutting down");
     sweeper.abort();
     upload_sweeper.abort();
+    index_tidier.abort();
     for worker in workers {
         worker.abort();
     }
@@ -405,6 +407,24 @@ async fn sweep_sessions(store: std::sync::Arc<dyn app::store::Store>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
             Err(err) => tracing::warn!(%err, "cannot delete expired sessions"),
+        }
+    }
+}
+
+/// Merges the full-text index back into one piece at start-up and then hourly, when
+/// uploads have split it up (see [`app::store::Store::tidy_search_index`]).
+async fn tidy_search_index(store: std::sync::Arc<dyn app::store::Store>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let started = Instant::now();
+        match store.tidy_search_index().await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!(
+                seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+                "full-text index merged"
+            ),
+            Err(err) => tracing::warn!(%err, "cannot merge the full-text index"),
         }
     }
 }
@@ -474,8 +494,13 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
     };
     let mut result = demo::seed(store.as_ref(), files.as_ref(), &options).await;
     if result.is_ok() {
-        // The planner should know the new data before the first search.
-        if let Err(err) = store.analyze().await {
+        // The planner should know the new data, and the full-text index be in one piece,
+        // before the first search.
+        let tidy = async {
+            store.analyze().await?;
+            store.tidy_search_index().await
+        };
+        if let Err(err) = tidy.await {
             result = Err(err.into());
         }
     }

@@ -36,6 +36,8 @@ const BACKEND: &str = "sqlite";
 const ROWS_PER_INSERT: usize = 200;
 /// How far an asset's key may move past taken ones (one microsecond each).
 const MAX_KEY_MOVES: usize = 1_000;
+/// Full-text index segments tolerated before [`Store::tidy_search_index`] merges them.
+const MAX_FTS_SEGMENTS: i64 = 4;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -393,6 +395,25 @@ impl Store for SqliteStore {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn tidy_search_index(&self) -> Result<bool, StoreError> {
+        // Every write adds a segment to the FTS5 index and FTS5 merges them only level by
+        // level, so a search walks a dozen or more; one segment makes a word search about
+        // five times cheaper (0.15 → 0.03 ms at a million assets), and merging them all
+        // takes about 1.5 s there.
+        let segments: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT segid) FROM assets_fts_idx")
+            .fetch_one(&self.writer)
+            .await
+            .map_err(db_error)?;
+        if segments <= MAX_FTS_SEGMENTS {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO assets_fts (assets_fts) VALUES ('optimize')")
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(true)
     }
 
     async fn close(&self) {
