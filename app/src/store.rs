@@ -382,7 +382,8 @@ pub trait Store: Send + Sync + 'static {
     /// Finishes outstanding work and closes connections (SQLite checkpoints its WAL).
     async fn close(&self);
 
-    /// Refreshes the query planner's statistics (after a bulk load).
+    /// Refreshes the query planner's statistics after a bulk load (on Postgres also the
+    /// visibility map, with `VACUUM`).
     async fn analyze(&self) -> Result<(), StoreError>;
 
     /// Merges the full-text index back into one piece when writes have split it up (after

@@ -456,7 +456,10 @@ impl Store for PgStore {
     }
 
     async fn analyze(&self) -> Result<(), StoreError> {
-        sqlx::query("ANALYZE")
+        // VACUUM too: after a bulk load the visibility map is empty, so index-only scans
+        // (asset_tags for facets and tag pages) would visit the table for every row, and
+        // autovacuum would do this work later, in the middle of serving.
+        sqlx::query("VACUUM (ANALYZE)")
             .execute(&self.pool)
             .await
             .map_err(db_error)?;

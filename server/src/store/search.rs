@@ -205,12 +205,12 @@ pub(super) fn push_facets<'q, DB>(
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
 {
-    core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
-        .push_bind(i64::from(FACET_SAMPLE) + 1)
-        .push("), sample AS (SELECT id FROM hits ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(FACET_SAMPLE))
-        .push(format_args!(
-            ")
+    // The limits are constants, written into the SQL rather than bound, so that a planner
+    // always knows them (a prepared statement's generic plan would not).
+    let fetch = FACET_SAMPLE + 1;
+    core.push(format_args!(
+        " ORDER BY {key} DESC LIMIT {fetch}), \
+         sample AS (SELECT id FROM hits ORDER BY id DESC LIMIT {FACET_SAMPLE})
          SELECT 'all' AS facet, '' AS value, COUNT(*) AS n FROM hits
          UNION ALL
          SELECT 'type', CAST(a.media_type AS TEXT), COUNT(*)
@@ -221,7 +221,7 @@ pub(super) fn push_facets<'q, DB>(
            SELECT 'tag' AS facet, t.name AS value, COUNT(*) AS n
              FROM sample {join} asset_tags x ON x.asset_id = sample.id
              {join} tags t ON t.id = x.tag_id"
-        ));
+    ));
     if !plan.include.is_empty() {
         core.push(" WHERE x.tag_id NOT IN (");
         let mut list = core.separated(", ");
@@ -231,21 +231,15 @@ pub(super) fn push_facets<'q, DB>(
         core.push(")");
     }
     core.push(format_args!(
-        " GROUP BY t.id, t.name ORDER BY n DESC, t.name{binary} LIMIT "
-    ))
-    .push_bind(i64::from(FACET_TAGS))
-    .push(format_args!(
-        ") top_tags
+        " GROUP BY t.id, t.name ORDER BY n DESC, t.name{binary} LIMIT {FACET_TAGS}) top_tags
          UNION ALL
          SELECT * FROM (
            SELECT 'model' AS facet, MIN(a.model{binary}) AS value, COUNT(*) AS n
              FROM sample {join} assets a ON a.id = sample.id
             WHERE a.model IS NOT NULL AND a.model <> ''
             GROUP BY lower(a.model)
-            ORDER BY n DESC, MIN(a.model{binary}) LIMIT "
-    ))
-    .push_bind(i64::from(FACET_MODELS))
-    .push(") top_models");
+            ORDER BY n DESC, MIN(a.model{binary}) LIMIT {FACET_MODELS}) top_models"
+    ));
 }
 
 /// [`Facets`] from the rows [`push_facets`] reads.
