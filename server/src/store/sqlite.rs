@@ -1,6 +1,6 @@
 //! SQLite: the embedded default. WAL, `synchronous=NORMAL`, foreign keys on, a busy
-//! timeout; one writer connection (so transactions never fight over the write lock) and a
-//! small pool of readers.
+//! timeout, pages read through a memory map; one writer connection (so transactions never
+//! fight over the write lock) and a small pool of readers.
 
 use std::{collections::HashMap, str::FromStr, time::Duration};
 
@@ -90,7 +90,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            .pragma("cache_size", "-32000")
+            .pragma("mmap_size", "1073741824");
         let connect_error = |e: sqlx::Error| OpenError::Connect {
             backend: BACKEND,
             reason: e.to_string(),
