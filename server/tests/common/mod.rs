@@ -21,17 +21,44 @@ pub struct TestDb {
 
 impl TestDb {
     /// Closes the store and drops the test's Postgres database.
-    pub async fn finish(self) {
+    pub async fn finish(mut self) {
         self.store.close().await;
-        if let Some((admin, name)) = self.postgres {
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("connect to the admin database");
-            conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        if let Some((admin, name)) = self.postgres.take() {
+            drop_database(&admin, &name)
                 .await
                 .expect("drop the test database");
         }
     }
+}
+
+impl Drop for TestDb {
+    /// A test that panicked never reached [`TestDb::finish`]: its database is dropped here,
+    /// on a thread of its own (the test's runtime may be gone), so none is left behind.
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(drop_database(&admin, &name))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        if let Ok(Err(err)) = dropped {
+            eprintln!("could not drop a test database: {err}");
+        }
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .await?;
+    conn.close().await
 }
 
 pub async fn sqlite() -> TestDb {
