@@ -322,6 +322,51 @@ fn run_backend(
     }
 }
 
+/// `sql` run by psql on the admin database: what it printed, or `None` when it failed.
+fn psql(admin: &str, sql: &str) -> Option<String> {
+    let out = Command::new("psql")
+        .arg(admin)
+        .args(["-qAtc", sql])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The Postgres half, in a database `atelier_bench` on the server that
+/// `ATELIER_TEST_POSTGRES_URL` names (skipped when it does not answer).
+fn run_postgres(out_dir: &Path, count: u64, script: &Path, report: &mut String) {
+    let admin = std::env::var("ATELIER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let kept = keep()
+        && psql(
+            &admin,
+            "SELECT 1 FROM pg_database WHERE datname = 'atelier_bench'",
+        )
+        .is_some_and(|found| found == "1");
+    let ready = kept
+        || ((keep()
+            || psql(&admin, "DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)").is_some())
+            && psql(&admin, "CREATE DATABASE atelier_bench").is_some());
+    if !ready {
+        let _ = writeln!(report, "\nPostgres: skipped, {admin} does not answer");
+        return;
+    }
+    let url = match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/atelier_bench"),
+        None => panic!("{admin} is not a database URL"),
+    };
+    let data = out_dir.join("search-postgres");
+    let _ = fs::remove_dir_all(&data);
+    fs::create_dir_all(&data).expect("data dir");
+    run_backend("Postgres", &data, Some(&url), count, script, report);
+    if !keep() {
+        let _ = fs::remove_dir_all(&data);
+        psql(&admin, "DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)");
+    }
+}
+
 /// Keep the seeded data between runs (`ATELIER_BENCH_KEEP=1`).
 fn keep() -> bool {
     std::env::var("ATELIER_BENCH_KEEP").is_ok_and(|v| v == "1")
@@ -356,53 +401,8 @@ fn main() {
             let _ = fs::remove_dir_all(&data);
         }
     }
-    if !backends.contains("postgres") {
-        print!("\n{report}");
-        return;
-    }
-
-    let admin = std::env::var("ATELIER_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let psql = |sql: &str| {
-        Command::new("psql")
-            .arg(&admin)
-            .args(["-qAtc", sql])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let exists = || {
-        Command::new("psql")
-            .arg(&admin)
-            .args([
-                "-qAtc",
-                "SELECT 1 FROM pg_database WHERE datname = 'atelier_bench'",
-            ])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
-    };
-    let fresh = if keep() && exists() {
-        true
-    } else if keep() {
-        psql("CREATE DATABASE atelier_bench")
-    } else {
-        psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)")
-            && psql("CREATE DATABASE atelier_bench")
-    };
-    if fresh {
-        let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/atelier_bench"),
-            None => panic!("{admin} is not a database URL"),
-        };
-        let data = out_dir.join("search-postgres");
-        let _ = fs::remove_dir_all(&data);
-        fs::create_dir_all(&data).expect("data dir");
-        run_backend("Postgres", &data, Some(&url), count, &script, &mut report);
-        if !keep() {
-            let _ = fs::remove_dir_all(&data);
-            psql("DROP DATABASE IF EXISTS atelier_bench WITH (FORCE)");
-        }
-    } else {
-        let _ = writeln!(report, "\nPostgres: skipped, {admin} does not answer");
+    if backends.contains("postgres") {
+        run_postgres(&out_dir, count, &script, &mut report);
     }
     print!("\n{report}");
     fs::write(out_dir.join("search.txt"), &report).expect("write report");

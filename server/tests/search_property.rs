@@ -99,6 +99,32 @@ fn public_id(n: usize) -> String {
     format!("P{n:011}")
 }
 
+/// A public image with no files, no text and no tags (the fields a story sets come first).
+fn draft(public_id: String, owner: UserId, created_at: DateTime<Utc>) -> NewAsset {
+    NewAsset {
+        public_id,
+        owner,
+        title: String::new(),
+        prompt: String::new(),
+        model: None,
+        media_type: MediaType::Image,
+        file: None,
+        thumb: None,
+        width: Some(512),
+        height: Some(512),
+        duration_ms: None,
+        tags: Vec::new(),
+        created_at,
+        negative_prompt: String::new(),
+        visibility: Visibility::Public,
+        original_filename: None,
+        preview: None,
+        generation: None,
+        raw_metadata: None,
+        parser_version: 0,
+    }
+}
+
 /// Users and assets, inserted in several batches: some creation times repeat within a
 /// batch and some repeat a time stored by an earlier batch.
 async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
@@ -128,8 +154,6 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
         let how_many = rng.gen_range(0..=3);
         let tags: Vec<&str> = TAGS.choose_multiple(rng, how_many).copied().collect();
         drafts.push(NewAsset {
-            public_id: public_id(n),
-            owner: owner.id,
             title: text(rng, 1..=3),
             prompt: text(rng, 0..=8),
             model: MODELS.choose(rng).expect("model").map(str::to_string),
@@ -138,24 +162,13 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
             } else {
                 MediaType::Image
             },
-            file: None,
-            thumb: None,
-            width: Some(512),
-            height: Some(512),
-            duration_ms: None,
             tags: normalize_tags(tags),
-            created_at,
-            negative_prompt: String::new(),
             visibility: if rng.gen_bool(0.2) {
                 Visibility::Private
             } else {
                 Visibility::Public
             },
-            original_filename: None,
-            preview: None,
-            generation: None,
-            raw_metadata: None,
-            parser_version: 0,
+            ..draft(public_id(n), owner.id, created_at)
         });
     }
     // Uneven batches, the last ones a single asset each.
@@ -502,30 +515,20 @@ async fn facets_count_the_newest_matches(db: &TestDb) {
     // counting them would show.
     let total = FACET_SAMPLE as usize + 50;
     let asset = |j: usize, visibility: Visibility, tags: Vec<String>, model: &str| NewAsset {
-        public_id: format!("F{j:011}"),
-        owner: alice.id,
         title: format!("asset {j}"),
-        prompt: String::new(),
         model: Some(model.to_string()),
         media_type: if j % 4 == 0 || j >= FACET_SAMPLE as usize {
             MediaType::Video
         } else {
             MediaType::Image
         },
-        file: None,
-        thumb: None,
-        width: Some(512),
-        height: Some(512),
-        duration_ms: None,
         tags,
-        created_at: start() + Duration::minutes((total - j) as i64),
-        negative_prompt: String::new(),
         visibility,
-        original_filename: None,
-        preview: None,
-        generation: None,
-        raw_metadata: None,
-        parser_version: 0,
+        ..draft(
+            format!("F{j:011}"),
+            alice.id,
+            start() + Duration::minutes((total - j) as i64),
+        )
     };
     let mut drafts: Vec<NewAsset> = (0..total)
         .map(|j| {
@@ -617,35 +620,24 @@ async fn a_merged_search_index_finds_the_same(db: &TestDb) {
     let known = populate(store, &mut rng).await;
     // Thirty more uploads, each its own write.
     for (n, k) in known.iter().take(30).enumerate() {
-        let mut again = store
+        let again = store
             .view_asset(&k.id, Some(k.owner))
             .await
             .expect("view")
             .expect("stored");
-        again.summary.title = format!("{} again", again.summary.title);
-        let draft = NewAsset {
-            public_id: format!("R{n:011}"),
-            owner: k.owner,
-            title: again.summary.title,
+        let again = NewAsset {
+            title: format!("{} again", again.summary.title),
             prompt: again.summary.prompt,
             model: k.model.clone(),
             media_type: k.media_type,
-            file: None,
-            thumb: None,
-            width: Some(512),
-            height: Some(512),
-            duration_ms: None,
             tags: k.tags.clone(),
-            created_at: k.created_at + Duration::seconds(1),
-            negative_prompt: String::new(),
-            visibility: Visibility::Public,
-            original_filename: None,
-            preview: None,
-            generation: None,
-            raw_metadata: None,
-            parser_version: 0,
+            ..draft(
+                format!("R{n:011}"),
+                k.owner,
+                k.created_at + Duration::seconds(1),
+            )
         };
-        store.insert_assets(&[draft]).await.expect("insert");
+        store.insert_assets(&[again]).await.expect("insert");
     }
     let searches: Vec<Search> = [
         "again",

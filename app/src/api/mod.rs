@@ -33,12 +33,7 @@ pub async fn list_assets(
                 sort.as_str()
             )));
         }
-        // Only a search of one's own assets can list private ones, so only then does it
-        // matter who is asking.
-        let viewer = match search.owner {
-            Some(_) => ssr::current_session().await?.map(|s| s.user),
-            None => None,
-        };
+        let viewer = ssr::search_viewer(&search).await?;
         let query = crate::store::AssetQuery {
             search,
             sort,
@@ -68,10 +63,7 @@ pub async fn get_facets(#[server(flatten)] filters: Filters) -> Result<Facets, A
         let (search, _) = filters
             .resolve()
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let viewer = match search.owner {
-            Some(_) => ssr::current_session().await?.map(|s| s.user),
-            None => None,
-        };
+        let viewer = ssr::search_viewer(&search).await?;
         let facets = ssr::store()?
             .facets(&search, viewer.as_ref().map(|v| v.id))
             .await?;
@@ -193,6 +185,17 @@ pub(crate) mod ssr {
         accounts()?
             .session(store()?.as_ref(), &request.headers, chrono::Utc::now())
             .await
+    }
+
+    /// Who is asking, for a search: only a search of one's own assets can see private
+    /// ones, so only then is the session looked up.
+    pub async fn search_viewer(
+        search: &crate::search::Search,
+    ) -> Result<Option<crate::store::User>, ApiError> {
+        match search.owner {
+            Some(_) => Ok(current_session().await?.map(|s| s.user)),
+            None => Ok(None),
+        }
     }
 
     /// Like [`current_session`], but a `401` when nobody is logged in.

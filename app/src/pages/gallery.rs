@@ -298,6 +298,12 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
             }
         })
     };
+    // The URL's filters with one more set.
+    let narrowed = |key: &str, value: &str| {
+        let mut narrowed = filters.clone();
+        narrowed.set(key, value);
+        narrowed
+    };
     // A type or model the search already fixes has one value: nothing to choose.
     let types_fixed = fixed.as_ref().is_some_and(|s| s.media_type.is_some());
     let types = if types_fixed || facets.types.len() < 2 {
@@ -307,10 +313,8 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
             .types
             .iter()
             .map(|FacetCount { value, count }| {
-                let mut narrowed = filters.clone();
-                narrowed.set("type", value);
                 let label = if value == "video" { "Videos" } else { "Images" };
-                link(narrowed, label.to_string(), *count).into_any()
+                link(narrowed("type", value), label.to_string(), *count).into_any()
             })
             .collect()
     };
@@ -318,14 +322,12 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
         .tags
         .iter()
         .map(|FacetCount { value, count }| {
-            let mut narrowed = filters.clone();
-            let tags = if narrowed.tags.trim().is_empty() {
+            let tags = if filters.tags.trim().is_empty() {
                 value.clone()
             } else {
-                format!("{}, {value}", narrowed.tags.trim())
+                format!("{}, {value}", filters.tags.trim())
             };
-            narrowed.set("tags", &tags);
-            link(narrowed, format!("#{value}"), *count).into_any()
+            link(narrowed("tags", &tags), format!("#{value}"), *count).into_any()
         })
         .collect();
     let models_fixed = fixed.as_ref().is_some_and(|s| s.model.is_some());
@@ -336,9 +338,7 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
             .models
             .iter()
             .map(|FacetCount { value, count }| {
-                let mut narrowed = filters.clone();
-                narrowed.set("model", value);
-                link(narrowed, value.clone(), *count).into_any()
+                link(narrowed("model", value), value.clone(), *count).into_any()
             })
             .collect()
     };

@@ -856,10 +856,7 @@ impl Store for PgStore {
         let Some(plan) = SearchPlan::new(&query, owner, &found) else {
             return Ok(Facets::default());
         };
-        let mut core = QueryBuilder::<Postgres>::new("WITH hits AS (SELECT a.id FROM ");
-        let key = push_matches(&mut core, &plan);
-        search::push_facets(&mut core, &plan, key, ("JOIN", " COLLATE \"C\""));
-        let rows = core
+        let rows = search::facets_query(&plan, push_matches, ("JOIN", " COLLATE \"C\""))
             .build_query_as()
             .fetch_all(&self.pool)
             .await

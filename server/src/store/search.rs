@@ -189,22 +189,24 @@ where
     ));
 }
 
-/// The facets of a search, after `WITH hits AS (SELECT a.id FROM ` and the search's
-/// matches (whose key column is `key`): its newest [`FACET_SAMPLE`] matches (one more tells
-/// that there are more), counted by type, tag (leaving out the tags the search includes)
-/// and model (ignoring case). Each row is `(facet, value, n)`. `join` is the backend's
-/// join that keeps the written order (the sample drives every lookup: SQLite, knowing
-/// nothing of its size, would otherwise scan all of asset_tags into it); `binary` its
-/// byte-order collation clause, so that ties are broken alike on both.
-pub(super) fn push_facets<'q, DB>(
-    core: &mut QueryBuilder<'q, DB>,
+/// The query for a search's facets: its matches (written by the backend's `push_matches`,
+/// which returns their key column), then its newest [`FACET_SAMPLE`] (one more tells that
+/// there are more), counted by type, tag (leaving out the tags the search includes) and
+/// model (ignoring case). Each row is `(facet, value, n)`. `join` is the backend's join
+/// that keeps the written order (the sample drives every lookup: SQLite, knowing nothing
+/// of its size, would otherwise scan all of asset_tags into it); `binary` its byte-order
+/// collation clause, so that ties are broken alike on both.
+pub(super) fn facets_query<'q, DB>(
     plan: &SearchPlan<'q>,
-    key: &str,
+    push_matches: fn(&mut QueryBuilder<'q, DB>, &SearchPlan<'q>) -> &'static str,
     (join, binary): (&str, &str),
-) where
+) -> QueryBuilder<'q, DB>
+where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
 {
+    let mut core = QueryBuilder::new("WITH hits AS (SELECT a.id FROM ");
+    let key = push_matches(&mut core, plan);
     // The limits are constants, written into the SQL rather than bound, so that a planner
     // always knows them (a prepared statement's generic plan would not).
     let fetch = FACET_SAMPLE + 1;
@@ -240,9 +242,10 @@ pub(super) fn push_facets<'q, DB>(
             GROUP BY lower(a.model)
             ORDER BY n DESC, MIN(a.model{binary}) LIMIT {FACET_MODELS}) top_models"
     ));
+    core
 }
 
-/// [`Facets`] from the rows [`push_facets`] reads.
+/// [`Facets`] from the rows of [`facets_query`].
 pub(super) fn facets_from_rows(rows: Vec<(String, String, i64)>) -> Result<Facets, StoreError> {
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     let mut facets = Facets::default();

@@ -802,10 +802,7 @@ impl Store for SqliteStore {
         let Some(plan) = SearchPlan::new(&query, owner, &found) else {
             return Ok(Facets::default());
         };
-        let mut core = QueryBuilder::<Sqlite>::new("WITH hits AS (SELECT a.id FROM ");
-        let key = push_matches(&mut core, &plan);
-        search::push_facets(&mut core, &plan, key, ("CROSS JOIN", ""));
-        let rows = core
+        let rows = search::facets_query(&plan, push_matches, ("CROSS JOIN", ""))
             .build_query_as()
             .fetch_all(&self.reader)
             .await
