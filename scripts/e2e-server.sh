@@ -34,6 +34,8 @@ trap cleanup EXIT
 trap 'exit 0' TERM INT
 
 ./atelier seed-demo --count 60 --seed 7
+# The instance's admin (the browser tests log in as it; see end2end/tests/helpers.ts).
+printf '%s\n' 'violet tractor sings' | ./atelier user create curator --admin --password-stdin >/dev/null
 ./atelier serve --addr "127.0.0.1:$port" &
 server=$!
 wait "$server"

@@ -11,11 +11,14 @@ pub mod ids;
 pub mod model;
 pub mod pages;
 pub mod search;
+pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod upload;
+#[cfg(feature = "ssr")]
+pub mod usage;
 #[cfg(feature = "hydrate")]
 pub mod upload_client;
 
@@ -31,8 +34,8 @@ use leptos_router::{
 
 use components::{provide_auth, SiteHeader};
 use pages::{
-    AccountPage, AssetPage, GalleryPage, LoginPage, NotFound, ProfilePage, RegisterPage, TagPage,
-    UploadPage,
+    AccountPage, AdminUsagePage, AssetPage, GalleryPage, LoginPage, NotFound, ProfilePage,
+    RegisterPage, StatsPage, TagPage, UploadPage,
 };
 
 /// The root component, rendered on the server and hydrated in the browser.
@@ -62,6 +65,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/upload") view=UploadPage ssr=SsrMode::Async/>
+                    <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/usage") view=AdminUsagePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

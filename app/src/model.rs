@@ -118,6 +118,17 @@ pub struct Profile {
     pub private: Option<u64>,
     /// The profile is the viewer's own.
     pub is_me: bool,
+    /// Views of their assets by other people.
+    pub views_received: u64,
+    /// Storage their uploads take and their quota; only on one's own profile.
+    pub storage: Option<StorageUse>,
+}
+
+/// Bytes of originals a user's assets hold, against their quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageUse {
+    pub used: u64,
+    pub quota: u64,
 }
 
 /// Everything the asset page shows.
@@ -141,6 +152,9 @@ pub struct AssetDetail {
     /// The asset belongs to whoever is asking (they may retry its job).
     #[serde(default)]
     pub is_mine: bool,
+    /// The viewer may delete it (their own, or they are an admin).
+    #[serde(default)]
+    pub can_delete: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -404,6 +404,27 @@ impl Search {
         *self == Search::default()
     }
 
+    /// Which kinds of filter the search sets, e.g. `words,tags,type` (for usage events:
+    /// what people filter by, never what they typed).
+    pub fn used_filters(&self) -> String {
+        let used = [
+            ("words", !self.words.is_empty()),
+            ("phrases", !self.phrases.is_empty()),
+            ("tags", !self.tags.is_empty()),
+            ("exclude_tags", !self.exclude_tags.is_empty()),
+            ("type", self.media_type.is_some()),
+            ("model", self.model.is_some()),
+            ("owner", self.owner.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+        ];
+        used.iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The search as the box would show it: parsing it gives this search back.
     pub fn to_text(&self) -> String {
         let mut parts: Vec<String> = self.words.clone();

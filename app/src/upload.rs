@@ -291,6 +291,15 @@ mod ssr {
 
         /// Runs an asset's failed processing job again.
         async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError>;
+
+        /// Deletes an asset of `user`'s (anyone's when `any_owner`) and the stored files
+        /// nothing else names. `false` when there was no such asset of theirs.
+        async fn delete_asset(
+            &self,
+            user: &User,
+            asset_id: &str,
+            any_owner: bool,
+        ) -> Result<bool, ApiError>;
     }
 }
 

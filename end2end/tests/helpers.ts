@@ -2,6 +2,9 @@ import { expect, type Page } from '@playwright/test';
 
 export const PASSWORD = 'violet tractor sings';
 
+/** The admin scripts/e2e-server.sh creates on each instance. */
+export const ADMIN = 'curator';
+
 /** A username no other test (or earlier run against the same server) has used. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
@@ -38,4 +41,13 @@ export async function register(page: Page, username: string, password = PASSWORD
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByLabel('Repeat the password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+/** Logs in through the form and waits to land on the gallery. */
+export async function logIn(page: Page, username: string, password = PASSWORD) {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL('/');
 }

@@ -26,6 +26,14 @@ pub const SETTINGS: &[(&str, &str)] = &[
         "upload_expiry_hours",
         "hours an unfinished upload is kept before its bytes are deleted (1 to 8760)",
     ),
+    (
+        "usage_tracking",
+        "on: record each use of a feature for the statistics; off: record nothing",
+    ),
+    (
+        "usage_retention_days",
+        "days raw usage events are kept (1 to 3650); the daily rollups are kept forever",
+    ),
 ];
 
 /// Checks a value for a runtime setting; the error names the allowed values.
@@ -40,6 +48,14 @@ pub fn validate_setting(key: &str, value: &str) -> Result<String> {
                 _ => bail!("{key} is a size such as 512MiB or 2GiB, not “{value}”"),
             }
         }
+        "usage_tracking" => match value.trim() {
+            on @ ("on" | "off") => Ok(on.to_string()),
+            _ => bail!("usage_tracking is on or off, not “{value}”"),
+        },
+        "usage_retention_days" => match value.trim().parse::<u32>() {
+            Ok(days) if (1..=3650).contains(&days) => Ok(days.to_string()),
+            _ => bail!("usage_retention_days is a whole number from 1 to 3650, not “{value}”"),
+        },
         "upload_expiry_hours" => match value.trim().parse::<u32>() {
             Ok(hours) if (1..=8760).contains(&hours) => Ok(hours.to_string()),
             _ => bail!("upload_expiry_hours is a whole number from 1 to 8760, not “{value}”"),

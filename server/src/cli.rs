@@ -354,6 +354,8 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let state = ServerState::with_security(store.clone(), files, security);
     let workers = state.start_workers(crate::jobs::default_workers()).await;
     let upload_sweeper = tokio::spawn(sweep_uploads(state.uploads.clone()));
+    let usage = state.usage.clone();
+    let usage_upkeep = tokio::spawn(crate::usage::keep_up(store.clone(), usage.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let sweeper = tokio::spawn(sweep_sessions(store.clone()));
     let index_tidier = tokio::spawn(tidy_search_index(store.clone()));
@@ -370,6 +372,9 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .await
         .context("the server stopped unexpectedly")?;
     tracing::info!("shutting down");
+    // What requests recorded last is stored before the database closes.
+    usage_upkeep.abort();
+    usage.flush().await;
     sweeper.abort();
     upload_sweeper.abort();
     index_tidier.abort();

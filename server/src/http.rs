@@ -56,6 +56,8 @@ pub struct ServerState {
     pub uploads: Arc<UploadEngine>,
     /// Wakes a processing worker when there is a new job.
     pub jobs: Arc<tokio::sync::Notify>,
+    /// Where requests record usage events (stored in batches by the writer).
+    pub usage: Arc<app::usage::Usage>,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -75,14 +77,15 @@ impl ServerState {
             .site_pkg_dir("pkg")
             .build();
         let jobs = Arc::new(tokio::sync::Notify::new());
+        let usage = usage_recorder(&store);
         ServerState {
             leptos,
-            uploads: Arc::new(UploadEngine::new(
-                store.clone(),
-                files.clone(),
-                jobs.clone(),
-            )),
+            uploads: Arc::new(
+                UploadEngine::new(store.clone(), files.clone(), jobs.clone())
+                    .with_usage(usage.clone()),
+            ),
             jobs,
+            usage,
             store,
             files,
             accounts: Arc::new(Accounts::new(CookiePolicy {
@@ -94,11 +97,10 @@ impl ServerState {
 
     /// The same state with another upload engine (a smaller chunk size in tests).
     pub fn with_uploads(mut self, configure: impl FnOnce(UploadEngine) -> UploadEngine) -> Self {
-        self.uploads = Arc::new(configure(UploadEngine::new(
-            self.store.clone(),
-            self.files.clone(),
-            self.jobs.clone(),
-        )));
+        self.uploads = Arc::new(configure(
+            UploadEngine::new(self.store.clone(), self.files.clone(), self.jobs.clone())
+                .with_usage(self.usage.clone()),
+        ));
         self
     }
 
@@ -118,9 +120,21 @@ impl ServerState {
             store: self.store.clone(),
             accounts: self.accounts.clone(),
             uploads: self.uploads.clone(),
+            usage: self.usage.clone(),
         };
         move || provide_context(ctx.clone())
     }
+}
+
+/// A usage recorder with its writer running, or one that records nothing when there is
+/// no runtime to run the writer on.
+fn usage_recorder(store: &Arc<dyn Store>) -> Arc<app::usage::Usage> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return app::usage::Usage::off();
+    }
+    let (usage, queue) = app::usage::Usage::channel(app::usage::QUEUE_CAPACITY);
+    crate::usage::spawn_writer(store.clone(), usage.clone(), queue);
+    usage
 }
 
 /// The app's routes, listed once per process. Listing them renders the app with resource
@@ -149,6 +163,7 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/media/{id}/{variant}", get(media))
+        .route("/admin/usage.csv", get(usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), app_shell)
         .fallback(move |req: Request| async move {
@@ -293,6 +308,8 @@ async fn media(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         return response;
     }
+    let download = variant == MediaVariant::Original && is_download(req.headers());
+    let cookies = req.headers().clone();
     let path = state.files.path_of(&file.storage_path);
     let mut response = match ServeFile::new(path).oneshot(req).await {
         Ok(response) => response.map(Body::new),
@@ -320,7 +337,92 @@ async fn media(
     );
     let name = download_name(&media, variant, &file.mime_type);
     headers.insert(header::CONTENT_DISPOSITION, content_disposition(&name));
+    if download && status.is_success() && state.usage.enabled() {
+        let who = state
+            .accounts
+            .session(state.store.as_ref(), &cookies, chrono::Utc::now())
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.user.id);
+        state
+            .usage
+            .record(app::stats::Feature::Download, who, &id);
+    }
     response
+}
+
+/// `/admin/usage.csv?range=&table=users|features&sort=&dir=`: the admin's usage tables as
+/// CSV, for a spreadsheet.
+async fn usage_csv(
+    State(state): State<ServerState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: header::HeaderMap,
+) -> Response {
+    use app::api::stats::ssr::{admin_usage, csv, parse_range, parse_sort, CsvTable};
+    use app::error::ApiError;
+    let answer = async {
+        let session = state
+            .accounts
+            .session(state.store.as_ref(), &headers, chrono::Utc::now())
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("log in to do this".into()))?;
+        if session.user.role != app::account::Role::Admin {
+            return Err(ApiError::Forbidden(
+                "only an admin can see this instance's usage statistics".into(),
+            ));
+        }
+        let arg = |key: &str| query.get(key).map(String::as_str).unwrap_or_default();
+        let range = parse_range(arg("range"))?;
+        let table = CsvTable::parse(arg("table"))?;
+        let (sort, descending) = parse_sort(arg("sort"), arg("dir"))?;
+        let usage = admin_usage(
+            state.store.as_ref(),
+            &state.usage,
+            range,
+            sort,
+            descending,
+        )
+        .await?;
+        Ok((range, table, csv(&usage, table)))
+    };
+    match answer.await {
+        Ok((range, table, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"atelier-usage-{}-{}.csv\"",
+                        table.as_str(),
+                        range.as_str()
+                    ),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, format!("{err}\n")).into_response()
+        }
+    }
+}
+
+/// Whether a request for an original is someone taking the file (opening or saving it, or
+/// a script fetching it) rather than a page's `<video>` or `<img>` showing it, and the
+/// start of it rather than one more range of the same transfer.
+fn is_download(headers: &header::HeaderMap) -> bool {
+    let embedded = headers
+        .get("sec-fetch-dest")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|dest| matches!(dest, "video" | "audio" | "image" | "track"));
+    let from_start = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|range| range.trim().starts_with("bytes=0-"));
+    !embedded && from_start
 }
 
 fn header_value(text: &str) -> HeaderValue {

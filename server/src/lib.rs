@@ -14,3 +14,4 @@ pub mod site;
 pub mod storage;
 pub mod store;
 pub mod upload;
+pub mod usage;

@@ -132,6 +132,7 @@ mod ssr {
     };
     use crate::error::ApiError;
     use crate::ids::{is_public_id, new_public_id};
+    use crate::stats::Feature;
     use crate::store::{EndSessions, NewSession, NewUser, User};
 
     pub const REGISTRATION_SETTING: &str = "registration_mode";
@@ -261,6 +262,7 @@ mod ssr {
             .await?;
         tracing::info!(username = %user.username, role = user.role.as_str(), "account registered");
         start_session(&user).await?;
+        crate::api::ssr::record(Feature::Register, Some(user.id), "");
         go_to(next.as_deref());
         Ok(Me {
             username: user.username,
@@ -316,6 +318,7 @@ mod ssr {
             store.end_session(&old).await?;
         }
         start_session(&user).await?;
+        crate::api::ssr::record(Feature::Login, Some(user.id), "");
         go_to(next.as_deref());
         Ok(Me {
             username: user.username,
@@ -327,7 +330,14 @@ mod ssr {
         let request = request()?;
         let accounts = accounts()?;
         if let Some(hash) = accounts.cookies.token_hash_in(&request.headers) {
-            store()?.end_session(&hash).await?;
+            let store = store()?;
+            let who = store
+                .find_session(&hash, Utc::now())
+                .await?
+                .map(|session| session.user.id);
+            if store.end_session(&hash).await? {
+                crate::api::ssr::record(Feature::Logout, who, "");
+            }
         }
         add_response_header(http::header::SET_COOKIE, &accounts.cookies.clear());
         go_to(Some("/"));

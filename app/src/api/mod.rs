@@ -1,9 +1,12 @@
 //! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
 
 mod accounts;
+pub mod stats;
 mod uploads;
 
 pub use accounts::*;
+pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
+pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
 pub use uploads::*;
 
 use leptos::prelude::*;
@@ -34,6 +37,22 @@ pub async fn list_assets(
             )));
         }
         let viewer = ssr::search_viewer(&search).await?;
+        // A search is one use however many pages it is read in; the plain gallery is none.
+        if after.is_none() && (!search.is_empty() || sort != crate::search::Sort::Newest) {
+            let mut detail = search.used_filters();
+            if sort != crate::search::Sort::Newest {
+                if !detail.is_empty() {
+                    detail.push(',');
+                }
+                detail.push_str("sort=");
+                detail.push_str(sort.as_str());
+            }
+            let who = match &viewer {
+                Some(user) => Some(user.id),
+                None => ssr::current_session().await?.map(|s| s.user.id),
+            };
+            ssr::record(crate::stats::Feature::Search, who, &detail);
+        }
         let query = crate::store::AssetQuery {
             search,
             sort,
@@ -90,12 +109,24 @@ pub async fn get_profile(username: String) -> Result<Profile, ApiError> {
             .await?
             .ok_or_else(not_found)?;
         let viewer = ssr::current_session().await?.map(|s| s.user);
-        let is_me = viewer.is_some_and(|v| v.id == record.user);
+        let is_me = viewer.as_ref().is_some_and(|v| v.id == record.user);
         if is_me {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
         let own = |n: u64| if is_me { n } else { 0 };
+        let storage = match (&viewer, is_me) {
+            (Some(me), true) => {
+                let limits = ssr::uploads()?.limits_for(me).await?;
+                Some(crate::model::StorageUse {
+                    used: record.storage_bytes,
+                    quota: limits.quota_bytes,
+                })
+            }
+            _ => None,
+        };
         Ok(Profile {
+            views_received: record.views_received,
+            storage,
             username: record.username,
             member_since: record.created_at,
             images: record.public_images + own(record.private_images),
@@ -121,11 +152,49 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
             .view_asset(&id, viewer.as_ref().map(|v| v.id))
             .await?
             .ok_or_else(not_found)?;
-        asset.is_mine = viewer.is_some_and(|v| v.username == asset.summary.owner);
-        if asset.is_mine || asset.summary.visibility == crate::upload::Visibility::Private {
+        asset.is_mine = viewer
+            .as_ref()
+            .is_some_and(|v| v.username == asset.summary.owner);
+        asset.can_delete = asset.is_mine
+            || viewer
+                .as_ref()
+                .is_some_and(|v| v.role == crate::account::Role::Admin);
+        if !asset.is_mine {
+            // Its owner's "views received" grows by this one.
+            ssr::record(
+                crate::stats::Feature::AssetViewed,
+                viewer.as_ref().map(|v| v.id),
+                &asset.summary.id,
+            );
+        }
+        if asset.can_delete || asset.summary.visibility == crate::upload::Visibility::Private {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
         Ok(asset)
+    })
+    .await
+}
+
+/// `POST /api/assets/delete` (`id`): deletes one of your assets (an admin: anyone's), its
+/// tags and jobs, and its files when no other asset holds the same bytes. Then sends a
+/// form without JavaScript to the owner's profile.
+#[server(name = DeleteAsset, prefix = "/api", endpoint = "assets/delete", input = server_fn::codec::PostUrl, output = Json)]
+pub async fn delete_asset(id: String) -> Result<(), ApiError> {
+    ssr::respond(async move {
+        let user = ssr::require_session().await?.user;
+        let not_found = || ApiError::NotFound(format!("no asset of yours has the id “{id}”"));
+        if !crate::ids::is_public_id(&id) {
+            return Err(not_found());
+        }
+        let admin = user.role == crate::account::Role::Admin;
+        if !ssr::uploads()?.delete_asset(&user, &id, admin).await? {
+            return Err(not_found());
+        }
+        leptos_axum::redirect(&format!(
+            "/u/{}",
+            crate::model::percent_encode(&user.username, false)
+        ));
+        Ok(())
     })
     .await
 }
@@ -145,6 +214,7 @@ pub(crate) mod ssr {
         pub store: Arc<dyn Store>,
         pub accounts: Arc<Accounts>,
         pub uploads: Arc<dyn crate::upload::Uploads>,
+        pub usage: Arc<crate::usage::Usage>,
     }
 
     fn context() -> Result<AppContext, ApiError> {
@@ -164,6 +234,14 @@ pub(crate) mod ssr {
 
     pub fn uploads() -> Result<Arc<dyn crate::upload::Uploads>, ApiError> {
         context().map(|ctx| ctx.uploads)
+    }
+
+    /// Records one use of a feature (queued; never waits). Nothing when there is no
+    /// context (a page rendered outside the server).
+    pub fn record(feature: crate::stats::Feature, user: Option<crate::store::UserId>, detail: &str) {
+        if let Some(ctx) = leptos::prelude::use_context::<AppContext>() {
+            ctx.usage.record(feature, user, detail);
+        }
     }
 
     /// The request being answered (leptos_axum provides its head).

@@ -21,8 +21,11 @@ pub fn SiteHeader() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match auth.me.await {
                             Some(me) => {
+                                let stats = (me.role == crate::account::Role::Admin)
+                                    .then(|| view! { <a href="/stats">"Stats"</a> });
                                 view! {
                                     <a href="/upload">"Upload"</a>
+                                    {stats}
                                     <a href="/account" class="me" title="Your account">{me.username}</a>
                                     <ActionForm action=logout>
                                         <button type="submit" class="link-button">"Log out"</button>

@@ -1,5 +1,6 @@
 mod asset_card;
 pub mod auth;
+pub mod charts;
 mod header;
 
 pub use asset_card::AssetCard;

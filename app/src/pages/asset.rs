@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::ErrorNotice;
-use crate::api::{get_asset, RetryJob};
+use crate::api::{get_asset, DeleteAsset, RetryJob};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
@@ -127,9 +127,37 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
                         })
                         .collect_view()}
                 </ul>
-                {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id retry/> })}
+                {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
+                {asset.can_delete.then(|| view! { <DeleteForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
             </div>
         </article>
+    }
+}
+
+/// Deleting the asset, behind a second step so it cannot happen by one slip. Without
+/// JavaScript the form posts and the server sends the browser to the owner's profile.
+#[component]
+fn DeleteForm(asset_id: String, is_mine: bool) -> impl IntoView {
+    let delete = ServerAction::<DeleteAsset>::new();
+    let error = move || {
+        delete
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <ErrorNotice error/> })
+    };
+    let whose = if is_mine { "your" } else { "this person's" };
+    view! {
+        <details class="delete-asset">
+            <summary>"Delete…"</summary>
+            <ActionForm action=delete>
+                <input type="hidden" name="id" value=asset_id/>
+                <p>{format!("This removes the asset, its prompt and tags from {whose} gallery for good; \
+                             its file goes too unless another asset holds the same bytes.")}</p>
+                <button type="submit" class="danger">"Delete permanently"</button>
+            </ActionForm>
+            {error}
+        </details>
     }
 }
 

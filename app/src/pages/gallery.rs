@@ -157,6 +157,26 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
         format!("{n} {}", if n == 1 { one } else { many })
     };
     let total = profile.images + profile.videos;
+    let storage = profile.storage.map(|s| {
+        let percent = if s.quota == 0 {
+            0.0
+        } else {
+            (s.used as f64 / s.quota as f64 * 100.0).min(100.0)
+        };
+        let text = format!(
+            "{} of {} used ({percent:.0} %)",
+            crate::stats::human_bytes(s.used),
+            crate::stats::human_bytes(s.quota)
+        );
+        view! {
+            <p class="storage-use">
+                <label for="storage-meter">"Storage: "</label>
+                <meter id="storage-meter" min="0" max=s.quota.to_string() value=s.used.to_string()
+                       high=(s.quota / 10 * 9).to_string()>{text.clone()}</meter>
+                " "<span>{text}</span>
+            </p>
+        }
+    });
     let private = profile
         .private
         .filter(|n| *n > 0)
@@ -171,11 +191,14 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
                 ", "
                 {plural(profile.videos, "video", "videos")}
                 {private}
+                " · "
+                <span class="views">{plural(profile.views_received, "view", "views")}</span>
                 " · member since "
                 <time datetime=profile.member_since.to_rfc3339()>
                     {short_date(&profile.member_since)}
                 </time>
             </p>
+            {storage}
         </header>
     }
 }

@@ -3,6 +3,7 @@ mod asset;
 mod gallery;
 mod login;
 mod not_found;
+mod stats;
 mod upload;
 
 pub use account::AccountPage;
@@ -10,6 +11,7 @@ pub use asset::AssetPage;
 pub use gallery::{GalleryPage, ProfilePage, TagPage};
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
+pub use stats::{AdminUsagePage, StatsPage};
 pub use upload::UploadPage;
 
 use leptos::prelude::*;

@@ -3,6 +3,7 @@
 mod postgres;
 mod search;
 mod sqlite;
+mod usage;
 
 use std::sync::Arc;
 
@@ -296,6 +297,7 @@ impl AssetRow {
             raw_metadata_present: extra.raw_metadata_present,
             job,
             is_mine: false,
+            can_delete: false,
         })
     }
 }
@@ -496,11 +498,12 @@ fn split_tags(search: &Search, found: &[(String, i64, i64)]) -> Option<SearchTag
     Some(SearchTags { include, exclude })
 }
 
-/// A profile from its user and the `(media_type, visibility, assets)` rows of
-/// `user_counts`.
+/// A profile from its user, the `(media_type, visibility, assets)` rows of `user_counts`
+/// and the user's `(views_received, storage_bytes)`.
 fn profile_record(
     user: app::store::User,
     counts: &[(i16, String, i64)],
+    (views, storage): (i64, i64),
 ) -> app::store::ProfileRecord {
     let count = |media_type: MediaType, visibility: Visibility| {
         counts
@@ -517,6 +520,52 @@ fn profile_record(
         public_videos: count(MediaType::Video, Visibility::Public),
         private_images: count(MediaType::Image, Visibility::Private),
         private_videos: count(MediaType::Video, Visibility::Private),
+        views_received: u64::try_from(views).unwrap_or(0),
+        storage_bytes: u64::try_from(storage).unwrap_or(0),
+    }
+}
+
+/// `(users, assets, images, videos, creators, storage_bytes)` as the API counts them.
+fn site_totals(row: (i64, i64, i64, i64, i64, i64)) -> app::stats::SiteTotals {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    app::stats::SiteTotals {
+        users: n(row.0),
+        assets: n(row.1),
+        images: n(row.2),
+        videos: n(row.3),
+        creators: n(row.4),
+        storage_bytes: n(row.5),
+    }
+}
+
+/// A removed `files` row's `(sha256, mime_type, byte_size, storage_path)`.
+fn stored_file(row: (String, String, i64, String)) -> app::store::StoredRef {
+    app::store::StoredRef {
+        sha256: row.0,
+        mime_type: row.1,
+        byte_size: u64::try_from(row.2).unwrap_or(0),
+        storage_path: row.3,
+    }
+}
+
+/// The distinct file ids an asset names (original, stills, poster).
+fn unique_files(ids: [Option<i64>; 4]) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// `(id, username, assets, views_received, storage_bytes, active days)`.
+fn user_figures(row: (i64, String, i64, i64, i64, i64)) -> app::store::UserFigures {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    app::store::UserFigures {
+        user: app::store::UserId(row.0),
+        username: row.1,
+        assets: n(row.2),
+        views_received: n(row.3),
+        storage_bytes: n(row.4),
+        active_days: n(row.5),
     }
 }
 

@@ -9,9 +9,10 @@ use app::model::{AssetPage, Facets};
 use app::store::{
     ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
     FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
-    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, UploadRecord, User,
-    UserId,
+    ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, StoredRef,
+    UploadRecord, UsageEvent, UsageRollup, User, UserFeatureCount, UserFigures, UserId,
 };
+use app::stats::{Day, FeatureUsage, NamedCount, SiteTotals};
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,10 +25,12 @@ use sqlx::{QueryBuilder, Sqlite};
 use app::search::Search;
 
 use super::search::{self, SearchPlan};
+use super::usage;
 use super::{
-    col, db_error, into_page, job_info, opt_i32, profile_record, stored_ref, stored_ref_columns,
-    unique_keys, user_from_row, username_taken, AssetRow, FileRow, FoundTags, OpenError,
-    FILE_COLUMNS, FILE_JOINS, USER_COLUMNS, USER_RETURNING,
+    col, db_error, into_page, job_info, opt_i32, profile_record, site_totals, stored_file,
+    stored_ref, stored_ref_columns, unique_files, unique_keys, user_figures, user_from_row,
+    username_taken, AssetRow, FileRow, FoundTags, OpenError, FILE_COLUMNS, FILE_JOINS,
+    USER_COLUMNS, USER_RETURNING,
 };
 
 const BACKEND: &str = "sqlite";
@@ -821,7 +824,13 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(db_error)?;
-        Ok(Some(profile_record(user, &counts)))
+        let figures: (i64, i64) =
+            sqlx::query_as("SELECT views_received, storage_bytes FROM users WHERE id = ?")
+                .bind(user.id.0)
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db_error)?;
+        Ok(Some(profile_record(user, &counts, figures)))
     }
 
     async fn count_assets(&self) -> Result<u64, StoreError> {
@@ -1016,11 +1025,12 @@ impl Store for SqliteStore {
         }
         let size = i64::try_from(finish.file.byte_size).unwrap_or(i64::MAX);
         let quota = i64::try_from(finish.quota).unwrap_or(i64::MAX);
+        // The asset's insert trigger charges the bytes; this checks there is room for them
+        // (and holds the owner's row until the commit).
         let charged = sqlx::query(
-            "UPDATE users SET storage_bytes = storage_bytes + ?
+            "UPDATE users SET storage_bytes = storage_bytes
               WHERE id = ? AND storage_bytes + ? <= ?",
         )
-        .bind(size)
         .bind(finish.asset.owner.0)
         .bind(size)
         .bind(quota)
@@ -1262,6 +1272,268 @@ impl Store for SqliteStore {
             }
         }
         Ok(items)
+    }
+
+    async fn site_totals(&self) -> Result<SiteTotals, StoreError> {
+        let row: Option<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT users, assets, images, videos, creators, storage_bytes
+               FROM site_totals WHERE id = 1",
+        )
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        row.map(site_totals)
+            .ok_or_else(|| usage::totals_error("site_totals"))
+    }
+
+    async fn count_site_totals(&self) -> Result<SiteTotals, StoreError> {
+        let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT total_users, total_assets, total_images, total_videos, active_creators,
+                    (SELECT COALESCE(SUM(byte_size), 0) FROM files)
+               FROM site_stats",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(site_totals(row))
+    }
+
+    async fn delete_asset(
+        &self,
+        public_id: &str,
+        actor: UserId,
+        any_owner: bool,
+    ) -> Result<Option<Vec<StoredRef>>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let row: Option<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT id, owner_id, file_id, thumb_file_id, preview_file_id, poster_file_id
+                   FROM assets WHERE public_id = ?",
+            )
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let Some((id, owner, file, thumb, preview, poster)) = row else {
+            return Ok(None);
+        };
+        if owner != actor.0 && !any_owner {
+            return Ok(None);
+        }
+        let deleted = sqlx::query("DELETE FROM assets WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if deleted == 0 {
+            // Deleted by someone else since it was read.
+            return Ok(None);
+        }
+        let mut freed = Vec::new();
+        for file in unique_files([file, thumb, preview, poster]) {
+            let gone: Option<(String, String, i64, String)> = sqlx::query_as(
+                "DELETE FROM files WHERE id = ?1
+                    AND NOT EXISTS (SELECT 1 FROM assets WHERE file_id = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM assets WHERE thumb_file_id = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM assets WHERE preview_file_id = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM assets WHERE poster_file_id = ?1)
+                 RETURNING sha256, mime_type, byte_size, storage_path",
+            )
+            .bind(file)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            freed.extend(gone.map(stored_file));
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(freed))
+    }
+
+    async fn top_tags(&self, limit: u32) -> Result<Vec<NamedCount>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT name, asset_count FROM tags WHERE asset_count > 0
+              ORDER BY asset_count DESC, name LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(usage::named_counts(rows))
+    }
+
+    async fn top_models(&self, limit: u32) -> Result<Vec<NamedCount>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT name, assets FROM model_counts WHERE assets > 0
+              ORDER BY assets DESC, model_key LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(usage::named_counts(rows))
+    }
+
+    async fn record_usage(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let batch = usage::Batch::of(events);
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        for chunk in events.chunks(usage::ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO usage_events (at, day, feature, user_id, detail) ",
+            );
+            insert.push_values(chunk, |mut row, event| {
+                row.push_bind(micros(event.at))
+                    .push_bind(Day::of(event.at).0)
+                    .push_bind(event.feature.as_str())
+                    .push_bind(event.user.map(|u| u.0))
+                    .push_bind(&event.detail);
+            });
+            insert.build().execute(&mut *tx).await.map_err(db_error)?;
+        }
+        let user_feature: Vec<_> = batch.user_feature.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_feature_after = Vec::with_capacity(user_feature.len());
+        for chunk in user_feature.chunks(usage::ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, String, i64)> = usage::upsert_user_feature::<Sqlite>(chunk)
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            user_feature_after.extend(rows);
+        }
+        let user_day: Vec<_> = batch.user_day.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_day_after = Vec::with_capacity(user_day.len());
+        for chunk in user_day.chunks(usage::ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, i64)> = usage::upsert_user_day::<Sqlite>(chunk)
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            user_day_after.extend(rows);
+        }
+        let fold = batch.fold(&user_feature_after, &user_day_after);
+        for chunk in fold.daily.chunks(usage::ROWS_PER_STATEMENT) {
+            usage::upsert_daily::<Sqlite>(chunk)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        for chunk in fold.days.chunks(usage::ROWS_PER_STATEMENT) {
+            usage::upsert_days::<Sqlite>(chunk)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        for (asset, views) in &batch.views {
+            sqlx::query(
+                "UPDATE users SET views_received = views_received + ?
+                  WHERE id = (SELECT owner_id FROM assets WHERE public_id = ?)",
+            )
+            .bind(views)
+            .bind(asset)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn usage_rollup(&self, first: Day, last: Day) -> Result<UsageRollup, StoreError> {
+        let features: Vec<(i32, String, i64, i64)> = sqlx::query_as(
+            "SELECT day, feature, events, users FROM usage_daily
+              WHERE day BETWEEN ? AND ? ORDER BY day, feature",
+        )
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        let active: Vec<(i32, i64)> = sqlx::query_as(
+            "SELECT day, users FROM usage_days WHERE day BETWEEN ? AND ? ORDER BY day",
+        )
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(usage::rollup(features, active))
+    }
+
+    async fn feature_usage(&self, first: Day, last: Day) -> Result<Vec<FeatureUsage>, StoreError> {
+        let sql = usage::FEATURE_USAGE_SQL
+            .replace("{first}", "?1")
+            .replace("{last}", "?2");
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(&sql)
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        Ok(usage::feature_usage(rows))
+    }
+
+    async fn user_feature_counts(
+        &self,
+        first: Day,
+        last: Day,
+    ) -> Result<Vec<UserFeatureCount>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT user_id, feature, SUM(events) FROM usage_user_daily
+              WHERE day BETWEEN ? AND ? GROUP BY user_id, feature",
+        )
+        .bind(first.0)
+        .bind(last.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(usage::user_feature_counts(rows))
+    }
+
+    async fn active_user_figures(
+        &self,
+        first: Day,
+        last: Day,
+        limit: u32,
+    ) -> Result<Vec<UserFigures>, StoreError> {
+        let rows: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, u.username, u.asset_count, u.views_received, u.storage_bytes, a.days
+               FROM (SELECT user_id, COUNT(*) AS days, SUM(events) AS events
+                       FROM usage_user_days WHERE day BETWEEN ? AND ?
+                      GROUP BY user_id ORDER BY events DESC, user_id LIMIT ?) a
+               JOIN users u ON u.id = a.user_id
+              ORDER BY a.events DESC, u.id",
+        )
+        .bind(first.0)
+        .bind(last.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        Ok(rows.into_iter().map(user_figures).collect())
+    }
+
+    async fn prune_usage_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        // In slices, so the writer is never held for long.
+        loop {
+            let n = sqlx::query(
+                "DELETE FROM usage_events WHERE id IN
+                    (SELECT id FROM usage_events WHERE at < ? LIMIT 10000)",
+            )
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            removed += n;
+            if n < 10_000 {
+                return Ok(removed);
+            }
+        }
     }
 
     async fn set_generation(

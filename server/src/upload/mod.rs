@@ -29,6 +29,7 @@ use app::{
         DEFAULT_CHUNK_SIZE, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
     },
 };
+use app::stats::Feature;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::{Stream, StreamExt};
@@ -153,6 +154,7 @@ pub struct UploadEngine {
     ahead: Mutex<HashMap<String, u64>>,
     file_locks: Vec<tokio::sync::Mutex<()>>,
     jobs: Arc<Notify>,
+    usage: Arc<app::usage::Usage>,
 }
 
 impl UploadEngine {
@@ -168,7 +170,14 @@ impl UploadEngine {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             jobs,
+            usage: app::usage::Usage::off(),
         }
+    }
+
+    /// Records upload events through `usage`.
+    pub fn with_usage(mut self, usage: Arc<app::usage::Usage>) -> Self {
+        self.usage = usage;
+        self
     }
 
     /// A smaller chunk size (tests and benchmarks).
@@ -310,7 +319,8 @@ impl UploadEngine {
 
     /// Records why an upload was refused and drops its bytes (the row stays until it
     /// expires, so the status says why).
-    async fn refuse(&self, upload_id: &str, error: &ApiError) {
+    async fn refuse(&self, user: &User, upload_id: &str, error: &ApiError) {
+        self.failed(user, error);
         self.set_ahead(upload_id, None);
         let message = error.to_string();
         if let Err(err) = self
@@ -326,6 +336,15 @@ impl UploadEngine {
             tracing::warn!(%err, upload_id, "cannot record why an upload was refused");
         }
         remove_quietly(&self.temp_path(upload_id)).await;
+    }
+
+    /// Records that `user`'s upload was refused, and why (the status).
+    fn failed(&self, user: &User, error: &ApiError) {
+        self.usage.record(
+            Feature::UploadFailed,
+            Some(user.id),
+            &error.status().to_string(),
+        );
     }
 
     /// Writes one chunk at `offset`. The data arrives as a stream and goes straight to
@@ -490,13 +509,13 @@ impl UploadEngine {
         };
         if base == 0 && written > 0 {
             if let Err(error) = self.check_head(&path, upload.byte_size, &limits).await {
-                self.refuse(upload_id, &error).await;
+                self.refuse(user, upload_id, &error).await;
                 return Err(error.into());
             }
         }
         if complete {
             if let Err(error) = self.examine_upload(upload_id, &path, &limits).await {
-                self.refuse(upload_id, &error).await;
+                self.refuse(user, upload_id, &error).await;
                 return Err(error.into());
             }
         }
@@ -580,6 +599,8 @@ impl UploadEngine {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        self.usage
+            .record(Feature::UploadStarted, Some(user.id), "form");
         let limits = self.limits().await?;
         let upload_id = app::ids::new_public_id();
         let path = self.temp_path(&upload_id);
@@ -655,10 +676,12 @@ impl UploadEngine {
         .await;
         if let Err(err) = result {
             remove_quietly(&path).await;
+            self.failed(user, &err);
             return Err(err);
         }
         if let Err(err) = self.examine_upload(&upload_id, &path, &limits).await {
             self.discard(&upload_id).await;
+            self.failed(user, &err);
             return Err(err);
         }
         let finished = self.finish(user, &upload_id, form).await;
@@ -1100,15 +1123,20 @@ impl Uploads for UploadEngine {
         };
         let limits = self.limits().await?;
         if size > limits.largest() {
-            return Err(ApiError::TooLarge(format!(
+            let err = ApiError::TooLarge(format!(
                 "this file is {}; images may be up to {} and videos up to {}",
                 format_bytes(size),
                 format_bytes(limits.max_image),
                 format_bytes(limits.max_video)
-            )));
+            ));
+            self.failed(user, &err);
+            return Err(err);
         }
         let used = self.store.storage_used(user.id).await?;
-        check_quota(used, size, limits.quota)?;
+        if let Err(err) = check_quota(used, size, limits.quota) {
+            self.failed(user, &err);
+            return Err(err);
+        }
         let upload_id = app::ids::new_public_id();
         // The temp file exists before the row, so a row always has its file.
         tokio::fs::File::create(self.temp_path(&upload_id))
@@ -1119,6 +1147,8 @@ impl Uploads for UploadEngine {
                 &upload_id, user, filename, size, expected, &limits,
             ))
             .await?;
+        self.usage
+            .record(Feature::UploadStarted, Some(user.id), "chunked");
         Ok(UploadTicket {
             upload_id,
             chunk_size: self.chunk_size,
@@ -1198,7 +1228,7 @@ impl Uploads for UploadEngine {
                     "the file's SHA-256 is {sha256}, not the {expected} announced; \
                      it was damaged on the way: upload it again"
                 ));
-                self.refuse(upload_id, &error).await;
+                self.refuse(user, upload_id, &error).await;
                 return Err(error);
             }
         }
@@ -1228,14 +1258,22 @@ impl Uploads for UploadEngine {
                 remove_quietly(&temp).await;
                 remove_quietly(&self.poster_path(upload_id)).await;
                 self.jobs.notify_one();
+                self.usage.record(
+                    Feature::UploadFinished,
+                    Some(user.id),
+                    examined.media_type.as_str(),
+                );
                 Ok(FinishedUpload {
                     url: format!("/a/{asset_id}"),
                     asset_id,
                 })
             }
             FinishOutcome::QuotaExceeded { used } => {
-                check_quota(used, size, limits.quota)?;
-                Err(ApiError::TooLarge("your storage quota is full".into()))
+                let err = check_quota(used, size, limits.quota)
+                    .err()
+                    .unwrap_or_else(|| ApiError::TooLarge("your storage quota is full".into()));
+                self.failed(user, &err);
+                Err(err)
             }
             FinishOutcome::UploadGone => Err(not_found(upload_id)),
         }
@@ -1245,6 +1283,31 @@ impl Uploads for UploadEngine {
         self.own_upload(user, upload_id).await?;
         self.discard(upload_id).await;
         Ok(())
+    }
+
+    async fn delete_asset(
+        &self,
+        user: &User,
+        asset_id: &str,
+        any_owner: bool,
+    ) -> Result<bool, ApiError> {
+        let Some(freed) = self
+            .store
+            .delete_asset(asset_id, user.id, any_owner)
+            .await?
+        else {
+            return Ok(false);
+        };
+        tracing::info!(asset = asset_id, by = %user.username, files = freed.len(), "asset deleted");
+        for file in freed {
+            // Under the file's lock: an upload of the same bytes finishing now either
+            // committed its row first (the file stays) or waits and places it again.
+            let _guard = self.file_lock(&file.sha256).lock().await;
+            if !self.store.file_exists(&file.sha256).await? {
+                remove_quietly(&self.files.path_of(&file.storage_path)).await;
+            }
+        }
+        Ok(true)
     }
 
     async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError> {
