@@ -19,6 +19,7 @@ bench:
 	cargo bench -p server --bench thumbnail
 	cargo bench -p server --bench upload
 	cargo bench -p server --bench search
+	cargo bench -p server --bench stats
 
 ## The single self-contained binary: target/release/atelier
 release: setup

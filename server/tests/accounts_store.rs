@@ -314,7 +314,9 @@ async fn settings_are_seeded_and_changeable(db: &TestDb) {
             "max_video_size",
             "registration_mode",
             "upload_expiry_hours",
-            "upload_quota"
+            "upload_quota",
+            "usage_retention_days",
+            "usage_tracking"
         ],
         "every setting has a row, in key order"
     );

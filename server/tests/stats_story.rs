@@ -45,8 +45,9 @@ fn file(n: u64) -> NewFile {
 }
 
 fn asset(public_id: String, owner: UserId, rng: &mut ChaCha8Rng) -> NewAsset {
+    let how_many = rng.gen_range(0..3);
     let tags: Vec<String> = TAGS
-        .choose_multiple(rng, rng.gen_range(0..3))
+        .choose_multiple(rng, how_many)
         .map(|t| t.to_string())
         .collect();
     NewAsset {

@@ -312,8 +312,9 @@ pub fn RankedBars(
         })
         .collect();
     let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
     view! {
-        <figure class="chart ranked" id=id aria-labelledby=title_id.clone()>
+        <figure class="chart ranked" id=id aria-labelledby=labelled_by>
             <figcaption>
                 <h2 id=title_id>{title.clone()}</h2>
                 <p class="summary">{summary}</p>

@@ -21,6 +21,14 @@ fn feature_class(feature: Feature) -> String {
     format!("s{i}")
 }
 
+fn tag_link(tag: &str) -> String {
+    format!("/t/{}", percent_encode(tag, false))
+}
+
+fn model_link(model: &str) -> String {
+    format!("/?model={}", percent_encode(model, true))
+}
+
 /// `7 days · 30 days · 90 days · 1 year`, each a link keeping the page's other parameters.
 #[component]
 fn RangeNav(current: StatsRange, href: fn(StatsRange) -> String) -> impl IntoView {
@@ -116,9 +124,9 @@ fn Overview(overview: StatsOverview) -> impl IntoView {
                 days=usage.days.clone() series=features draw=Draw::Stacked/>
             <ShareBar id="types" title="Images and videos".into() parts=types/>
             <RankedBars id="top-tags" title="Top tags".into() what="assets".into() items=top_tags
-                link=(|tag: &str| format!("/t/{}", percent_encode(tag, false))) as fn(&str) -> String/>
+                link=tag_link/>
             <RankedBars id="top-models" title="Top models".into() what="assets".into() items=top_models
-                link=(|model: &str| format!("/?model={}", percent_encode(model, true))) as fn(&str) -> String/>
+                link=model_link/>
         </div>
     }
 }

@@ -11,7 +11,8 @@ use anyhow::{Context, Result};
 use app::{
     ids::{BASE62, PUBLIC_ID_LEN},
     model::{normalize_tags, MediaType},
-    store::{FileId, NewAsset, NewFile, NewUser, Store, UserId},
+    stats::Feature,
+    store::{FileId, NewAsset, NewFile, NewUser, Store, UsageEvent, UserId},
     upload::Visibility,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -354,6 +355,20 @@ pub async fn seed(
             .insert_assets(&batch)
             .await
             .context("cannot insert demo assets")?;
+        // The demo's history: each asset was an upload, at its time, by its owner.
+        let uploads: Vec<UsageEvent> = batch
+            .iter()
+            .map(|asset| UsageEvent {
+                at: asset.created_at,
+                feature: Feature::UploadFinished,
+                user: Some(asset.owner),
+                detail: asset.media_type.as_str().into(),
+            })
+            .collect();
+        store
+            .record_usage(&uploads)
+            .await
+            .context("cannot record the demo's uploads")?;
         report.assets += size as u64;
         remaining -= size as u64;
         if options.count > BATCH as u64 {

@@ -390,6 +390,25 @@ async fn insert_assets(
     Ok(out)
 }
 
+/// Takes, inside the caller's transaction, the rows every asset or file write changes, in
+/// the one order all writers use (see migrations/postgres/0005_stats.sql): the owners' users
+/// rows by id, then site_totals. Taken up front, before a file row or a foreign key's share
+/// lock is, no two writers can wait on each other.
+async fn lock_counters(conn: &mut PgConnection, owners: &[i64]) -> Result<(), StoreError> {
+    if !owners.is_empty() {
+        sqlx::query("SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(owners)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    sqlx::query("SELECT 1 FROM site_totals WHERE id = 1 FOR UPDATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 /// Records a file on `conn`; the same SHA-256 twice returns the existing row.
 async fn put_file(conn: &mut PgConnection, file: &NewFile) -> Result<FileId, StoreError> {
     let id: i64 = sqlx::query_scalar(
@@ -812,12 +831,19 @@ impl Store for PgStore {
     }
 
     async fn put_file(&self, file: &NewFile) -> Result<FileId, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        put_file(&mut conn, file).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        lock_counters(&mut tx, &[]).await?;
+        let id = put_file(&mut tx, file).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
     }
 
     async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut owners: Vec<i64> = assets.iter().map(|a| a.owner.0).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        lock_counters(&mut tx, &owners).await?;
         insert_assets(&mut tx, assets).await?;
         tx.commit().await.map_err(db_error)
     }
@@ -1097,6 +1123,7 @@ impl Store for PgStore {
             let used = self.storage_used(finish.asset.owner).await?;
             return Ok(FinishOutcome::QuotaExceeded { used });
         }
+        lock_counters(&mut tx, &[]).await?;
         let file = put_file(&mut tx, &finish.file).await?;
         let mut asset = finish.asset.clone();
         asset.file = Some(file);
@@ -1213,6 +1240,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        lock_counters(&mut tx, &[]).await?;
         let thumb = match &output.thumb {
             Some(file) => Some(put_file(&mut tx, file).await?.0),
             None => None,
@@ -1343,7 +1371,7 @@ impl Store for PgStore {
     async fn count_site_totals(&self) -> Result<SiteTotals, StoreError> {
         let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT total_users, total_assets, total_images, total_videos, active_creators,
-                    (SELECT COALESCE(SUM(byte_size), 0) FROM files)
+                    (SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM files)
                FROM site_stats",
         )
         .fetch_one(&self.pool)
@@ -1374,16 +1402,8 @@ impl Store for PgStore {
         if owner != actor.0 && !any_owner {
             return Ok(None);
         }
-        // Before the delete cascades to tags: the order every writer takes (0005_stats.sql).
-        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        sqlx::query("SELECT 1 FROM site_totals WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        // Before the delete cascades to tags and files: the order every writer takes.
+        lock_counters(&mut tx, &[owner]).await?;
         let deleted = sqlx::query("DELETE FROM assets WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -1529,7 +1549,8 @@ impl Store for PgStore {
 
     async fn feature_usage(&self, first: Day, last: Day) -> Result<Vec<FeatureUsage>, StoreError> {
         let sql = usage::FEATURE_USAGE_SQL
-            XX
+            .replace("{first}", "$1")
+            .replace("{last}", "$2");
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(&sql)
             .bind(first.0)
             .bind(last.0)
@@ -1545,7 +1566,7 @@ impl Store for PgStore {
         last: Day,
     ) -> Result<Vec<UserFeatureCount>, StoreError> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT user_id, feature, SUM(events) FROM usage_user_daily
+            "SELECT user_id, feature, CAST(SUM(events) AS BIGINT) FROM usage_user_daily
               WHERE day BETWEEN $1 AND $2 GROUP BY user_id, feature",
         )
         .bind(first.0)
@@ -1564,7 +1585,7 @@ impl Store for PgStore {
     ) -> Result<Vec<UserFigures>, StoreError> {
         let rows: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT u.id, u.username, u.asset_count, u.views_received, u.storage_bytes, a.days
-               FROM (SELECT user_id, COUNT(*) AS days, SUM(events) AS events
+               FROM (SELECT user_id, COUNT(*) AS days, CAST(SUM(events) AS BIGINT) AS events
                        FROM usage_user_days WHERE day BETWEEN $1 AND $2
                       GROUP BY user_id ORDER BY events DESC, user_id LIMIT $3) a
                JOIN users u ON u.id = a.user_id

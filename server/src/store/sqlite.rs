@@ -1289,7 +1289,7 @@ impl Store for SqliteStore {
     async fn count_site_totals(&self) -> Result<SiteTotals, StoreError> {
         let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT total_users, total_assets, total_images, total_videos, active_creators,
-                    (SELECT COALESCE(SUM(byte_size), 0) FROM files)
+                    (SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM files)
                FROM site_stats",
         )
         .fetch_one(&self.reader)
@@ -1482,7 +1482,7 @@ impl Store for SqliteStore {
         last: Day,
     ) -> Result<Vec<UserFeatureCount>, StoreError> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT user_id, feature, SUM(events) FROM usage_user_daily
+            "SELECT user_id, feature, CAST(SUM(events) AS BIGINT) FROM usage_user_daily
               WHERE day BETWEEN ? AND ? GROUP BY user_id, feature",
         )
         .bind(first.0)
@@ -1501,7 +1501,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<UserFigures>, StoreError> {
         let rows: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT u.id, u.username, u.asset_count, u.views_received, u.storage_bytes, a.days
-               FROM (SELECT user_id, COUNT(*) AS days, SUM(events) AS events
+               FROM (SELECT user_id, COUNT(*) AS days, CAST(SUM(events) AS BIGINT) AS events
                        FROM usage_user_days WHERE day BETWEEN ? AND ?
                       GROUP BY user_id ORDER BY events DESC, user_id LIMIT ?) a
                JOIN users u ON u.id = a.user_id

@@ -243,9 +243,10 @@ pub(super) fn named_counts(rows: Vec<(String, i64)>) -> Vec<NamedCount> {
 /// The SQL of the per-feature table over a day range (`$1`/`?` first, `$2`/`?` last).
 pub(super) const FEATURE_USAGE_SQL: &str = "
     SELECT d.feature, d.events, COALESCE(u.users, 0), COALESCE(u.by_users, 0)
-      FROM (SELECT feature, SUM(events) AS events FROM usage_daily
+      FROM (SELECT feature, CAST(SUM(events) AS BIGINT) AS events FROM usage_daily
              WHERE day BETWEEN {first} AND {last} GROUP BY feature) d
-      LEFT JOIN (SELECT feature, COUNT(DISTINCT user_id) AS users, SUM(events) AS by_users
+      LEFT JOIN (SELECT feature, COUNT(DISTINCT user_id) AS users,
+                        CAST(SUM(events) AS BIGINT) AS by_users
                    FROM usage_user_daily WHERE day BETWEEN {first} AND {last}
                   GROUP BY feature) u ON u.feature = d.feature";
 
