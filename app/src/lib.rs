@@ -11,16 +11,16 @@ pub mod ids;
 pub mod model;
 pub mod pages;
 pub mod search;
-pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod shell;
+pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod upload;
-#[cfg(feature = "ssr")]
-pub mod usage;
 #[cfg(feature = "hydrate")]
 pub mod upload_client;
+#[cfg(feature = "ssr")]
+pub mod usage;
 
 #[cfg(feature = "ssr")]
 pub use api::ssr::AppContext;

@@ -218,11 +218,7 @@ impl UsageSeries {
     ) -> UsageSeries {
         let (first, last) = range.span(last);
         let len = usize::try_from(last.0 - first.0 + 1).unwrap_or(0);
-        let slot = |day: Day| {
-            usize::try_from(day.0 - first.0)
-                .ok()
-                .filter(|i| *i < len)
-        };
+        let slot = |day: Day| usize::try_from(day.0 - first.0).ok().filter(|i| *i < len);
         let mut series: Vec<FeatureSeries> = Feature::ALL
             .into_iter()
             .map(|feature| FeatureSeries {
@@ -446,7 +442,10 @@ mod tests {
         assert_eq!(StatsRange::parse(""), Ok(StatsRange::Month));
         assert_eq!(StatsRange::parse("1y"), Ok(StatsRange::Year));
         let err = StatsRange::parse("2w").expect_err("unknown");
-        assert!(err.contains("7d, 30d, 90d or 1y") && err.contains("2w"), "{err}");
+        assert!(
+            err.contains("7d, 30d, 90d or 1y") && err.contains("2w"),
+            "{err}"
+        );
         assert_eq!(StatsRange::Week.span(Day(100)), (Day(94), Day(100)));
     }
 

@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(usage.dropped(), 3);
         let mut got = 0;
         while let Ok(Message::Event(event)) = receiver.try_recv() {
-            assert_eq!((event.feature, event.detail.as_str()), (Feature::Search, "q"));
+            assert_eq!(
+                (event.feature, event.detail.as_str()),
+                (Feature::Search, "q")
+            );
             got += 1;
         }
         assert_eq!(got, 2);

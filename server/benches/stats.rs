@@ -75,7 +75,12 @@ fn serve(data: &Path, database: Option<&str>) -> (Server, u16) {
     let port = free_port();
     let server = Server(
         atelier(data, database)
-            .args(["serve", "--insecure-cookies", "--addr", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--insecure-cookies",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("serve"),
@@ -91,8 +96,12 @@ fn serve(data: &Path, database: Option<&str>) -> (Server, u16) {
 /// One request on a fresh connection: the response head and body.
 fn request(port: u16, head: &str, body: &str) -> (String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(stream, "{head}Host: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-        .expect("send");
+    write!(
+        stream,
+        "{head}Host: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -111,8 +120,14 @@ fn log_in(port: u16) -> String {
     head.lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie")
-                .then(|| value.trim().split(';').next().unwrap_or_default().to_string())
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
         })
         .expect("a session cookie")
 }
@@ -125,7 +140,9 @@ struct Load {
 fn load(port: u16, path: &str, cookie: &str, script: &Path, connections: u32) -> Load {
     let (head, body) = request(
         port,
-        &format!("GET {path} HTTP/1.1\r\nCookie: {cookie}\r\nAccept: text/html,application/json\r\n"),
+        &format!(
+            "GET {path} HTTP/1.1\r\nCookie: {cookie}\r\nAccept: text/html,application/json\r\n"
+        ),
         "",
     );
     assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}\n{body}");
@@ -176,7 +193,14 @@ where
     times[times.len() / 2]
 }
 
-fn run_backend(name: &str, data: &Path, database: Option<&str>, count: u64, script: &Path, report: &mut String) {
+fn run_backend(
+    name: &str,
+    data: &Path,
+    database: Option<&str>,
+    count: u64,
+    script: &Path,
+    report: &mut String,
+) {
     let started = Instant::now();
     let mut seed = atelier(data, database);
     seed.args(["seed-demo", "--count", &count.to_string(), "--no-files"]);
@@ -184,7 +208,13 @@ fn run_backend(name: &str, data: &Path, database: Option<&str>, count: u64, scri
     let seed_time = started.elapsed();
     let mut admin = atelier(data, database);
     admin
-        .args(["user", "create", "benchadmin", "--admin", "--password-stdin"])
+        .args([
+            "user",
+            "create",
+            "benchadmin",
+            "--admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped());
     let mut child = admin.stdout(Stdio::null()).spawn().expect("user create");
     child
@@ -194,7 +224,11 @@ fn run_backend(name: &str, data: &Path, database: Option<&str>, count: u64, scri
         .write_all(format!("{PASSWORD}\n").as_bytes())
         .expect("password");
     assert!(child.wait().expect("user create").success());
-    let _ = writeln!(report, "\n{name}: {count} assets seeded in {:.0} s", seed_time.as_secs_f64());
+    let _ = writeln!(
+        report,
+        "\n{name}: {count} assets seeded in {:.0} s",
+        seed_time.as_secs_f64()
+    );
 
     // 1. In-process: the counters against the view, on the same data.
     let url = database
@@ -293,8 +327,10 @@ fn main() {
     if backends.contains("postgres") {
         let admin = std::env::var("ATELIER_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        if psql(&admin, "DROP DATABASE IF EXISTS atelier_stats_bench WITH (FORCE)")
-            && psql(&admin, "CREATE DATABASE atelier_stats_bench")
+        if psql(
+            &admin,
+            "DROP DATABASE IF EXISTS atelier_stats_bench WITH (FORCE)",
+        ) && psql(&admin, "CREATE DATABASE atelier_stats_bench")
         {
             let url = match admin.rsplit_once('/') {
                 Some((server, _)) => format!("{server}/atelier_stats_bench"),
@@ -305,7 +341,10 @@ fn main() {
             fs::create_dir_all(&data).expect("data dir");
             run_backend("Postgres", &data, Some(&url), count, &script, &mut report);
             let _ = fs::remove_dir_all(&data);
-            psql(&admin, "DROP DATABASE IF EXISTS atelier_stats_bench WITH (FORCE)");
+            psql(
+                &admin,
+                "DROP DATABASE IF EXISTS atelier_stats_bench WITH (FORCE)",
+            );
         } else {
             let _ = writeln!(report, "\nPostgres: skipped, {admin} does not answer");
         }

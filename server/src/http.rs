@@ -345,9 +345,7 @@ async fn media(
             .ok()
             .flatten()
             .map(|s| s.user.id);
-        state
-            .usage
-            .record(app::stats::Feature::Download, who, &id);
+        state.usage.record(app::stats::Feature::Download, who, &id);
     }
     response
 }
@@ -376,14 +374,8 @@ async fn usage_csv(
         let range = parse_range(arg("range"))?;
         let table = CsvTable::parse(arg("table"))?;
         let (sort, descending) = parse_sort(arg("sort"), arg("dir"))?;
-        let usage = admin_usage(
-            state.store.as_ref(),
-            &state.usage,
-            range,
-            sort,
-            descending,
-        )
-        .await?;
+        let usage =
+            admin_usage(state.store.as_ref(), &state.usage, range, sort, descending).await?;
         Ok((range, table, csv(&usage, table)))
     };
     match answer.await {
@@ -404,7 +396,8 @@ async fn usage_csv(
         )
             .into_response(),
         Err(err) => {
-            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, format!("{err}\n")).into_response()
         }
     }

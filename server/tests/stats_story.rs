@@ -216,10 +216,7 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
                         }
                     };
                     match victim {
-                        Some(victim) => store
-                            .delete_asset(&victim, owner, true)
-                            .await
-                            .map(drop),
+                        Some(victim) => store.delete_asset(&victim, owner, true).await.map(drop),
                         None => Ok(()),
                     }
                 } else {
@@ -462,12 +459,14 @@ async fn usage_rollups_equal_the_raw_events(db: &TestDb) {
         raw.pairs(&by_day_feature("COUNT(DISTINCT user_id)")).await
     );
     assert_eq!(
-        raw.pairs("SELECT CAST(day AS TEXT), events FROM usage_days").await,
+        raw.pairs("SELECT CAST(day AS TEXT), events FROM usage_days")
+            .await,
         raw.pairs("SELECT CAST(day AS TEXT), COUNT(*) FROM usage_events GROUP BY day")
             .await
     );
     assert_eq!(
-        raw.pairs("SELECT CAST(day AS TEXT), users FROM usage_days").await,
+        raw.pairs("SELECT CAST(day AS TEXT), users FROM usage_days")
+            .await,
         raw.pairs(
             "SELECT CAST(day AS TEXT), COUNT(DISTINCT user_id) FROM usage_events GROUP BY day"
         )
@@ -489,7 +488,11 @@ async fn usage_rollups_equal_the_raw_events(db: &TestDb) {
     let views = raw
         .pairs("SELECT 'views', COUNT(*) FROM usage_events WHERE feature = 'asset_viewed'")
         .await;
-    let profile = store.profile("user0").await.expect("profile").expect("user");
+    let profile = store
+        .profile("user0")
+        .await
+        .expect("profile")
+        .expect("user");
     assert_eq!(profile.views_received as i64, views["views"]);
 
     // What the pages read back, against the same events.
@@ -497,23 +500,23 @@ async fn usage_rollups_equal_the_raw_events(db: &TestDb) {
     let first = Day(last.0 - 29);
     let rollup = store.usage_rollup(first, last).await.expect("rollup");
     let total: u64 = rollup.features.iter().map(|r| r.2).sum();
-    let raw_total = raw
-        .pairs("SELECT 'all', COUNT(*) FROM usage_events")
-        .await["all"];
+    let raw_total = raw.pairs("SELECT 'all', COUNT(*) FROM usage_events").await["all"];
     assert_eq!(total as i64, raw_total);
     let features = store.feature_usage(first, last).await.expect("features");
     assert_eq!(features.len(), Feature::ALL.len());
     let counted = raw
-        .pairs(
-            "SELECT feature, COUNT(DISTINCT user_id) FROM usage_events GROUP BY feature",
-        )
+        .pairs("SELECT feature, COUNT(DISTINCT user_id) FROM usage_events GROUP BY feature")
         .await;
     let anonymous = raw
         .pairs("SELECT feature, COUNT(*) FROM usage_events WHERE user_id IS NULL GROUP BY feature")
         .await;
     for f in &features {
         let name = f.feature.as_str();
-        assert_eq!(f.users as i64, counted.get(name).copied().unwrap_or(0), "{name}");
+        assert_eq!(
+            f.users as i64,
+            counted.get(name).copied().unwrap_or(0),
+            "{name}"
+        );
         assert_eq!(
             f.anonymous as i64,
             anonymous.get(name).copied().unwrap_or(0),

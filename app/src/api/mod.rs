@@ -238,7 +238,11 @@ pub(crate) mod ssr {
 
     /// Records one use of a feature (queued; never waits). Nothing when there is no
     /// context (a page rendered outside the server).
-    pub fn record(feature: crate::stats::Feature, user: Option<crate::store::UserId>, detail: &str) {
+    pub fn record(
+        feature: crate::stats::Feature,
+        user: Option<crate::store::UserId>,
+        detail: &str,
+    ) {
         if let Some(ctx) = leptos::prelude::use_context::<AppContext>() {
             ctx.usage.record(feature, user, detail);
         }

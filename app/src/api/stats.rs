@@ -61,8 +61,8 @@ pub async fn get_admin_usage(
         ssr::require_admin().await?;
         let range = ssr::parse_range(&range)?;
         let (sort, descending) = ssr::parse_sort(&sort, &dir)?;
-        let ctx = leptos::prelude::use_context::<super::ssr::AppContext>()
-            .ok_or(ApiError::Internal)?;
+        let ctx =
+            leptos::prelude::use_context::<super::ssr::AppContext>().ok_or(ApiError::Internal)?;
         ssr::admin_usage(ctx.store.as_ref(), &ctx.usage, range, sort, descending).await
     })
     .await
@@ -114,7 +114,10 @@ pub mod ssr {
         Ok((sort, descending))
     }
 
-    pub async fn usage_series(store: &dyn Store, range: StatsRange) -> Result<UsageSeries, ApiError> {
+    pub async fn usage_series(
+        store: &dyn Store,
+        range: StatsRange,
+    ) -> Result<UsageSeries, ApiError> {
         let today = Day::today();
         let (first, last) = range.span(today);
         let rollup = store.usage_rollup(first, last).await?;
@@ -136,7 +139,9 @@ pub mod ssr {
     ) -> Result<AdminUsage, ApiError> {
         let (first, last) = range.span(Day::today());
         let features = store.feature_usage(first, last).await?;
-        let figures = store.active_user_figures(first, last, MAX_USER_ROWS).await?;
+        let figures = store
+            .active_user_figures(first, last, MAX_USER_ROWS)
+            .await?;
         let mut counts: HashMap<(i64, Feature), u64> = HashMap::new();
         for count in store.user_feature_counts(first, last).await? {
             *counts.entry((count.user.0, count.feature)).or_default() += count.events;
@@ -210,8 +215,14 @@ pub mod ssr {
                 let mut head = vec!["username".to_string()];
                 head.extend(Feature::ALL.iter().map(|f| f.as_str().to_string()));
                 head.extend(
-                    ["events", "active_days", "assets", "views_received", "storage_bytes"]
-                        .map(String::from),
+                    [
+                        "events",
+                        "active_days",
+                        "assets",
+                        "views_received",
+                        "storage_bytes",
+                    ]
+                    .map(String::from),
                 );
                 line(head);
                 for user in &usage.users {

@@ -111,7 +111,10 @@ pub fn DailyChart(
     let n = days.len().max(1);
     let totals: Vec<u64> = (0..days.len())
         .map(|i| match draw {
-            Draw::Stacked => series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum(),
+            Draw::Stacked => series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0))
+                .sum(),
             Draw::Line => series
                 .iter()
                 .map(|s| s.values.get(i).copied().unwrap_or(0))
@@ -206,7 +209,7 @@ pub fn DailyChart(
             .map(|s| (s.values.iter().sum::<u64>(), s.label.as_str()))
             .filter(|(t, _)| *t > 0)
             .collect();
-        parts.sort_by(|a, b| b.0.cmp(&a.0));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
         if !parts.is_empty() {
             let list: Vec<String> = parts
                 .iter()
@@ -349,7 +352,12 @@ pub fn ShareBar(id: &'static str, title: String, parts: Vec<Series>) -> impl Int
             .iter()
             .map(|p| {
                 let v: u64 = p.values.iter().sum();
-                format!("{} {} ({:.0} %)", thousands(v), p.label.to_lowercase(), percent(v))
+                format!(
+                    "{} {} ({:.0} %)",
+                    thousands(v),
+                    p.label.to_lowercase(),
+                    percent(v)
+                )
             })
             .collect();
         format!("{}.", list.join(" and "))
@@ -397,7 +405,6 @@ pub fn ShareBar(id: &'static str, title: String, parts: Vec<Series>) -> impl Int
         </figure>
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,7 @@ use crate::api::{get_admin_usage, get_stats_overview};
 use crate::components::charts::{DailyChart, Draw, RankedBars, Series, ShareBar};
 use crate::model::percent_encode;
 use crate::stats::{
-    human_bytes, thousands, AdminUsage, Feature, FeatureUsage, StatsOverview, StatsRange,
-    UserSort,
+    human_bytes, thousands, AdminUsage, Feature, FeatureUsage, StatsOverview, StatsRange, UserSort,
 };
 
 /// The colour class of a feature's series.
@@ -224,7 +223,11 @@ fn sort_link(
             q.dir = next_dir.to_string();
         }
     });
-    let aria = is_current.then_some(if descending { "descending" } else { "ascending" });
+    let aria = is_current.then_some(if descending {
+        "descending"
+    } else {
+        "ascending"
+    });
     let arrow = match (is_current, descending) {
         (true, true) => " ↓",
         (true, false) => " ↑",
@@ -322,15 +325,8 @@ fn UsageTables(usage: AdminUsage, q: UsageQuery) -> impl IntoView {
         })
         .collect();
     let current = sort.as_str();
-    let mut uhead = vec![sort_link(
-        &q,
-        "Person".into(),
-        "username",
-        current,
-        descending,
-        false,
-    )
-    .into_any()];
+    let mut uhead =
+        vec![sort_link(&q, "Person".into(), "username", current, descending, false).into_any()];
     uhead.extend(Feature::ALL.into_iter().map(|f| {
         sort_link(&q, f.label().into(), f.as_str(), current, descending, false).into_any()
     }));
@@ -424,10 +420,7 @@ mod tests {
             q.href(|q| q.range = "1y".into()),
             "/admin/usage?range=1y&sort=assets&dir=asc"
         );
-        assert_eq!(
-            UsageQuery::default().href(|_| {}),
-            "/admin/usage"
-        );
+        assert_eq!(UsageQuery::default().href(|_| {}), "/admin/usage");
     }
 
     #[test]
@@ -447,7 +440,10 @@ mod tests {
         assert_eq!(rows[0].feature, Feature::Search);
         assert_eq!(sort_features(&mut rows, ""), ("feature".into(), false));
         assert_eq!(rows[0].feature, Feature::Register);
-        assert_eq!(sort_features(&mut rows, "users:asc"), ("users".into(), false));
+        assert_eq!(
+            sort_features(&mut rows, "users:asc"),
+            ("users".into(), false)
+        );
         assert_eq!(rows[0].feature, Feature::Search);
     }
 }

@@ -5,13 +5,13 @@ use std::{str::FromStr, time::Duration};
 
 use app::account::{Role, UserStatus};
 use app::model::{AssetPage, Facets};
+use app::stats::{Day, FeatureUsage, NamedCount, SiteTotals};
 use app::store::{
     ActiveSession, AssetId, AssetMedia, AssetQuery, ClaimedJob, Credentials, EndSessions, FileId,
     FinishOutcome, FinishUpload, JobOutput, NewAsset, NewFile, NewSession, NewUpload, NewUser,
     ProfileRecord, ReparseItem, SessionId, SessionRecord, Store, StoreError, StoredRef,
     UploadRecord, UsageEvent, UsageRollup, User, UserFeatureCount, UserFigures, UserId,
 };
-use app::stats::{Day, FeatureUsage, NamedCount, SiteTotals};
 use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -11,6 +11,9 @@ use app::stats::{Day, Feature, FeatureUsage, NamedCount};
 use app::store::{StoreError, UsageEvent, UsageRollup, UserFeatureCount, UserId};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+/// A `usage_daily` row's key and what a batch adds to it: `((day, feature), (events, new users))`.
+pub(super) type DailyDelta = ((i32, &'static str), (i64, i64));
+
 /// Rows per multi-row statement.
 pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
@@ -95,7 +98,7 @@ where
 
 /// Adds events and new users to `usage_daily`.
 pub(super) fn upsert_daily<'q, DB>(
-    rows: &'q [((i32, &'static str), (i64, i64))],
+    rows: &'q [DailyDelta],
 ) -> QueryBuilder<'q, DB>
 where
     DB: Database,
@@ -140,7 +143,7 @@ where
 /// What the per-user upserts returned, folded into the site-wide rows' deltas: a row whose
 /// count equals this batch's share was created by it, so its user is new there.
 pub(super) struct Fold {
-    pub daily: Vec<((i32, &'static str), (i64, i64))>,
+    pub daily: Vec<DailyDelta>,
     pub days: Vec<(i32, (i64, i64))>,
 }
 
@@ -174,9 +177,7 @@ impl Batch {
             days: self
                 .day
                 .iter()
-                .map(|(day, events)| {
-                    (*day, (*events, new_active.get(day).copied().unwrap_or(0)))
-                })
+                .map(|(day, events)| (*day, (*events, new_active.get(day).copied().unwrap_or(0))))
                 .collect(),
         }
     }
@@ -187,12 +188,20 @@ fn count(n: i64) -> u64 {
 }
 
 /// The rollup rows as the API types count them.
-pub(super) fn rollup(features: Vec<(i32, String, i64, i64)>, active: Vec<(i32, i64)>) -> UsageRollup {
+pub(super) fn rollup(
+    features: Vec<(i32, String, i64, i64)>,
+    active: Vec<(i32, i64)>,
+) -> UsageRollup {
     UsageRollup {
         features: features
             .into_iter()
             .filter_map(|(day, feature, events, users)| {
-                Some((Day(day), Feature::parse(&feature)?, count(events), count(users)))
+                Some((
+                    Day(day),
+                    Feature::parse(&feature)?,
+                    count(events),
+                    count(users),
+                ))
             })
             .collect(),
         active: active
@@ -251,5 +260,7 @@ pub(super) const FEATURE_USAGE_SQL: &str = "
                   GROUP BY feature) u ON u.feature = d.feature";
 
 pub(super) fn totals_error(what: &str) -> StoreError {
-    StoreError::Database(format!("the {what} row is missing (migration 0005 not applied?)"))
+    StoreError::Database(format!(
+        "the {what} row is missing (migration 0005 not applied?)"
+    ))
 }

@@ -19,6 +19,7 @@ use std::{
     time::{Duration as StdDuration, SystemTime},
 };
 
+use app::stats::Feature;
 use app::{
     error::ApiError,
     model::{Generation, MediaType},
@@ -29,7 +30,6 @@ use app::{
         DEFAULT_CHUNK_SIZE, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
     },
 };
-use app::stats::Feature;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::{Stream, StreamExt};
