@@ -16,7 +16,7 @@ use axum::{
     http::{header, Request, StatusCode},
 };
 use bytes::Bytes;
-use common::{Browser, Reply, TestDb, FIREFOX};
+use common::{multipart, post_multipart, Browser, Reply, TestDb, FIREFOX};
 use sha2::{Digest, Sha256};
 
 const PASSWORD: &str = "violet tractor sings";
@@ -36,54 +36,6 @@ async fn member(state: &ServerState, name: &str, ip: u8) -> Browser {
     let reply = browser.register(name, PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     browser
-}
-
-/// A multipart body of `fields` in order, and its boundary.
-fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----atelier-test-7d93f1".to_string();
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(format!("--{boundary}\r\n").as_bytes());
-        if *name == "data" || *name == "file" {
-            body.extend(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"blob.png\"\r\n\
-                     Content-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-        } else {
-            body.extend(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            );
-        }
-        body.extend(*value);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").as_bytes());
-    (boundary, body)
-}
-
-/// Posts `fields` as multipart form data from this site's page (`sec-fetch-site`), or, with
-/// `html_form`, as a browser submitting an HTML form without JavaScript.
-async fn post_multipart(
-    browser: &mut Browser,
-    path: &str,
-    fields: &[(&str, &[u8])],
-    html_form: bool,
-) -> Reply {
-    let (boundary, body) = multipart(fields);
-    let req = Request::post(path).header(
-        header::CONTENT_TYPE,
-        format!("multipart/form-data; boundary={boundary}"),
-    );
-    let req = if html_form {
-        req.header(header::ACCEPT, "text/html,application/xhtml+xml")
-            .header(header::ORIGIN, "http://atelier.test")
-    } else {
-        req.header("sec-fetch-site", "same-origin")
-    };
-    browser.send_body(req, Body::from(body)).await
 }
 
 async fn start(browser: &mut Browser, filename: &str, size: usize, sha256: Option<&str>) -> Reply {

@@ -97,9 +97,7 @@ where
 }
 
 /// Adds events and new users to `usage_daily`.
-pub(super) fn upsert_daily<'q, DB>(
-    rows: &'q [DailyDelta],
-) -> QueryBuilder<'q, DB>
+pub(super) fn upsert_daily<'q, DB>(rows: &'q [DailyDelta]) -> QueryBuilder<'q, DB>
 where
     DB: Database,
     i32: Encode<'q, DB> + Type<DB>,

@@ -155,6 +155,57 @@ pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>
     }
 }
 
+/// A multipart body of `fields` in order, and its boundary.
+pub fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----atelier-test-7d93f1".to_string();
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--{boundary}\r\n").as_bytes());
+        if *name == "data" || *name == "file" {
+            body.extend(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"blob.png\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        } else {
+            body.extend(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        }
+        body.extend(*value);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (boundary, body)
+}
+
+/// Posts `fields` as multipart form data from this site's page (`sec-fetch-site`), or, with
+/// `html_form`, as a browser submitting an HTML form without JavaScript.
+pub async fn post_multipart(
+    browser: &mut Browser,
+    path: &str,
+    fields: &[(&str, &[u8])],
+    html_form: bool,
+) -> Reply {
+    let (boundary, body) = multipart(fields);
+    let req = axum::http::Request::post(path).header(
+        axum::http::header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}"),
+    );
+    let req = if html_form {
+        req.header(
+            axum::http::header::ACCEPT,
+            "text/html,application/xhtml+xml",
+        )
+        .header(axum::http::header::ORIGIN, "http://atelier.test")
+    } else {
+        req.header("sec-fetch-site", "same-origin")
+    };
+    browser.send_body(req, axum::body::Body::from(body)).await
+}
+
 /// Follows `next_cursor` from the newest asset to the oldest, `limit` at a time.
 pub async fn every_page(store: &dyn Store, limit: u32) -> Vec<AssetPage> {
     let mut pages = Vec::new();
