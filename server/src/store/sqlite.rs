@@ -1428,16 +1428,32 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db_error)?;
         }
-        for (asset, views) in &batch.views {
-            sqlx::query(
-                "UPDATE users SET views_received = views_received + ?
-                  WHERE id = (SELECT owner_id FROM assets WHERE public_id = ?)",
-            )
-            .bind(views)
-            .bind(asset)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        // Owners in id order, the order every writer locks users rows in.
+        let assets: Vec<&String> = batch.views.keys().collect();
+        let mut owners: Vec<(String, i64)> = Vec::new();
+        for chunk in assets.chunks(usage::ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            owners.extend(
+                q.build_query_as::<(String, i64)>()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_error)?,
+            );
+        }
+        for (owner, views) in usage::views_by_owner(&batch, &owners) {
+            sqlx::query("UPDATE users SET views_received = views_received + ? WHERE id = ?")
+                .bind(views)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)
     }

@@ -181,6 +181,17 @@ impl Batch {
     }
 }
 
+/// Views per owner, in owner id order, from `(asset public id, owner id)` rows.
+pub(super) fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMap<i64, i64> {
+    let mut out = BTreeMap::new();
+    for (asset, owner) in owners {
+        if let Some(views) = batch.views.get(asset) {
+            *out.entry(*owner).or_default() += views;
+        }
+    }
+    out
+}
+
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
