@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { crc32 } from 'node:zlib';
 
 export const PASSWORD = 'violet tractor sings';
 
@@ -50,4 +51,14 @@ export async function logIn(page: Page, username: string, password = PASSWORD) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page).toHaveURL('/');
+}
+
+/** One PNG chunk: length, type, data and CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body) >>> 0);
+  return Buffer.concat([length, body, crc]);
 }

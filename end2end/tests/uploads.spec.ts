@@ -1,22 +1,13 @@
 import { test, expect, type Page } from '@playwright/test';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 
-import { hydrated, register as registerForm, uniqueName, watch as watchPage } from './helpers';
+import { hydrated, pngChunk, register as registerForm, uniqueName, watch as watchPage } from './helpers';
 
 /** The `parameters` text A1111/Forge writes into its PNGs. */
 const A1111 =
   'a lighthouse on a cliff at dawn, volumetric light\n' +
   'Negative prompt: blurry, lowres\n' +
   'Steps: 30, Sampler: Euler a, CFG scale: 6.5, Seed: 424242, Size: 96x64, Model: forge_test_model';
-
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([length, body, crc]);
-}
 
 /** A real width × height RGB PNG carrying `parameters` as A1111 writes it. */
 function a1111Png(width: number, height: number): Buffer {
@@ -37,10 +28,10 @@ function a1111Png(width: number, height: number): Buffer {
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('tEXt', Buffer.from(`parameters\0${A1111}`, 'latin1')),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', header),
+    pngChunk('tEXt', Buffer.from(`parameters\0${A1111}`, 'latin1')),
+    pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 

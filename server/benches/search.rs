@@ -22,13 +22,16 @@ use std::{
     fmt::Write as _,
     fs,
     io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Instant,
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+mod support;
+use support::{atelier, free_port, wait_for, Server};
 
 const CONNECTIONS: u32 = 25;
 const SECONDS: u32 = 8;
@@ -79,25 +82,6 @@ function done(summary, latency, requests)
     pct(50), pct(95), pct(99), total, errs + summary.errors.status))
 end
 "#;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn atelier(data: &Path, database: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
-    match database {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    cmd
-}
 
 /// `GET path` on a fresh connection; the body.
 fn get(port: u16, path: &str) -> String {
@@ -177,14 +161,6 @@ fn deepest_cursor(port: u16) -> String {
     URL_SAFE_NO_PAD.encode(format!("n:{key}"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn run_backend(
     name: &str,
     data: &Path,
@@ -211,11 +187,7 @@ fn run_backend(
             .spawn()
             .expect("serve"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(port);
 
     let first = json(port, "/api/assets?limit=1");
     let owner = first["items"][0]["owner"]

@@ -17,11 +17,14 @@ use std::{
     fmt::Write as _,
     fs,
     io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Instant,
 };
+
+mod support;
+use support::{atelier, free_port, wait_for, Server};
 
 const CONNECTIONS: u32 = 25;
 const SECONDS: u32 = 8;
@@ -39,36 +42,9 @@ function done(summary, latency, requests)
 end
 "#;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn atelier(data: &Path, database: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
-    match database {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    cmd
-}
-
 fn run(mut cmd: Command, what: &str) {
     let status = cmd.stdout(Stdio::null()).status().expect(what);
     assert!(status.success(), "{what} failed");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn serve(data: &Path, database: Option<&str>) -> (Server, u16) {
@@ -85,11 +61,7 @@ fn serve(data: &Path, database: Option<&str>) -> (Server, u16) {
             .spawn()
             .expect("serve"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(port);
     (server, port)
 }
 

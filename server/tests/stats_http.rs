@@ -7,26 +7,14 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use atelier_server::{http::ServerState, media::samples, storage::FileStore, upload::UploadEngine};
+use atelier_server::{http::ServerState, media::samples};
 use axum::http::{header, Request, StatusCode};
-use common::{post_multipart, Browser, Reply, TestDb, FIREFOX};
+use common::{member, post_multipart, Browser, Reply, TestDb, FIREFOX, PASSWORD};
 
-const PASSWORD: &str = "violet tractor sings";
 const CHUNK: u64 = 4096;
 
 async fn state(db: &TestDb) -> ServerState {
-    let files = FileStore::open(db.dir.path()).expect("file store");
-    let state = ServerState::new(db.store.clone(), files)
-        .with_uploads(|engine: UploadEngine| engine.with_chunk_size(CHUNK));
-    state.start_workers(1).await;
-    state
-}
-
-async fn member(state: &ServerState, name: &str, ip: u8) -> Browser {
-    let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
-    let reply = browser.register(name, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    browser
+    common::serving(db, CHUNK).await
 }
 
 /// Starts an upload and sends its bytes; the last reply and the upload id.

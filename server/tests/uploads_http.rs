@@ -10,32 +10,20 @@ use std::{
     time::Duration,
 };
 
-use atelier_server::{http::ServerState, media::samples, storage::FileStore, upload::UploadEngine};
+use atelier_server::{http::ServerState, media::samples};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
 use bytes::Bytes;
-use common::{multipart, post_multipart, Browser, Reply, TestDb, FIREFOX};
+use common::{member, multipart, post_multipart, Browser, Reply, TestDb, FIREFOX};
 use sha2::{Digest, Sha256};
 
-const PASSWORD: &str = "violet tractor sings";
 /// Small chunks, so a few kilobytes make a many-chunk upload.
 const CHUNK: u64 = 1024;
 
 async fn state(db: &TestDb) -> ServerState {
-    let files = FileStore::open(db.dir.path()).expect("file store");
-    let state = ServerState::new(db.store.clone(), files)
-        .with_uploads(|engine: UploadEngine| engine.with_chunk_size(CHUNK));
-    state.start_workers(1).await;
-    state
-}
-
-async fn member(state: &ServerState, name: &str, ip: u8) -> Browser {
-    let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
-    let reply = browser.register(name, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    browser
+    common::serving(db, CHUNK).await
 }
 
 async fn start(browser: &mut Browser, filename: &str, size: usize, sha256: Option<&str>) -> Reply {

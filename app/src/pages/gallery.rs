@@ -376,17 +376,9 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
     .into_any()
 }
 
-/// `1234567` → `1,234,567`.
+/// `1234567` → `1,234,567`, for the `u32` counts facets have.
 fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::stats::thousands(u64::from(n))
 }
 
 /// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in

@@ -155,6 +155,26 @@ pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>
     }
 }
 
+/// A password every test account may use (long enough, not a common one).
+pub const PASSWORD: &str = "violet tractor sings";
+
+/// A server over `db` whose uploads go in `chunk`-byte chunks, with one processing worker.
+pub async fn serving(db: &TestDb, chunk: u64) -> atelier_server::http::ServerState {
+    let files = atelier_server::storage::FileStore::open(db.dir.path()).expect("file store");
+    let state = atelier_server::http::ServerState::new(db.store.clone(), files)
+        .with_uploads(|engine| engine.with_chunk_size(chunk));
+    state.start_workers(1).await;
+    state
+}
+
+/// A browser that has just registered `name` (the first one on an instance is its admin).
+pub async fn member(state: &atelier_server::http::ServerState, name: &str, ip: u8) -> Browser {
+    let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
+    let reply = browser.register(name, PASSWORD).await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text());
+    browser
+}
+
 /// A multipart body of `fields` in order, and its boundary.
 pub fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "----atelier-test-7d93f1".to_string();
