@@ -149,6 +149,7 @@ test.describe('usage statistics', () => {
     await expect(uploads.locator('svg[role="img"]')).toHaveAttribute('aria-labelledby', 'uploads-title uploads-summary');
     await uploads.getByText('Show as a table').click();
     await expect(uploads.locator('tbody tr')).toHaveCount(30);
+    await expect(page.locator('#types tbody th')).toHaveText(['Images', 'Videos']);
     // The demo's most common tag leads, and links to its page.
     const topTag = page.locator('#top-tags tbody tr').first().getByRole('link');
     await expect(topTag).toHaveAttribute('href', /^\/t\//);

@@ -388,12 +388,25 @@ pub fn ShareBar(id: &'static str, title: String, parts: Vec<Series>) -> impl Int
             }
         })
         .collect();
+    let rows: Vec<_> = parts
+        .iter()
+        .map(|p| {
+            let v: u64 = p.values.iter().sum();
+            view! {
+                <tr>
+                    <th scope="row">{p.label.clone()}</th>
+                    <td>{thousands(v)}</td>
+                    <td>{format!("{:.0} %", percent(v))}</td>
+                </tr>
+            }
+        })
+        .collect();
     let title_id = format!("{id}-title");
     let summary_id = format!("{id}-summary");
     view! {
         <figure class="chart share" id=id>
             <figcaption>
-                <h2 id=title_id.clone()>{title}</h2>
+                <h2 id=title_id.clone()>{title.clone()}</h2>
                 <p class="summary" id=summary_id.clone()>{summary}</p>
             </figcaption>
             <svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img"
@@ -402,6 +415,14 @@ pub fn ShareBar(id: &'static str, title: String, parts: Vec<Series>) -> impl Int
                 {segments}
             </svg>
             <ul class="legend">{legend}</ul>
+            <details class="chart-table">
+                <summary>"Show as a table"</summary>
+                <table>
+                    <caption>{title}</caption>
+                    <thead><tr><th scope="col">"Kind"</th><th scope="col">"Count"</th><th scope="col">"Share"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
         </figure>
     }
 }

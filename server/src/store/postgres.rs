@@ -1477,68 +1477,7 @@ impl Store for PgStore {
             });
             insert.build().execute(&mut *tx).await.map_err(db_error)?;
         }
-        let user_feature: Vec<_> = batch.user_feature.iter().map(|(k, n)| (*k, *n)).collect();
-        let mut user_feature_after = Vec::with_capacity(user_feature.len());
-        for chunk in user_feature.chunks(usage::ROWS_PER_STATEMENT) {
-            let rows: Vec<(i32, i64, String, i64)> = usage::upsert_user_feature::<Postgres>(chunk)
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            user_feature_after.extend(rows);
-        }
-        let user_day: Vec<_> = batch.user_day.iter().map(|(k, n)| (*k, *n)).collect();
-        let mut user_day_after = Vec::with_capacity(user_day.len());
-        for chunk in user_day.chunks(usage::ROWS_PER_STATEMENT) {
-            let rows: Vec<(i32, i64, i64)> = usage::upsert_user_day::<Postgres>(chunk)
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            user_day_after.extend(rows);
-        }
-        let fold = batch.fold(&user_feature_after, &user_day_after);
-        for chunk in fold.daily.chunks(usage::ROWS_PER_STATEMENT) {
-            usage::upsert_daily::<Postgres>(chunk)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        for chunk in fold.days.chunks(usage::ROWS_PER_STATEMENT) {
-            usage::upsert_days::<Postgres>(chunk)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        // Owners in id order, the order every writer locks users rows in.
-        let assets: Vec<&String> = batch.views.keys().collect();
-        let mut owners: Vec<(String, i64)> = Vec::new();
-        for chunk in assets.chunks(usage::ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
-            );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            owners.extend(
-                q.build_query_as::<(String, i64)>()
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?,
-            );
-        }
-        for (owner, views) in usage::views_by_owner(&batch, &owners) {
-            sqlx::query("UPDATE users SET views_received = views_received + $1 WHERE id = $2")
-                .bind(views)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
+        usage::fold_in!(Postgres, tx, &batch)?;
         tx.commit().await.map_err(db_error)
     }
 

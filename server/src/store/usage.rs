@@ -138,6 +138,83 @@ where
     q
 }
 
+/// Folds a batch into the rollups and its views into the owners' counts, on `$conn`,
+/// inside the caller's transaction (after it stored the raw events, which each backend
+/// writes with its own timestamp type). A macro, the same SQL for `Sqlite` and `Postgres`:
+/// sqlx's executor traits do not let one generic function borrow a query builder per
+/// statement.
+macro_rules! fold_in {
+    ($db:ty, $conn:expr, $batch:expr) => {{
+        let user_feature: Vec<_> = $batch.user_feature.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_feature_after = Vec::with_capacity(user_feature.len());
+        for chunk in user_feature.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, String, i64)> =
+                $crate::store::usage::upsert_user_feature::<$db>(chunk)
+                    .build_query_as()
+                    .fetch_all(&mut *$conn)
+                    .await
+                    .map_err($crate::store::db_error)?;
+            user_feature_after.extend(rows);
+        }
+        let user_day: Vec<_> = $batch.user_day.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_day_after = Vec::with_capacity(user_day.len());
+        for chunk in user_day.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, i64)> = $crate::store::usage::upsert_user_day::<$db>(chunk)
+                .build_query_as()
+                .fetch_all(&mut *$conn)
+                .await
+                .map_err($crate::store::db_error)?;
+            user_day_after.extend(rows);
+        }
+        let fold = $batch.fold(&user_feature_after, &user_day_after);
+        for chunk in fold.daily.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
+            $crate::store::usage::upsert_daily::<$db>(chunk)
+                .build()
+                .execute(&mut *$conn)
+                .await
+                .map_err($crate::store::db_error)?;
+        }
+        for chunk in fold.days.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
+            $crate::store::usage::upsert_days::<$db>(chunk)
+                .build()
+                .execute(&mut *$conn)
+                .await
+                .map_err($crate::store::db_error)?;
+        }
+        // Owners in id order, the order every writer locks users rows in.
+        let assets: Vec<&String> = $batch.views.keys().collect();
+        let mut owners: Vec<(String, i64)> = Vec::new();
+        for chunk in assets.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            owners.extend(
+                q.build_query_as::<(String, i64)>()
+                    .fetch_all(&mut *$conn)
+                    .await
+                    .map_err($crate::store::db_error)?,
+            );
+        }
+        for (owner, views) in $crate::store::usage::views_by_owner($batch, &owners) {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "UPDATE users SET views_received = views_received + ",
+            );
+            q.push_bind(views).push(" WHERE id = ").push_bind(owner);
+            q.build()
+                .execute(&mut *$conn)
+                .await
+                .map_err($crate::store::db_error)?;
+        }
+        Ok::<(), app::store::StoreError>(())
+    }};
+}
+pub(super) use fold_in;
+
 /// What the per-user upserts returned, folded into the site-wide rows' deltas: a row whose
 /// count equals this batch's share was created by it, so its user is new there.
 pub(super) struct Fold {
