@@ -4,6 +4,7 @@
 //!    `site_stats` view (five COUNTs over the tables, `Store::count_site_totals`), both timed
 //!    in-process on the same data; then `GET /api/stats` from the real `atelier` binary,
 //!    as an admin, under `wrk`. Goal: the counters at least 100x faster than the view.
+//!    Also `/api/stats/overview` and the `/stats` page for a year, from one connection.
 //! 2. What recording usage costs a page: a gallery search (`/?q=neon`, which records one
 //!    `search` event per request) under `wrk`, with `usage_tracking` on and then off.
 //!    Goal: at most 5 % fewer requests a second with it on.
@@ -242,6 +243,22 @@ fn run_backend(
          GET /api/stats, {CONNECTIONS} conn                 p50/p95/p99 {:.2}/{:.2}/{:.2} ms, {:.0} req/s",
         one.lat[0], one.lat[1], one.lat[2], one.rps, many.lat[0], many.lat[1], many.lat[2], many.rps
     );
+
+    // What /stats itself asks for, and the page as the admin's browser gets it.
+    for (label, path) in [
+        (
+            "GET /api/stats/overview?range=1y",
+            "/api/stats/overview?range=1y",
+        ),
+        ("GET /stats?range=1y (HTML)", "/stats?range=1y"),
+    ] {
+        let one = load(port, path, &cookie, script, 1);
+        let _ = writeln!(
+            report,
+            "  {label:<38}  p50/p95/p99 {:.2}/{:.2}/{:.2} ms, {:.0} req/s (1 conn)",
+            one.lat[0], one.lat[1], one.lat[2], one.rps
+        );
+    }
 
     // 3. What recording a search costs the gallery page.
     let search = "/?q=neon";

@@ -499,9 +499,14 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
     };
     let mut result = demo::seed(store.as_ref(), files.as_ref(), &options).await;
     if result.is_ok() {
-        // The planner should know the new data, and the full-text index be in one piece,
-        // before the first search.
+        // The demo's raw upload events past the retention period go now (their daily
+        // rollups stay), not in the first minutes of serving; the planner should know the
+        // new data, and the full-text index be in one piece, before the first search.
         let tidy = async {
+            let (_, days) = crate::usage::settings(store.as_ref()).await?;
+            store
+                .prune_usage_events(chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+                .await?;
             store.analyze().await?;
             store.tidy_search_index().await
         };

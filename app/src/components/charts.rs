@@ -271,6 +271,7 @@ pub fn DailyChart(
             </details>
         </figure>
     }
+    .into_any()
 }
 
 /// Names with counts as horizontal bars, most first; each name may link somewhere.
@@ -332,6 +333,7 @@ pub fn RankedBars(
             </table>
         </figure>
     }
+    .into_any()
 }
 
 /// Parts of a whole as one bar (images against videos).
@@ -425,6 +427,7 @@ pub fn ShareBar(id: &'static str, title: String, parts: Vec<Series>) -> impl Int
             </details>
         </figure>
     }
+    .into_any()
 }
 
 #[cfg(test)]

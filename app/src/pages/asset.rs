@@ -159,6 +159,7 @@ fn DeleteForm(asset_id: String, is_mine: bool) -> impl IntoView {
             {error}
         </details>
     }
+    .into_any()
 }
 
 /// The generation settings the file carried.

@@ -38,7 +38,7 @@ fn RangeNav(current: StatsRange, href: fn(StatsRange) -> String) -> impl IntoVie
             view! { <a href=href(range) aria-current=current>{range.label()}</a> }
         })
         .collect();
-    view! { <nav class="range-nav" aria-label="Period">{links}</nav> }
+    view! { <nav class="range-nav" aria-label="Period">{links}</nav> }.into_any()
 }
 
 #[component]
@@ -63,6 +63,7 @@ pub fn StatsPage() -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -128,6 +129,7 @@ fn Overview(overview: StatsOverview) -> impl IntoView {
                 link=model_link/>
         </div>
     }
+    .into_any()
 }
 
 /// The admin's usage page's parameters, as read from its URL.
@@ -197,6 +199,7 @@ pub fn AdminUsagePage() -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 /// A column heading that sorts by itself: a second click turns the order round.
@@ -402,6 +405,7 @@ fn UsageTables(usage: AdminUsage, q: UsageQuery) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }
 
 #[cfg(test)]
