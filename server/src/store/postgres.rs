@@ -1464,19 +1464,20 @@ impl Store for PgStore {
         }
         let batch = usage::Batch::of(events);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        for chunk in events.chunks(usage::ROWS_PER_STATEMENT) {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO usage_events (at, day, feature, user_id, detail) ",
-            );
-            insert.push_values(chunk, |mut row, event| {
-                row.push_bind(event.at)
-                    .push_bind(Day::of(event.at).0)
-                    .push_bind(event.feature.as_str())
-                    .push_bind(event.user.map(|u| u.0))
-                    .push_bind(&event.detail);
-            });
-            insert.build().execute(&mut *tx).await.map_err(db_error)?;
-        }
+        // One statement text whatever the batch's size (arrays, not a VALUES list), so it
+        // is parsed and planned once per connection.
+        sqlx::query(
+            "INSERT INTO usage_events (at, day, feature, user_id, detail)
+             SELECT * FROM UNNEST($1::timestamptz[], $2::int[], $3::text[], $4::bigint[], $5::text[])",
+        )
+        .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| Day::of(e.at).0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.feature.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.user.map(|u| u.0)).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         usage::fold_in!(Postgres, tx, &batch)?;
         tx.commit().await.map_err(db_error)
     }
