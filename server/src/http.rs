@@ -357,7 +357,7 @@ async fn usage_csv(
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
     headers: header::HeaderMap,
 ) -> Response {
-    use app::api::stats::ssr::{admin_usage, csv, parse_range, parse_sort, CsvTable};
+    use app::api::stats::ssr::{admin_only, admin_usage, csv, parse_range, parse_sort, CsvTable};
     use app::error::ApiError;
     let answer = async {
         let session = state
@@ -365,18 +365,14 @@ async fn usage_csv(
             .session(state.store.as_ref(), &headers, chrono::Utc::now())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("log in to do this".into()))?;
-        if session.user.role != app::account::Role::Admin {
-            return Err(ApiError::Forbidden(
-                "only an admin can see this instance's usage statistics".into(),
-            ));
-        }
+        admin_only(&session.user)?;
         let arg = |key: &str| query.get(key).map(String::as_str).unwrap_or_default();
         let range = parse_range(arg("range"))?;
         let table = CsvTable::parse(arg("table"))?;
         let (sort, descending) = parse_sort(arg("sort"), arg("dir"))?;
         let usage =
             admin_usage(state.store.as_ref(), &state.usage, range, sort, descending).await?;
-        Ok((range, table, csv(&usage, table)))
+        Ok::<_, ApiError>((range, table, csv(&usage, table)))
     };
     match answer.await {
         Ok((range, table, body)) => (

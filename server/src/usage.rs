@@ -18,9 +18,7 @@ pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
 /// A batch the database refused is tried this many times in all before it is dropped.
 const WRITE_TRIES: u32 = 3;
 
-pub const TRACKING_SETTING: &str = "usage_tracking";
-pub const RETENTION_SETTING: &str = "usage_retention_days";
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+pub use app::usage::{settings, DEFAULT_RETENTION_DAYS, RETENTION_SETTING, TRACKING_SETTING};
 
 /// Starts the writer; it ends when every [`Usage`] handle is gone.
 pub fn spawn_writer(
@@ -84,18 +82,6 @@ async fn write(store: &dyn Store, events: &[UsageEvent]) -> bool {
         }
     }
     false
-}
-
-/// The `usage_tracking` and `usage_retention_days` settings, with their defaults.
-pub async fn settings(store: &dyn Store) -> Result<(bool, u32), app::store::StoreError> {
-    let tracking = store.get_setting(TRACKING_SETTING).await?;
-    let retention = store.get_setting(RETENTION_SETTING).await?;
-    Ok((
-        tracking.as_deref().map(str::trim) != Some("off"),
-        retention
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(DEFAULT_RETENTION_DAYS),
-    ))
 }
 
 /// Applies the settings now and drops raw events older than the retention period;

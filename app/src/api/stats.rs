@@ -83,14 +83,20 @@ pub mod ssr {
     /// The most users the admin's table lists (the most active first).
     pub const MAX_USER_ROWS: u32 = 1_000;
 
-    /// The logged-in admin; `401` for nobody, `403` for anyone else.
-    pub async fn require_admin() -> Result<crate::store::User, ApiError> {
-        let session = crate::api::ssr::require_session().await?;
-        if session.user.role != Role::Admin {
+    /// `403` unless `user` is an admin (the statistics are theirs alone).
+    pub fn admin_only(user: &crate::store::User) -> Result<(), ApiError> {
+        if user.role != Role::Admin {
             return Err(ApiError::Forbidden(
                 "only an admin can see this instance's usage statistics".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// The logged-in admin; `401` for nobody, `403` for anyone else.
+    pub async fn require_admin() -> Result<crate::store::User, ApiError> {
+        let session = crate::api::ssr::require_session().await?;
+        admin_only(&session.user)?;
         crate::api::ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         Ok(session.user)
     }
@@ -161,7 +167,7 @@ pub mod ssr {
             })
             .collect();
         sort.apply(&mut users, descending);
-        let (tracking, retention_days) = settings(store).await?;
+        let (tracking, retention_days) = crate::usage::settings(store).await?;
         Ok(AdminUsage {
             range,
             features,
@@ -170,15 +176,6 @@ pub mod ssr {
             tracking,
             retention_days,
         })
-    }
-
-    async fn settings(store: &dyn Store) -> Result<(bool, u32), ApiError> {
-        let tracking = store.get_setting("usage_tracking").await?;
-        let retention = store.get_setting("usage_retention_days").await?;
-        Ok((
-            tracking.as_deref().map(str::trim) != Some("off"),
-            retention.and_then(|v| v.trim().parse().ok()).unwrap_or(90),
-        ))
     }
 
     /// One of the admin's tables as CSV (RFC 4180: quoted where needed, CRLF lines).
