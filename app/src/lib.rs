@@ -16,6 +16,7 @@ pub mod shell;
 pub mod stats;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod units;
 pub mod upload;
 #[cfg(feature = "hydrate")]
 pub mod upload_client;

@@ -1,6 +1,7 @@
 //! Types shared by the server and the browser: what the API returns and the pages render.
 
 use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
 /// Page size used when a request does not ask for one.
@@ -196,20 +197,25 @@ pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
     })
 }
 
+/// What [`percent_encode`] leaves as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The same and `/`.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+
 /// Percent-encodes all but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`), and
 /// `/` too when `keep_slash` (a local path in a query stays readable).
 pub fn percent_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte))
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    let set = if keep_slash {
+        UNRESERVED_AND_SLASH
+    } else {
+        UNRESERVED
+    };
+    utf8_percent_encode(text, set).to_string()
 }
 
 /// Which of an asset's files a media URL names.
@@ -308,6 +314,14 @@ pub fn format_duration(ms: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("a-b_c.d~e", false), "a-b_c.d~e");
+        assert_eq!(percent_encode("neon city/v2", false), "neon%20city%2Fv2");
+        assert_eq!(percent_encode("neon city/v2", true), "neon%20city/v2");
+        assert_eq!(percent_encode("café&x=1", false), "caf%C3%A9%26x%3D1");
+    }
 
     #[test]
     fn tags_are_normalised_once_each() {

@@ -43,7 +43,7 @@ pub fn validate_setting(key: &str, value: &str) -> Result<String> {
             .map(|mode| mode.as_str().to_string())
             .with_context(|| format!("registration_mode is open or closed, not “{value}”")),
         "upload_quota" | "max_image_size" | "max_video_size" => {
-            match app::upload::parse_bytes(value) {
+            match app::units::parse_bytes(value) {
                 Some(bytes) if bytes > 0 => Ok(value.trim().replace(' ', "")),
                 _ => bail!("{key} is a size such as 512MiB or 2GiB, not “{value}”"),
             }

@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::stats::{thousands, NamedCount};
+use crate::stats::NamedCount;
+use crate::units::thousands;
 
 /// The drawing area of a daily chart, in SVG user units.
 const WIDTH: f64 = 640.0;

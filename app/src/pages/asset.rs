@@ -11,7 +11,8 @@ use crate::api::{get_asset, DeleteAsset, RetryJob};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
-use crate::upload::{format_bytes, JobInfo, JobState, Visibility};
+use crate::units::format_bytes;
+use crate::upload::{JobInfo, JobState, Visibility};
 
 #[component]
 pub fn AssetPage() -> impl IntoView {

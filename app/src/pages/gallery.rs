@@ -165,8 +165,8 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
         };
         let text = format!(
             "{} of {} used ({percent:.0} %)",
-            crate::stats::human_bytes(s.used),
-            crate::stats::human_bytes(s.quota)
+            crate::units::format_bytes(s.used),
+            crate::units::format_bytes(s.quota)
         );
         view! {
             <p class="storage-use">
@@ -378,7 +378,7 @@ fn FacetBar(facets: Facets, base: String, filters: Filters, searched: Filters) -
 
 /// `1234567` → `1,234,567`, for the `u32` counts facets have.
 fn thousands(n: u32) -> String {
-    crate::stats::thousands(u64::from(n))
+    crate::units::thousands(u64::from(n))
 }
 
 /// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in

@@ -10,9 +10,8 @@ use super::ErrorNotice;
 use crate::api::{get_admin_usage, get_stats_overview};
 use crate::components::charts::{DailyChart, Draw, RankedBars, Series, ShareBar};
 use crate::model::percent_encode;
-use crate::stats::{
-    human_bytes, thousands, AdminUsage, Feature, FeatureUsage, StatsOverview, StatsRange, UserSort,
-};
+use crate::stats::{AdminUsage, Feature, FeatureUsage, StatsOverview, StatsRange, UserSort};
+use crate::units::{format_bytes, thousands};
 
 /// The colour class of a feature's series.
 fn feature_class(feature: Feature) -> String {
@@ -112,7 +111,7 @@ fn Overview(overview: StatsOverview) -> impl IntoView {
             {figure("Images", thousands(totals.images))}
             {figure("Videos", thousands(totals.videos))}
             {figure("Creators", thousands(totals.creators))}
-            {figure("Storage", human_bytes(totals.storage_bytes))}
+            {figure("Storage", format_bytes(totals.storage_bytes))}
         </dl>
         <RangeNav current=range href=|r| format!("/stats?range={}", r.as_str())/>
         <div class="charts">
@@ -363,7 +362,7 @@ fn UsageTables(usage: AdminUsage, q: UsageQuery) -> impl IntoView {
                     <td class="num">{thousands(u.active_days)}</td>
                     <td class="num">{thousands(u.assets)}</td>
                     <td class="num">{thousands(u.views_received)}</td>
-                    <td class="num">{human_bytes(u.storage_bytes)}</td>
+                    <td class="num">{format_bytes(u.storage_bytes)}</td>
                 </tr>
             }
         })

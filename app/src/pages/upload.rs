@@ -11,7 +11,8 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 use super::ErrorNotice;
 use crate::api::upload_limits;
 use crate::error::ApiError;
-use crate::upload::{format_bytes, UploadLimits, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TITLE_LEN};
+use crate::units::format_bytes;
+use crate::upload::{UploadLimits, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TITLE_LEN};
 
 /// What the file input accepts (the server checks the content, whatever this says).
 const ACCEPT: &str = "image/png,image/jpeg,image/webp,image/gif,image/avif,video/mp4,\

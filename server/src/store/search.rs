@@ -1,13 +1,122 @@
-//! The SQL of a search that both backends write alike: the page's filters, the relevance
-//! candidates and the outer query that reads the page's rows. Each backend adds what only
-//! it has (its ordered source for text, its text filter, its model comparison).
+//! Search: the SQL of a search written once (the page's filters, the relevance candidates,
+//! the outer query that reads the page's rows, the facets), with each backend adding what
+//! only it has through [`Backend`] (its ordered source for text, its text filter, its
+//! score); and the [`SearchStore`] built on it.
 
-use app::model::{FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS};
-use app::search::{Sort, RELEVANCE_CANDIDATES};
-use app::store::{AssetQuery, Cursor, StoreError};
+use app::model::{
+    AssetPage, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
+};
+use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
+use app::store::{AssetQuery, Cursor, SearchStore, StoreError, UserId};
+use async_trait::async_trait;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{key_bounds, split_tags, SearchTags, TextQuery};
+use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
+use super::assets::{asset_columns, asset_key, AssetRow};
+use super::backend::Backend;
+use super::{for_each_backend, Db};
+
+/// A tag a search names, as stored.
+#[derive(sqlx::FromRow)]
+pub(super) struct FoundTag {
+    name: String,
+    id: i64,
+    asset_count: i64,
+}
+
+/// Whose assets a search is restricted to, with the name it gave resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OwnerFilter {
+    /// It names nobody: everyone's.
+    Anyone,
+    /// It names somebody who is not here: nothing can match.
+    Nobody,
+    /// That user's.
+    User(i64),
+}
+
+/// The tags of a search as stored.
+struct SearchTags {
+    /// `(id, asset_count)` of each included tag, rarest first.
+    include: Vec<(i64, i64)>,
+    /// Ids of the excluded tags that exist.
+    exclude: Vec<i64>,
+}
+
+/// Tags named by a search, as stored. `None` when an included tag does not exist (so
+/// nothing can match).
+fn split_tags(search: &Search, found: &[FoundTag]) -> Option<SearchTags> {
+    let lookup = |name: &String| found.iter().find(|t| &t.name == name);
+    let mut include = Vec::with_capacity(search.tags.len());
+    for name in &search.tags {
+        let tag = lookup(name)?;
+        include.push((tag.id, tag.asset_count));
+    }
+    include.sort_by_key(|(_, count)| *count);
+    let exclude = search
+        .exclude_tags
+        .iter()
+        .filter_map(lookup)
+        .map(|t| t.id)
+        .collect();
+    Some(SearchTags { include, exclude })
+}
+
+/// The inclusive key range a search and cursor allow; `None` when it is empty.
+fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64, i64)> {
+    let midnight = |d: chrono::NaiveDate| asset_key(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let mut lo = search.from.map(midnight).unwrap_or(i64::MIN);
+    let mut hi = search
+        .to
+        .and_then(|d| d.succ_opt())
+        .map(|d| midnight(d) - 1)
+        .unwrap_or(i64::MAX);
+    if let Some(cursor) = after {
+        match sort {
+            Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
+            Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
+            // A relevance page goes on by score, within the same candidates.
+            Sort::Relevant => {}
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The search's text as both full-text indexes cut it: words that must all appear, and
+/// phrases whose words must appear in a row. `None` when the search has no text.
+pub(super) struct TextQuery {
+    pub words: Vec<String>,
+    pub phrases: Vec<Vec<String>>,
+}
+
+impl TextQuery {
+    fn new(search: &Search) -> Option<TextQuery> {
+        let mut words: Vec<String> = Vec::new();
+        for token in search.words.iter().flat_map(|w| text_tokens(w)) {
+            if !words.contains(&token) {
+                words.push(token);
+            }
+        }
+        let phrases: Vec<Vec<String>> = search
+            .phrases
+            .iter()
+            .map(|p| text_tokens(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!words.is_empty() || !phrases.is_empty()).then_some(TextQuery { words, phrases })
+    }
+
+    /// An FTS5 query: each word and phrase a quoted string, all required.
+    pub fn fts5(&self) -> String {
+        let quote = |tokens: &[String]| format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
+        self.words
+            .iter()
+            .map(|w| quote(std::slice::from_ref(w)))
+            .chain(self.phrases.iter().map(|p| quote(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
 
 /// A search with its names resolved (owner and tags to ids), ready to be written as SQL.
 pub(super) struct SearchPlan<'q> {
@@ -32,18 +141,19 @@ pub(super) struct SearchPlan<'q> {
 }
 
 impl<'q> SearchPlan<'q> {
-    /// `owner` is the id the search's `by:` names (`None` when it names nobody here);
-    /// `found` the tags it names that exist. `None` when nothing can match.
+    /// `owner` is whom the search's `by:` names; `found` the tags it names that exist.
+    /// `None` when nothing can match.
     pub fn new(
         query: &'q AssetQuery,
-        owner: Option<Option<i64>>,
-        found: &[(String, i64, i64)],
+        owner: OwnerFilter,
+        found: &[FoundTag],
     ) -> Option<SearchPlan<'q>> {
         let search = &query.search;
         let (lo, hi) = key_bounds(search, query.sort, query.after)?;
         let owner = match owner {
-            None => None,
-            Some(id) => Some(id?),
+            OwnerFilter::Anyone => None,
+            OwnerFilter::Nobody => return None,
+            OwnerFilter::User(id) => Some(id),
         };
         let SearchTags { include, exclude } = split_tags(search, found)?;
         let text = TextQuery::new(search);
@@ -80,7 +190,7 @@ impl<'q> SearchPlan<'q> {
 
 /// The start of a search query: `columns` of the page's rows and its `score` column, then
 /// the inner query's `SELECT a.id, ` (the caller writes the score and its source next).
-pub(super) fn start<'q, DB: Database>(columns: &str) -> QueryBuilder<'q, DB> {
+fn start<'q, DB: Database>(columns: &str) -> QueryBuilder<'q, DB> {
     QueryBuilder::new(format!(
         "SELECT {columns}, page.score AS score FROM (SELECT id, score FROM (SELECT a.id, "
     ))
@@ -144,7 +254,7 @@ pub(super) fn push_filters<'q, DB>(
 /// The end of a search query: the page's limit (or, for relevance, the newest candidates,
 /// ranked and continued after the cursor's score), then the rows of the page joined with
 /// their owner and files.
-pub(super) fn push_page<'q, DB>(core: &mut QueryBuilder<'q, DB>, plan: &SearchPlan<'q>, key: &str)
+fn push_page<'q, DB>(core: &mut QueryBuilder<'q, DB>, plan: &SearchPlan<'q>, key: &str)
 where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
@@ -192,21 +302,16 @@ where
 /// The query for a search's facets: its matches (written by the backend's `push_matches`,
 /// which returns their key column), then its newest [`FACET_SAMPLE`] (one more tells that
 /// there are more), counted by type, tag (leaving out the tags the search includes) and
-/// model (ignoring case). Each row is `(facet, value, n)`. `join` is the backend's join
-/// that keeps the written order (the sample drives every lookup: SQLite, knowing nothing
-/// of its size, would otherwise scan all of asset_tags into it); `binary` its byte-order
-/// collation clause, so that ties are broken alike on both.
-pub(super) fn facets_query<'q, DB>(
-    plan: &SearchPlan<'q>,
-    push_matches: fn(&mut QueryBuilder<'q, DB>, &SearchPlan<'q>) -> &'static str,
-    (join, binary): (&str, &str),
-) -> QueryBuilder<'q, DB>
+/// model (ignoring case). Each row is `(facet, value, n)`. The sample drives every lookup
+/// ([`Backend::FACET_JOIN`]), and ties are broken byte by byte ([`Backend::BYTE_ORDER`]).
+fn facets_query<'q, DB>(plan: &SearchPlan<'q>) -> QueryBuilder<'q, DB>
 where
-    DB: Database,
+    DB: Backend,
     i64: Encode<'q, DB> + Type<DB>,
 {
+    let (join, binary) = (DB::FACET_JOIN, DB::BYTE_ORDER);
     let mut core = QueryBuilder::new("WITH hits AS (SELECT a.id FROM ");
-    let key = push_matches(&mut core, plan);
+    let key = DB::push_matches(&mut core, plan);
     // The limits are constants, written into the SQL rather than bound, so that a planner
     // always knows them (a prepared statement's generic plan would not).
     let fetch = FACET_SAMPLE + 1;
@@ -246,7 +351,7 @@ where
 }
 
 /// [`Facets`] from the rows of [`facets_query`].
-pub(super) fn facets_from_rows(rows: Vec<(String, String, i64)>) -> Result<Facets, StoreError> {
+fn facets_from_rows(rows: Vec<(String, String, i64)>) -> Result<Facets, StoreError> {
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     let mut facets = Facets::default();
     for (facet, value, n) in rows {
@@ -286,4 +391,121 @@ pub(super) fn facets_from_rows(rows: Vec<(String, String, i64)>) -> Result<Facet
         list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     }
     Ok(facets)
+}
+/// A row of a search's page with its relevance score (when sorted by it).
+#[derive(sqlx::FromRow)]
+struct ScoredRow {
+    #[sqlx(flatten)]
+    asset: AssetRow,
+    score: Option<f64>,
+}
+
+/// A page of rows fetched with `limit + 1`: the extra row only says whether more follow.
+fn into_page(mut rows: Vec<ScoredRow>, limit: u32, sort: Sort) -> Result<AssetPage, StoreError> {
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(|last| {
+            Cursor {
+                sort,
+                key: last.asset.key,
+                score: last.score,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|row| row.asset.into_summary())
+        .collect::<Result<_, _>>()?;
+    Ok(AssetPage { items, next_cursor })
+}
+
+/// Tags per `IN (…)` list when looking up a search's tags.
+const TAGS_PER_QUERY: usize = 500;
+
+for_each_backend! {
+    impl Db<DB> {
+        /// Whom the search's `by:` names and the tags it names that exist.
+        async fn resolve(&self, search: &Search) -> Result<(OwnerFilter, Vec<FoundTag>), StoreError> {
+            let owner = match &search.owner {
+                None => OwnerFilter::Anyone,
+                Some(name) => {
+                    let user: Option<UserRow> = sqlx::query_as(&format!(
+                        "SELECT {USER_COLUMNS} FROM users u WHERE {SAME_NAME}"
+                    ))
+                    .bind(name)
+                    .fetch_optional(self.reader())
+                    .await?;
+                    user.map_or(OwnerFilter::Nobody, |u| OwnerFilter::User(u.id()))
+                }
+            };
+            let names: Vec<&String> = search.tags.iter().chain(&search.exclude_tags).collect();
+            let mut found = Vec::new();
+            for chunk in names.chunks(TAGS_PER_QUERY) {
+                let mut query = QueryBuilder::<DB>::new(
+                    "SELECT name, id, asset_count FROM tags WHERE name IN (",
+                );
+                let mut list = query.separated(", ");
+                for name in chunk {
+                    list.push_bind(*name);
+                }
+                query.push(")");
+                found.extend(query.build_query_as::<FoundTag>().fetch_all(self.reader()).await?);
+            }
+            Ok((owner, found))
+        }
+    }
+
+    #[async_trait]
+    impl SearchStore for Db<DB> {
+        async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
+            let (owner, found) = self.resolve(&query.search).await?;
+            let Some(plan) = SearchPlan::new(query, owner, &found) else {
+                return Ok(AssetPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            };
+            // A relevance sort takes the newest candidates and ranks them.
+            let mut core = start::<DB>(&asset_columns::<DB>());
+            DB::push_score(&mut core, &plan);
+            let key = DB::push_matches(&mut core, &plan);
+            push_page(&mut core, &plan, key);
+            let rows: Vec<ScoredRow> = core.build_query_as().fetch_all(self.reader()).await?;
+            into_page(rows, plan.limit, plan.sort)
+        }
+
+        async fn facets(
+            &self,
+            search: &Search,
+            viewer: Option<UserId>,
+        ) -> Result<Facets, StoreError> {
+            let query = AssetQuery::facets(search, viewer);
+            let (owner, found) = self.resolve(search).await?;
+            let Some(plan) = SearchPlan::new(&query, owner, &found) else {
+                return Ok(Facets::default());
+            };
+            let rows = facets_query::<DB>(&plan)
+                .build_query_as()
+                .fetch_all(self.reader())
+                .await?;
+            facets_from_rows(rows)
+        }
+
+        async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+            // A range over the unique index: every name that starts with the prefix.
+            let upper = format!("{prefix}{}", char::MAX);
+            Ok(sqlx::query_scalar(
+                "SELECT name FROM tags WHERE name >= $1 AND name < $2 ORDER BY name LIMIT $3",
+            )
+            .bind(prefix)
+            .bind(upper)
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?)
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! The SQL of usage statistics that both backends write alike: a batch of events folded
-//! into the daily rollups, and the figures read back from them.
+//! Usage statistics: a batch of events folded into the daily rollups, the figures read
+//! back from them, and the site's counters (kept by triggers).
 //!
 //! Each rollup is an upsert that returns the row's count after it: when that equals what
 //! this batch added, the row is new, which is how the distinct-user columns grow by
@@ -7,15 +7,23 @@
 
 use std::collections::BTreeMap;
 
-use app::stats::{Day, Feature, FeatureUsage, NamedCount};
-use app::store::{StoreError, UsageEvent, UsageRollup, UserFeatureCount, UserId};
+use app::stats::{Day, Feature, FeatureUsage, NamedCount, SiteTotals};
+use app::store::{
+    StoreError, UsageEvent, UsageRollup, UsageStore, UserFeatureCount, UserFigures, UserId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::backend::Backend;
+use super::types::{count, Ts};
+use super::{for_each_backend, Db};
 
 /// A `usage_daily` row's key and what a batch adds to it: `((day, feature), (events, new users))`.
 pub(super) type DailyDelta = ((i32, &'static str), (i64, i64));
 
 /// Rows per multi-row statement.
-pub(super) const ROWS_PER_STATEMENT: usize = 500;
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// A batch of events grouped the ways the rollups count them.
 #[derive(Debug, Default)]
@@ -53,9 +61,7 @@ impl Batch {
 }
 
 /// `INSERT … usage_user_daily … RETURNING day, user_id, feature, events` for a chunk.
-pub(super) fn upsert_user_feature<'q, DB>(
-    rows: &'q [((i32, i64, &'static str), i64)],
-) -> QueryBuilder<'q, DB>
+fn upsert_user_feature<'q, DB>(rows: &'q [((i32, i64, &'static str), i64)]) -> QueryBuilder<'q, DB>
 where
     DB: Database,
     i32: Encode<'q, DB> + Type<DB>,
@@ -78,7 +84,7 @@ where
 }
 
 /// `INSERT … usage_user_days … RETURNING day, user_id, events` for a chunk.
-pub(super) fn upsert_user_day<'q, DB>(rows: &'q [((i32, i64), i64)]) -> QueryBuilder<'q, DB>
+fn upsert_user_day<'q, DB>(rows: &'q [((i32, i64), i64)]) -> QueryBuilder<'q, DB>
 where
     DB: Database,
     i32: Encode<'q, DB> + Type<DB>,
@@ -97,7 +103,7 @@ where
 }
 
 /// Adds events and new users to `usage_daily`.
-pub(super) fn upsert_daily<'q, DB>(rows: &'q [DailyDelta]) -> QueryBuilder<'q, DB>
+fn upsert_daily<'q, DB>(rows: &'q [DailyDelta]) -> QueryBuilder<'q, DB>
 where
     DB: Database,
     i32: Encode<'q, DB> + Type<DB>,
@@ -120,7 +126,7 @@ where
 }
 
 /// Adds events and newly active users to `usage_days`.
-pub(super) fn upsert_days<'q, DB>(rows: &'q [(i32, (i64, i64))]) -> QueryBuilder<'q, DB>
+fn upsert_days<'q, DB>(rows: &'q [(i32, (i64, i64))]) -> QueryBuilder<'q, DB>
 where
     DB: Database,
     i32: Encode<'q, DB> + Type<DB>,
@@ -137,83 +143,6 @@ where
     );
     q
 }
-
-/// Folds a batch into the rollups and its views into the owners' counts, on `$conn`,
-/// inside the caller's transaction (after it stored the raw events, which each backend
-/// writes with its own timestamp type). A macro, the same SQL for `Sqlite` and `Postgres`:
-/// sqlx's executor traits do not let one generic function borrow a query builder per
-/// statement.
-macro_rules! fold_in {
-    ($db:ty, $conn:expr, $batch:expr) => {{
-        let user_feature: Vec<_> = $batch.user_feature.iter().map(|(k, n)| (*k, *n)).collect();
-        let mut user_feature_after = Vec::with_capacity(user_feature.len());
-        for chunk in user_feature.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
-            let rows: Vec<(i32, i64, String, i64)> =
-                $crate::store::usage::upsert_user_feature::<$db>(chunk)
-                    .build_query_as()
-                    .fetch_all(&mut *$conn)
-                    .await
-                    .map_err($crate::store::db_error)?;
-            user_feature_after.extend(rows);
-        }
-        let user_day: Vec<_> = $batch.user_day.iter().map(|(k, n)| (*k, *n)).collect();
-        let mut user_day_after = Vec::with_capacity(user_day.len());
-        for chunk in user_day.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
-            let rows: Vec<(i32, i64, i64)> = $crate::store::usage::upsert_user_day::<$db>(chunk)
-                .build_query_as()
-                .fetch_all(&mut *$conn)
-                .await
-                .map_err($crate::store::db_error)?;
-            user_day_after.extend(rows);
-        }
-        let fold = $batch.fold(&user_feature_after, &user_day_after);
-        for chunk in fold.daily.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
-            $crate::store::usage::upsert_daily::<$db>(chunk)
-                .build()
-                .execute(&mut *$conn)
-                .await
-                .map_err($crate::store::db_error)?;
-        }
-        for chunk in fold.days.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
-            $crate::store::usage::upsert_days::<$db>(chunk)
-                .build()
-                .execute(&mut *$conn)
-                .await
-                .map_err($crate::store::db_error)?;
-        }
-        // Owners in id order, the order every writer locks users rows in.
-        let assets: Vec<&String> = $batch.views.keys().collect();
-        let mut owners: Vec<(String, i64)> = Vec::new();
-        for chunk in assets.chunks($crate::store::usage::ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::<$db>::new(
-                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
-            );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            owners.extend(
-                q.build_query_as::<(String, i64)>()
-                    .fetch_all(&mut *$conn)
-                    .await
-                    .map_err($crate::store::db_error)?,
-            );
-        }
-        for (owner, views) in $crate::store::usage::views_by_owner($batch, &owners) {
-            let mut q = sqlx::QueryBuilder::<$db>::new(
-                "UPDATE users SET views_received = views_received + ",
-            );
-            q.push_bind(views).push(" WHERE id = ").push_bind(owner);
-            q.build()
-                .execute(&mut *$conn)
-                .await
-                .map_err($crate::store::db_error)?;
-        }
-        Ok::<(), app::store::StoreError>(())
-    }};
-}
-pub(super) use fold_in;
 
 /// What the per-user upserts returned, folded into the site-wide rows' deltas: a row whose
 /// count equals this batch's share was created by it, so its user is new there.
@@ -259,7 +188,7 @@ impl Batch {
 }
 
 /// Views per owner, in owner id order, from `(asset public id, owner id)` rows.
-pub(super) fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMap<i64, i64> {
+fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMap<i64, i64> {
     let mut out = BTreeMap::new();
     for (asset, owner) in owners {
         if let Some(views) = batch.views.get(asset) {
@@ -269,15 +198,8 @@ pub(super) fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMa
     out
 }
 
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
 /// The rollup rows as the API types count them.
-pub(super) fn rollup(
-    features: Vec<(i32, String, i64, i64)>,
-    active: Vec<(i32, i64)>,
-) -> UsageRollup {
+fn rollup(features: Vec<(i32, String, i64, i64)>, active: Vec<(i32, i64)>) -> UsageRollup {
     UsageRollup {
         features: features
             .into_iter()
@@ -298,7 +220,7 @@ pub(super) fn rollup(
 }
 
 /// `(feature, events, users, user events)` rows → every feature, zeros included.
-pub(super) fn feature_usage(rows: Vec<(String, i64, i64, i64)>) -> Vec<FeatureUsage> {
+fn feature_usage(rows: Vec<(String, i64, i64, i64)>) -> Vec<FeatureUsage> {
     Feature::ALL
         .into_iter()
         .map(|feature| {
@@ -314,7 +236,7 @@ pub(super) fn feature_usage(rows: Vec<(String, i64, i64, i64)>) -> Vec<FeatureUs
         .collect()
 }
 
-pub(super) fn user_feature_counts(rows: Vec<(i64, String, i64)>) -> Vec<UserFeatureCount> {
+fn user_feature_counts(rows: Vec<(i64, String, i64)>) -> Vec<UserFeatureCount> {
     rows.into_iter()
         .filter_map(|(user, feature, events)| {
             Some(UserFeatureCount {
@@ -326,7 +248,7 @@ pub(super) fn user_feature_counts(rows: Vec<(i64, String, i64)>) -> Vec<UserFeat
         .collect()
 }
 
-pub(super) fn named_counts(rows: Vec<(String, i64)>) -> Vec<NamedCount> {
+fn named_counts(rows: Vec<(String, i64)>) -> Vec<NamedCount> {
     rows.into_iter()
         .map(|(name, n)| NamedCount {
             name,
@@ -335,18 +257,274 @@ pub(super) fn named_counts(rows: Vec<(String, i64)>) -> Vec<NamedCount> {
         .collect()
 }
 
-/// The SQL of the per-feature table over a day range (`$1`/`?` first, `$2`/`?` last).
-pub(super) const FEATURE_USAGE_SQL: &str = "
-    SELECT d.feature, d.events, COALESCE(u.users, 0), COALESCE(u.by_users, 0)
-      FROM (SELECT feature, CAST(SUM(events) AS BIGINT) AS events FROM usage_daily
-             WHERE day BETWEEN {first} AND {last} GROUP BY feature) d
-      LEFT JOIN (SELECT feature, COUNT(DISTINCT user_id) AS users,
-                        CAST(SUM(events) AS BIGINT) AS by_users
-                   FROM usage_user_daily WHERE day BETWEEN {first} AND {last}
-                  GROUP BY feature) u ON u.feature = d.feature";
+/// Raw events deleted per statement when pruning, so the writer is never held for long.
+const PRUNE_SLICE: i64 = 10_000;
 
-pub(super) fn totals_error(what: &str) -> StoreError {
-    StoreError::Database(format!(
-        "the {what} row is missing (migration 0005 not applied?)"
-    ))
+/// The site's counters, as `site_totals` keeps them and the `site_stats` view counts them.
+#[derive(sqlx::FromRow)]
+struct TotalsRow {
+    users: i64,
+    assets: i64,
+    images: i64,
+    videos: i64,
+    creators: i64,
+    storage_bytes: i64,
+}
+
+impl From<TotalsRow> for SiteTotals {
+    fn from(row: TotalsRow) -> SiteTotals {
+        SiteTotals {
+            users: count(row.users),
+            assets: count(row.assets),
+            images: count(row.images),
+            videos: count(row.videos),
+            creators: count(row.creators),
+            storage_bytes: count(row.storage_bytes),
+        }
+    }
+}
+
+/// A user's standing figures with their active days in a range.
+#[derive(sqlx::FromRow)]
+struct FiguresRow {
+    id: i64,
+    username: String,
+    asset_count: i64,
+    views_received: i64,
+    storage_bytes: i64,
+    days: i64,
+}
+
+impl From<FiguresRow> for UserFigures {
+    fn from(row: FiguresRow) -> UserFigures {
+        UserFigures {
+            user: UserId(row.id),
+            username: row.username,
+            assets: count(row.asset_count),
+            views_received: count(row.views_received),
+            storage_bytes: count(row.storage_bytes),
+            active_days: count(row.days),
+        }
+    }
+}
+
+for_each_backend! {
+    /// Folds a batch into the rollups and its views into the owners' counts, on `conn`,
+    /// inside the caller's transaction (after it stored the raw events).
+    async fn fold_in(
+        conn: &mut <DB as Database>::Connection,
+        batch: &Batch,
+    ) -> Result<(), StoreError> {
+        let user_feature: Vec<_> = batch.user_feature.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_feature_after = Vec::with_capacity(user_feature.len());
+        for chunk in user_feature.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, String, i64)> = upsert_user_feature::<DB>(chunk)
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await?;
+            user_feature_after.extend(rows);
+        }
+        let user_day: Vec<_> = batch.user_day.iter().map(|(k, n)| (*k, *n)).collect();
+        let mut user_day_after = Vec::with_capacity(user_day.len());
+        for chunk in user_day.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i32, i64, i64)> = upsert_user_day::<DB>(chunk)
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await?;
+            user_day_after.extend(rows);
+        }
+        let fold = batch.fold(&user_feature_after, &user_day_after);
+        for chunk in fold.daily.chunks(ROWS_PER_STATEMENT) {
+            upsert_daily::<DB>(chunk).build().execute(&mut *conn).await?;
+        }
+        for chunk in fold.days.chunks(ROWS_PER_STATEMENT) {
+            upsert_days::<DB>(chunk).build().execute(&mut *conn).await?;
+        }
+        // Owners in id order, the order every writer locks users rows in.
+        let assets: Vec<&String> = batch.views.keys().collect();
+        let mut owners: Vec<(String, i64)> = Vec::new();
+        for chunk in assets.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            owners.extend(
+                q.build_query_as::<(String, i64)>()
+                    .fetch_all(&mut *conn)
+                    .await?,
+            );
+        }
+        for (owner, views) in views_by_owner(batch, &owners) {
+            sqlx::query("UPDATE users SET views_received = views_received + $1 WHERE id = $2")
+                .bind(views)
+                .bind(owner)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    #[async_trait]
+    impl UsageStore for Db<DB> {
+        async fn site_totals(&self) -> Result<SiteTotals, StoreError> {
+            let row: Option<TotalsRow> = sqlx::query_as(
+                "SELECT users, assets, images, videos, creators, storage_bytes
+                   FROM site_totals WHERE id = 1",
+            )
+            .fetch_optional(self.reader())
+            .await?;
+            row.map(SiteTotals::from).ok_or_else(|| {
+                StoreError::Database(
+                    "the site_totals row is missing (migration 0005 not applied?)".into(),
+                )
+            })
+        }
+
+        async fn count_site_totals(&self) -> Result<SiteTotals, StoreError> {
+            let row: TotalsRow = sqlx::query_as(
+                "SELECT total_users AS users, total_assets AS assets, total_images AS images,
+                        total_videos AS videos, active_creators AS creators,
+                        (SELECT CAST(COALESCE(SUM(byte_size), 0) AS BIGINT) FROM files)
+                          AS storage_bytes
+                   FROM site_stats",
+            )
+            .fetch_one(self.reader())
+            .await?;
+            Ok(row.into())
+        }
+
+        async fn top_tags(&self, limit: u32) -> Result<Vec<NamedCount>, StoreError> {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT name, asset_count FROM tags WHERE asset_count > 0
+                  ORDER BY asset_count DESC, name LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
+            Ok(named_counts(rows))
+        }
+
+        async fn top_models(&self, limit: u32) -> Result<Vec<NamedCount>, StoreError> {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT name, assets FROM model_counts WHERE assets > 0
+                  ORDER BY assets DESC, model_key LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
+            Ok(named_counts(rows))
+        }
+
+        async fn record_usage(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+            if events.is_empty() {
+                return Ok(());
+            }
+            let batch = Batch::of(events);
+            let mut tx = self.writer().begin().await?;
+            DB::insert_usage_events(&mut *tx, events).await?;
+            fold_in(&mut tx, &batch).await?;
+            Ok(tx.commit().await?)
+        }
+
+        async fn usage_rollup(&self, first: Day, last: Day) -> Result<UsageRollup, StoreError> {
+            let features: Vec<(i32, String, i64, i64)> = sqlx::query_as(
+                "SELECT day, feature, events, users FROM usage_daily
+                  WHERE day BETWEEN $1 AND $2 ORDER BY day, feature",
+            )
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(self.reader())
+            .await?;
+            let active: Vec<(i32, i64)> = sqlx::query_as(
+                "SELECT day, users FROM usage_days WHERE day BETWEEN $1 AND $2 ORDER BY day",
+            )
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(self.reader())
+            .await?;
+            Ok(rollup(features, active))
+        }
+
+        async fn feature_usage(
+            &self,
+            first: Day,
+            last: Day,
+        ) -> Result<Vec<FeatureUsage>, StoreError> {
+            let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT d.feature, d.events, COALESCE(u.users, 0), COALESCE(u.by_users, 0)
+                   FROM (SELECT feature, CAST(SUM(events) AS BIGINT) AS events FROM usage_daily
+                          WHERE day BETWEEN $1 AND $2 GROUP BY feature) d
+                   LEFT JOIN (SELECT feature, COUNT(DISTINCT user_id) AS users,
+                                     CAST(SUM(events) AS BIGINT) AS by_users
+                                FROM usage_user_daily WHERE day BETWEEN $1 AND $2
+                               GROUP BY feature) u ON u.feature = d.feature",
+            )
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(self.reader())
+            .await?;
+            Ok(feature_usage(rows))
+        }
+
+        async fn user_feature_counts(
+            &self,
+            first: Day,
+            last: Day,
+        ) -> Result<Vec<UserFeatureCount>, StoreError> {
+            let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                "SELECT user_id, feature, CAST(SUM(events) AS BIGINT) FROM usage_user_daily
+                  WHERE day BETWEEN $1 AND $2 GROUP BY user_id, feature",
+            )
+            .bind(first.0)
+            .bind(last.0)
+            .fetch_all(self.reader())
+            .await?;
+            Ok(user_feature_counts(rows))
+        }
+
+        async fn active_user_figures(
+            &self,
+            first: Day,
+            last: Day,
+            limit: u32,
+        ) -> Result<Vec<UserFigures>, StoreError> {
+            let rows: Vec<FiguresRow> = sqlx::query_as(
+                "SELECT u.id, u.username, u.asset_count, u.views_received, u.storage_bytes, a.days
+                   FROM (SELECT user_id, COUNT(*) AS days, CAST(SUM(events) AS BIGINT) AS events
+                           FROM usage_user_days WHERE day BETWEEN $1 AND $2
+                          GROUP BY user_id ORDER BY events DESC, user_id LIMIT $3) a
+                   JOIN users u ON u.id = a.user_id
+                  ORDER BY a.events DESC, u.id",
+            )
+            .bind(first.0)
+            .bind(last.0)
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await?;
+            Ok(rows.into_iter().map(UserFigures::from).collect())
+        }
+
+        async fn prune_usage_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+            let mut removed = 0;
+            loop {
+                let n = sqlx::query(
+                    "DELETE FROM usage_events WHERE id IN
+                        (SELECT id FROM usage_events WHERE at < $1 LIMIT $2)",
+                )
+                .bind(Ts(before))
+                .bind(PRUNE_SLICE)
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+                removed += n;
+                if n < PRUNE_SLICE.unsigned_abs() {
+                    return Ok(removed);
+                }
+            }
+        }
+    }
 }

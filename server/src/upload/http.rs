@@ -238,7 +238,7 @@ async fn receive_form(
     let (user, mut multipart) = open_multipart(state, req, largest + FRAMING, || {
         ApiError::TooLarge(format!(
             "this upload is over the {} limit",
-            app::upload::format_bytes(largest)
+            app::units::format_bytes(largest)
         ))
     })
     .await?;

@@ -24,10 +24,11 @@ use app::{
     error::ApiError,
     model::{Generation, MediaType},
     store::{FinishOutcome, FinishUpload, NewAsset, NewFile, NewUpload, Store, User},
+    units::{format_bytes, parse_bytes},
     upload::{
-        clean_filename, format_bytes, parse_bytes, parse_tags, title_from_filename, ChunkReceipt,
-        FinishedUpload, JobInfo, UploadForm, UploadLimits, UploadStatus, UploadTicket, Uploads,
-        DEFAULT_CHUNK_SIZE, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
+        clean_filename, parse_tags, title_from_filename, ChunkReceipt, FinishedUpload, JobInfo,
+        UploadForm, UploadLimits, UploadStatus, UploadTicket, Uploads, DEFAULT_CHUNK_SIZE,
+        MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
     },
 };
 use bytes::Bytes;

@@ -1,0 +1,129 @@
+//! Assets: inserting, searching, viewing, deleting and re-reading what people uploaded.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{FileId, StoreError, StoredRef, UserId};
+use crate::model::{AssetDetail, MediaType};
+use crate::upload::Visibility;
+
+#[derive(Clone, Debug)]
+pub struct NewAsset {
+    pub public_id: String,
+    pub owner: UserId,
+    pub title: String,
+    pub prompt: String,
+    pub model: Option<String>,
+    pub media_type: MediaType,
+    pub file: Option<FileId>,
+    pub thumb: Option<FileId>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u32>,
+    /// Already normalised (see [`crate::model::normalize_tags`]).
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub negative_prompt: String,
+    pub visibility: Visibility,
+    /// The name of the file on the uploader's machine.
+    pub original_filename: Option<String>,
+    /// The 1024 px still for the asset page.
+    pub preview: Option<FileId>,
+    /// JSON of [`crate::model::Generation`], when the file's metadata was understood.
+    pub generation: Option<String>,
+    /// JSON object of the raw metadata text the file carried, when it carried any.
+    pub raw_metadata: Option<String>,
+    /// Version of the parsers that read the metadata (0: never read).
+    pub parser_version: u32,
+}
+
+/// Internal row id of an asset. Never leaves the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AssetId(pub i64);
+
+/// An asset's files and who may see them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetMedia {
+    pub owner: UserId,
+    pub visibility: Visibility,
+    pub title: String,
+    pub original_filename: Option<String>,
+    pub original: Option<StoredRef>,
+    pub thumb: Option<StoredRef>,
+    pub preview: Option<StoredRef>,
+}
+
+/// An asset whose metadata an older parser read, for `atelier reparse`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReparseItem {
+    pub asset: AssetId,
+    pub public_id: String,
+    pub original: StoredRef,
+}
+
+/// A user's profile: who they are and how many assets they show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileRecord {
+    pub user: UserId,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    pub public_images: u64,
+    pub public_videos: u64,
+    pub private_images: u64,
+    pub private_videos: u64,
+    /// Views of their assets by other people.
+    pub views_received: u64,
+    /// Bytes of originals their assets hold (what the quota limits).
+    pub storage_bytes: u64,
+}
+
+#[async_trait]
+pub trait AssetStore: Send + Sync {
+    /// Inserts assets and their tags in one transaction: all of them or none.
+    async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError>;
+
+    /// A user's profile with their asset counts (kept by triggers, never counted here).
+    async fn profile(&self, username: &str) -> Result<Option<ProfileRecord>, StoreError>;
+
+    /// Exact count; for the CLI, never for a request path.
+    async fn count_assets(&self) -> Result<u64, StoreError>;
+
+    /// The asset as `viewer` may see it: `None` when missing or another user's private one.
+    async fn view_asset(
+        &self,
+        public_id: &str,
+        viewer: Option<UserId>,
+    ) -> Result<Option<AssetDetail>, StoreError>;
+
+    /// The asset's files and owner, for the media routes (which check visibility).
+    async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError>;
+
+    /// Deletes an asset (its tags and jobs with it) if `actor` owns it or `any_owner` is
+    /// set (an admin), and every file row no asset names any more, in one transaction.
+    /// Returns the removed files, whose bytes the caller removes from disk; `None` when
+    /// there is no such asset or it is not the actor's.
+    async fn delete_asset(
+        &self,
+        public_id: &str,
+        actor: UserId,
+        any_owner: bool,
+    ) -> Result<Option<Vec<StoredRef>>, StoreError>;
+
+    /// Assets with an original whose metadata was read by a parser older than `version`,
+    /// after `after` in id order, at most `limit`.
+    async fn reparse_batch(
+        &self,
+        version: u32,
+        after: AssetId,
+        limit: u32,
+    ) -> Result<Vec<ReparseItem>, StoreError>;
+
+    /// Stores newly read metadata.
+    async fn set_generation(
+        &self,
+        asset: AssetId,
+        generation: Option<&str>,
+        raw_metadata: Option<&str>,
+        version: u32,
+    ) -> Result<(), StoreError>;
+}

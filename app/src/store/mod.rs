@@ -1,0 +1,114 @@
+//! The seam between the application and its database: one trait per domain (accounts,
+//! sessions, settings, files, assets, search, uploads, jobs, usage) with its record types beside
+//! it, and [`Store`], their union, which the server's two backends implement
+//! (`server/src/store/`). One story test runs against both.
+
+mod accounts;
+mod assets;
+mod files;
+mod jobs;
+mod search;
+mod sessions;
+mod settings;
+mod uploads;
+mod usage;
+
+use async_trait::async_trait;
+
+pub use accounts::{AccountStore, Credentials, NewUser, User};
+pub use assets::{AssetId, AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem};
+pub use files::{FileId, FileStore, NewFile, StoredRef};
+pub use jobs::{ClaimedJob, JobOutput, JobStore};
+pub use search::{AssetQuery, Cursor, SearchStore};
+pub use sessions::{
+    ActiveSession, EndSessions, NewSession, SessionId, SessionRecord, SessionStore,
+};
+pub use settings::SettingStore;
+pub use uploads::{FinishOutcome, FinishUpload, NewUpload, UploadRecord, UploadStore};
+pub use usage::{UsageEvent, UsageRollup, UsageStore, UserFeatureCount, UserFigures};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (username, public id) is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Driver errors as the store's kinds, so that the backends' code can use `?` on every
+/// query. (The trait's error lives here, beside the traits; the conversion has to live with
+/// one of the two types.)
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_string())
+            }
+            _ => StoreError::Database(err.to_string()),
+        }
+    }
+}
+
+/// Internal row id of a user. Never leaves the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(pub i64);
+
+/// The database itself: which one, whether it answers, and its upkeep.
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Answers when the database does (for `/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Finishes outstanding work and closes connections (SQLite checkpoints its WAL).
+    async fn close(&self);
+
+    /// Refreshes the query planner's statistics after a bulk load (on Postgres also the
+    /// visibility map, with `VACUUM`).
+    async fn analyze(&self) -> Result<(), StoreError>;
+
+    /// Merges the full-text index back into one piece when writes have split it up (after
+    /// a bulk load, and hourly from the server). `true` when there was work to do.
+    async fn tidy_search_index(&self) -> Result<bool, StoreError>;
+}
+
+/// Everything the application asks of its database: the union of the domain traits.
+/// Implemented for every type that implements them all.
+pub trait Store:
+    Maintenance
+    + AccountStore
+    + SessionStore
+    + SettingStore
+    + FileStore
+    + AssetStore
+    + SearchStore
+    + UploadStore
+    + JobStore
+    + UsageStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Maintenance
+        + AccountStore
+        + SessionStore
+        + SettingStore
+        + FileStore
+        + AssetStore
+        + SearchStore
+        + UploadStore
+        + JobStore
+        + UsageStore
+        + 'static
+{
+}

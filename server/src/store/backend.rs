@@ -1,0 +1,93 @@
+//! What truly differs between SQLite and Postgres, each difference a named hook with the
+//! reason for it. Everything else is written once in the domain modules, which
+//! [`for_each_backend!`](super::for_each_backend) compiles for both.
+
+use std::future::Future;
+
+use app::store::{NewAsset, StoreError, UsageEvent};
+use sqlx::{Database, QueryBuilder};
+
+use super::search::SearchPlan;
+
+/// A database atelier runs on: [`sqlx::Sqlite`] (`sqlite.rs`) or [`sqlx::Postgres`]
+/// (`postgres.rs`).
+pub(crate) trait Backend: Database {
+    /// `"sqlite"` or `"postgres"`.
+    const NAME: &'static str;
+
+    /// Appended to the subquery that picks the next job: Postgres lets several workers
+    /// claim at once and skips rows another has locked; SQLite's single writer connection
+    /// already runs claims one at a time.
+    const SKIP_LOCKED: &'static str;
+
+    /// An asset's tag names in name order, joined by U+001F, as a column of `a`: the
+    /// string aggregates are spelled `group_concat` on SQLite and `string_agg` on Postgres.
+    const TAG_LIST: &'static str;
+
+    /// Assets per bulk insert: SQLite binds every value (19 per row; its limit is 32,766),
+    /// Postgres binds one array per column whatever the count.
+    const ASSET_ROWS_PER_INSERT: usize;
+
+    /// The join that keeps the written order in a facet query: SQLite's planner, knowing
+    /// nothing of the sample's size, would otherwise drive from `asset_tags` (`CROSS JOIN`
+    /// fixes the order); Postgres plans it well from statistics.
+    const FACET_JOIN: &'static str;
+
+    /// The collation clause that compares text byte by byte, so that ties among facet
+    /// values are broken alike: SQLite's default already is; Postgres needs `"C"`.
+    const BYTE_ORDER: &'static str;
+
+    /// Serialises "is this the first account?" with the insert that depends on it:
+    /// Postgres takes a transaction-scoped advisory lock; on SQLite the one writer
+    /// connection already does.
+    fn lock_first_account(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes the rows every asset or file write changes through triggers, in the one order
+    /// all writers use (the owners' `users` rows by id, then `site_totals`; see
+    /// migrations/postgres/0005_stats.sql), before any other: Postgres writers run
+    /// concurrently and would otherwise deadlock; SQLite's one writer connection never
+    /// interleaves two transactions.
+    fn lock_counters(
+        conn: &mut Self::Connection,
+        owners: &[i64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Bulk insert of asset rows with the keys given, skipping any whose key is taken;
+    /// returns `(public_id, key)` of the rows inserted. SQLite writes multi-row `VALUES`;
+    /// Postgres binds one array per column (`UNNEST`), one statement text for any count.
+    fn insert_keyed(
+        conn: &mut Self::Connection,
+        rows: &[(i64, &NewAsset)],
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
+
+    /// Inserts the tag names not yet known and returns `(id, name)` of every one (same
+    /// reason as [`Backend::insert_keyed`]).
+    fn upsert_tags(
+        conn: &mut Self::Connection,
+        names: &[&str],
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+
+    /// Links assets to tags, `(asset id, tag id)`, ignoring links that exist (same reason
+    /// as [`Backend::insert_keyed`]).
+    fn link_tags(
+        conn: &mut Self::Connection,
+        links: &[(i64, i64)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores raw usage events (same reason as [`Backend::insert_keyed`]; on Postgres one
+    /// statement text is also planned once, which kept recording under 5 % of a search).
+    fn insert_usage_events(
+        conn: &mut Self::Connection,
+        events: &[UsageEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A search's `score` column and its `FROM `: the full-text indexes rank differently
+    /// (`bm25` over FTS5, `ts_rank` over a `tsvector`).
+    fn push_score<'q>(core: &mut QueryBuilder<'q, Self>, plan: &SearchPlan<'q>);
+
+    /// The matches of a search, written after `FROM`, from the narrowest ordered source
+    /// each full-text index allows; returns the source's key column.
+    fn push_matches<'q>(core: &mut QueryBuilder<'q, Self>, plan: &SearchPlan<'q>) -> &'static str;
+}
