@@ -120,21 +120,3 @@ pub(crate) fn set_response_status(err: &ApiError) {
         }
     }
 }
-
-#[cfg(feature = "ssr")]
-impl From<crate::store::StoreError> for ApiError {
-    fn from(err: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match err {
-            StoreError::Unavailable(msg) => {
-                tracing::warn!(%msg, "database unavailable");
-                ApiError::Unavailable("the database is not answering; try again shortly".into())
-            }
-            StoreError::Conflict(msg) => ApiError::Conflict(msg),
-            StoreError::Database(msg) => {
-                tracing::error!(%msg, "database error");
-                ApiError::Internal
-            }
-        }
-    }
-}

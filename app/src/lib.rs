@@ -11,6 +11,7 @@ pub mod ids;
 pub mod model;
 pub mod pages;
 pub mod search;
+pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod shell;
 pub mod stats;
@@ -20,6 +21,8 @@ pub mod units;
 pub mod upload;
 #[cfg(feature = "hydrate")]
 pub mod upload_client;
+#[cfg(feature = "ssr")]
+pub mod upload_engine;
 #[cfg(feature = "ssr")]
 pub mod usage;
 

@@ -66,7 +66,7 @@ pub struct AssetSummary {
     pub height: Option<u32>,
     /// Length of a video in milliseconds.
     pub duration_ms: Option<u32>,
-    pub visibility: crate::upload::Visibility,
+    pub visibility: Visibility,
 }
 
 /// One page of assets, in the order asked for, and the cursor of the next page.
@@ -149,7 +149,7 @@ pub struct AssetDetail {
     /// The file carried generation metadata (understood or not).
     pub raw_metadata_present: bool,
     /// The processing job (thumbnails, poster) and how it went.
-    pub job: Option<crate::upload::JobInfo>,
+    pub job: Option<JobInfo>,
     /// The asset belongs to whoever is asking (they may retry its job).
     #[serde(default)]
     pub is_mine: bool,
@@ -216,6 +216,78 @@ pub fn percent_encode(text: &str, keep_slash: bool) -> String {
         UNRESERVED
     };
     utf8_percent_encode(text, set).to_string()
+}
+
+/// Who can see an asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Everyone, in the gallery and on the owner's profile.
+    #[default]
+    Public,
+    /// Only the owner; everyone else gets the same `404` as for a missing id.
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Visibility> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "public" => Some(Visibility::Public),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+
+/// State of the processing job (thumbnails, poster) that follows an upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Pending,
+    Processing,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Processing => "processing",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        Some(match text {
+            "pending" => JobState::Pending,
+            "processing" => JobState::Processing,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// The processing job of an asset, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub state: JobState,
+    /// 0–100.
+    pub progress: u8,
+    pub attempts: u32,
+    /// Why it failed (or, when done, what could not be made).
+    pub error: Option<String>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Which of an asset's files a media URL names.

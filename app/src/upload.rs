@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Generation, MediaType};
+use crate::model::{Generation, MediaType, Visibility};
 
 /// Bytes per chunk unless the server says otherwise.
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
@@ -21,34 +21,6 @@ pub const MAX_PROMPT_LEN: usize = 20_000;
 pub const MAX_MODEL_LEN: usize = 200;
 /// Most tags on one asset.
 pub const MAX_TAGS: usize = 32;
-
-/// Who can see an asset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    /// Everyone, in the gallery and on the owner's profile.
-    #[default]
-    Public,
-    /// Only the owner; everyone else gets the same `404` as for a missing id.
-    Private,
-}
-
-impl Visibility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Private => "private",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Visibility> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "" | "public" => Some(Visibility::Public),
-            "private" => Some(Visibility::Private),
-            _ => None,
-        }
-    }
-}
 
 /// `POST /api/upload/start`'s answer: where to send the bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,50 +95,6 @@ pub struct UploadForm {
     pub visibility: Visibility,
 }
 
-/// State of the processing job (thumbnails, poster) that follows an upload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Pending,
-    Processing,
-    Done,
-    Failed,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Pending => "pending",
-            JobState::Processing => "processing",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<JobState> {
-        Some(match text {
-            "pending" => JobState::Pending,
-            "processing" => JobState::Processing,
-            "done" => JobState::Done,
-            "failed" => JobState::Failed,
-            _ => return None,
-        })
-    }
-}
-
-/// The processing job of an asset, as its page shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobInfo {
-    pub state: JobState,
-    /// 0–100.
-    pub progress: u8,
-    pub attempts: u32,
-    /// Why it failed (or, when done, what could not be made).
-    pub error: Option<String>,
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// Splits a comma-separated tag field into normalised tags.
 pub fn parse_tags(field: &str) -> Vec<String> {
     crate::model::normalize_tags(field.split(','))
@@ -210,56 +138,6 @@ pub fn title_from_filename(name: &str) -> String {
         "Untitled".into()
     } else {
         title.chars().take(MAX_TITLE_LEN).collect()
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub use ssr::Uploads;
-
-#[cfg(feature = "ssr")]
-mod ssr {
-    use super::*;
-    use crate::error::ApiError;
-    use crate::store::User;
-
-    /// The upload engine the server functions drive (implemented by the server crate, which
-    /// owns the storage and the media pipeline). The chunk endpoint streams bytes and is
-    /// served by the server crate directly.
-    #[async_trait::async_trait]
-    pub trait Uploads: Send + Sync + 'static {
-        async fn start(
-            &self,
-            user: &User,
-            filename: &str,
-            size: u64,
-            sha256: Option<&str>,
-        ) -> Result<UploadTicket, ApiError>;
-
-        async fn status(&self, user: &User, upload_id: &str) -> Result<UploadStatus, ApiError>;
-
-        async fn limits_for(&self, user: &User) -> Result<UploadLimits, ApiError>;
-
-        async fn finish(
-            &self,
-            user: &User,
-            upload_id: &str,
-            form: UploadForm,
-        ) -> Result<FinishedUpload, ApiError>;
-
-        /// Drops an unfinished upload and its bytes.
-        async fn cancel(&self, user: &User, upload_id: &str) -> Result<(), ApiError>;
-
-        /// Runs an asset's failed processing job again.
-        async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError>;
-
-        /// Deletes an asset of `user`'s (anyone's when `any_owner`) and the stored files
-        /// nothing else names. `false` when there was no such asset of theirs.
-        async fn delete_asset(
-            &self,
-            user: &User,
-            asset_id: &str,
-            any_owner: bool,
-        ) -> Result<bool, ApiError>;
     }
 }
 

@@ -16,25 +16,6 @@ pub const QUEUE_CAPACITY: usize = 16_384;
 /// The longest detail stored with an event.
 pub const MAX_DETAIL: usize = 200;
 
-/// The runtime settings that govern recording, their defaults, and where they are read.
-pub const TRACKING_SETTING: &str = "usage_tracking";
-pub const RETENTION_SETTING: &str = "usage_retention_days";
-pub const DEFAULT_RETENTION_DAYS: u32 = 90;
-
-/// `(recording on, retention in days)` from the settings, with their defaults.
-pub async fn settings(
-    store: &dyn crate::store::Store,
-) -> Result<(bool, u32), crate::store::StoreError> {
-    let tracking = store.get_setting(TRACKING_SETTING).await?;
-    let retention = store.get_setting(RETENTION_SETTING).await?;
-    Ok((
-        tracking.as_deref().map(str::trim) != Some("off"),
-        retention
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(DEFAULT_RETENTION_DAYS),
-    ))
-}
-
 /// What the queue carries to the writer.
 #[derive(Debug)]
 pub enum Message {

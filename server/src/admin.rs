@@ -4,70 +4,17 @@
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
-use app::account::{check_password_length, normalize_username, RegistrationMode, Role, UserStatus};
+use app::account::{check_password_length, normalize_username, Role, UserStatus};
 use app::auth::password::{is_common, Passwords};
 use app::store::{EndSessions, NewUser, Store, User};
 use chrono::Utc;
 use rand::Rng;
 
-/// Runtime settings: key, what it means, and how its value is checked.
-pub const SETTINGS: &[(&str, &str)] = &[
-    (
-        "registration_mode",
-        "open: anyone may register; closed: only the CLI (and later admins) create accounts",
-    ),
-    (
-        "upload_quota",
-        "storage each user's uploads may take, e.g. 2GiB (1024-based units; MB = 1000²)",
-    ),
-    ("max_image_size", "largest image file accepted, e.g. 50MiB"),
-    ("max_video_size", "largest video file accepted, e.g. 512MiB"),
-    (
-        "upload_expiry_hours",
-        "hours an unfinished upload is kept before its bytes are deleted (1 to 8760)",
-    ),
-    (
-        "usage_tracking",
-        "on: record each use of a feature for the statistics; off: record nothing",
-    ),
-    (
-        "usage_retention_days",
-        "days raw usage events are kept (1 to 3650); the daily rollups are kept forever",
-    ),
-];
-
-/// Checks a value for a runtime setting; the error names the allowed values.
+/// Checks a value for a runtime setting (see [`app::settings`]); the error names the allowed
+/// values, or the known settings.
 pub fn validate_setting(key: &str, value: &str) -> Result<String> {
-    match key {
-        "registration_mode" => RegistrationMode::parse(value.trim())
-            .map(|mode| mode.as_str().to_string())
-            .with_context(|| format!("registration_mode is open or closed, not “{value}”")),
-        "upload_quota" | "max_image_size" | "max_video_size" => {
-            match app::units::parse_bytes(value) {
-                Some(bytes) if bytes > 0 => Ok(value.trim().replace(' ', "")),
-                _ => bail!("{key} is a size such as 512MiB or 2GiB, not “{value}”"),
-            }
-        }
-        "usage_tracking" => match value.trim() {
-            on @ ("on" | "off") => Ok(on.to_string()),
-            _ => bail!("usage_tracking is on or off, not “{value}”"),
-        },
-        "usage_retention_days" => match value.trim().parse::<u32>() {
-            Ok(days) if (1..=3650).contains(&days) => Ok(days.to_string()),
-            _ => bail!("usage_retention_days is a whole number from 1 to 3650, not “{value}”"),
-        },
-        "upload_expiry_hours" => match value.trim().parse::<u32>() {
-            Ok(hours) if (1..=8760).contains(&hours) => Ok(hours.to_string()),
-            _ => bail!("upload_expiry_hours is a whole number from 1 to 8760, not “{value}”"),
-        },
-        _ => {
-            let known: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
-            bail!(
-                "there is no setting “{key}”; known settings: {}",
-                known.join(", ")
-            )
-        }
-    }
+    let setting = app::settings::find(key).map_err(anyhow::Error::msg)?;
+    setting.check(value).map_err(anyhow::Error::msg)
 }
 
 /// Where a new password comes from.

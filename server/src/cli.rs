@@ -324,8 +324,19 @@ async fn user(store: &dyn app::store::Store, command: UserCommand) -> Result<()>
 async fn settings(store: &dyn app::store::Store, command: SettingsCommand) -> Result<()> {
     match command {
         SettingsCommand::List => {
-            for (key, value) in store.list_settings().await? {
-                println!("{key} = {value}");
+            // Every setting, with what is stored or else its default (and any stored key
+            // this version does not know, as it is).
+            let stored = store.list_settings().await?;
+            for setting in app::settings::ALL {
+                match stored.iter().find(|(key, _)| key == setting.key) {
+                    Some((key, value)) => println!("{key} = {value}"),
+                    None => println!("{} = {} (default)", setting.key, setting.default),
+                }
+            }
+            for (key, value) in &stored {
+                if app::settings::find(key).is_err() {
+                    println!("{key} = {value} (unknown to this version)");
+                }
             }
         }
         SettingsCommand::Set { key, value } => {
@@ -503,7 +514,9 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         // rollups stay), not in the first minutes of serving; the planner should know the
         // new data, and the full-text index be in one piece, before the first search.
         let tidy = async {
-            let (_, days) = crate::usage::settings(store.as_ref()).await?;
+            let days = app::settings::Settings::load(store.as_ref())
+                .await?
+                .usage_retention_days;
             store
                 .prune_usage_events(chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
                 .await?;

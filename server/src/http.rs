@@ -252,7 +252,7 @@ async fn media(
             return crate::upload::http::error_response(&app::error::ApiError::from(err), None)
         }
     };
-    let private = media.visibility == app::upload::Visibility::Private;
+    let private = media.visibility == app::model::Visibility::Private;
     if private {
         let viewer = match state
             .accounts

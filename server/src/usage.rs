@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::settings::Settings;
 use app::store::{Store, UsageEvent};
 use app::usage::{Message, Usage};
 use chrono::Utc;
@@ -17,8 +18,6 @@ pub const MAX_BATCH: usize = 2_000;
 pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
 /// A batch the database refused is tried this many times in all before it is dropped.
 const WRITE_TRIES: u32 = 3;
-
-pub use app::usage::{settings, DEFAULT_RETENTION_DAYS, RETENTION_SETTING, TRACKING_SETTING};
 
 /// Starts the writer; it ends when every [`Usage`] handle is gone.
 pub fn spawn_writer(
@@ -87,9 +86,9 @@ async fn write(store: &dyn Store, events: &[UsageEvent]) -> bool {
 /// Applies the settings now and drops raw events older than the retention period;
 /// returns how many went.
 pub async fn upkeep(store: &dyn Store, usage: &Usage) -> Result<u64, app::store::StoreError> {
-    let (tracking, days) = settings(store).await?;
-    usage.set_enabled(tracking);
-    let before = Utc::now() - chrono::Duration::days(i64::from(days));
+    let settings = Settings::load(store).await?;
+    usage.set_enabled(settings.usage_tracking);
+    let before = Utc::now() - chrono::Duration::days(i64::from(settings.usage_retention_days));
     store.prune_usage_events(before).await
 }
 
@@ -106,8 +105,8 @@ pub async fn keep_up(store: Arc<dyn Store>, usage: Arc<Usage>) {
                 Ok(n) => tracing::info!(events = n, "usage events past their retention removed"),
                 Err(err) => tracing::warn!(%err, "cannot prune usage events"),
             }
-        } else if let Ok((tracking, _)) = settings(store.as_ref()).await {
-            usage.set_enabled(tracking);
+        } else if let Ok(settings) = Settings::load(store.as_ref()).await {
+            usage.set_enabled(settings.usage_tracking);
         }
         minutes = minutes.wrapping_add(1);
     }

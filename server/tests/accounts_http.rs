@@ -779,7 +779,7 @@ async fn markup_in_prompts_and_usernames_renders_inert(db: &TestDb) {
             tags: vec![attack.to_lowercase()],
             created_at: chrono::Utc::now(),
             negative_prompt: format!("negative {attack}"),
-            visibility: app::upload::Visibility::Public,
+            visibility: app::model::Visibility::Public,
             original_filename: Some(format!("{attack}.png")),
             preview: None,
             generation: None,

@@ -358,7 +358,8 @@ async fn an_operator_manages_accounts_and_settings_from_the_shell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_rereads_metadata_after_a_parser_upgrade() {
-    use app::upload::{UploadForm, Uploads};
+    use app::upload::UploadForm;
+    use app::upload_engine::Uploads;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path();
     let data = path.join("data");

@@ -7,12 +7,12 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
+use app::model::Visibility;
 use app::model::{
     normalize_tags, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
 };
 use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
 use app::store::{AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
-use app::upload::Visibility;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::TestDb;
 use rand::{

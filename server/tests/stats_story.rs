@@ -7,13 +7,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use app::model::Visibility;
 use app::model::{normalize_tags, MediaType};
 use app::stats::{Day, Feature};
 use app::store::{
     FinishOutcome, FinishUpload, NewAsset, NewFile, NewUpload, NewUser, Store, StoreError,
     UsageEvent, UserId,
 };
-use app::upload::Visibility;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
 use rand::{seq::SliceRandom, Rng, SeedableRng};

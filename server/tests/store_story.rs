@@ -4,10 +4,10 @@ mod common;
 
 use std::collections::HashSet;
 
+use app::model::Visibility;
 use app::model::{normalize_tags, MediaType};
 use app::search::Sort;
 use app::store::{AssetQuery, Cursor, NewAsset, NewFile, NewUser, StoreError};
-use app::upload::Visibility;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestDb;
 

@@ -135,19 +135,16 @@ mod ssr {
     use crate::stats::Feature;
     use crate::store::{EndSessions, NewSession, NewUser, User};
 
-    pub const REGISTRATION_SETTING: &str = "registration_mode";
-
     /// The one answer for an unknown user and a wrong password.
     fn wrong_credentials() -> ApiError {
         ApiError::Unauthorized("wrong username or password".into())
     }
 
     pub async fn registration_mode() -> Result<RegistrationMode, ApiError> {
-        let stored = store()?.get_setting(REGISTRATION_SETTING).await?;
-        Ok(stored
-            .as_deref()
-            .and_then(RegistrationMode::parse)
-            .unwrap_or(RegistrationMode::Open))
+        let store = store()?;
+        Ok(crate::settings::Settings::load(store.as_ref())
+            .await?
+            .registration_mode)
     }
 
     /// The new password is long enough, not a common one, and typed the same twice.

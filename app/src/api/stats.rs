@@ -167,14 +167,14 @@ pub mod ssr {
             })
             .collect();
         sort.apply(&mut users, descending);
-        let (tracking, retention_days) = crate::usage::settings(store).await?;
+        let settings = crate::settings::Settings::load(store).await?;
         Ok(AdminUsage {
             range,
             features,
             users,
             dropped_events: usage.dropped(),
-            tracking,
-            retention_days,
+            tracking: settings.usage_tracking,
+            retention_days: settings.usage_retention_days,
         })
     }
 

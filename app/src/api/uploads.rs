@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use server_fn::codec::{GetUrl, Json, PostUrl};
 
 use crate::error::ApiError;
-use crate::upload::{FinishedUpload, JobInfo, UploadLimits, UploadStatus, UploadTicket};
+use crate::model::JobInfo;
+use crate::upload::{FinishedUpload, UploadLimits, UploadStatus, UploadTicket};
 
 /// `POST /api/upload/start`: announces a file; the answer says where to send its bytes.
 #[server(name = StartUpload, prefix = "/api", endpoint = "upload/start", input = PostUrl, output = Json)]
@@ -69,7 +70,7 @@ pub async fn finish_upload(
     super::ssr::respond(async move {
         let session = super::ssr::require_session().await?;
         let visibility_text = visibility.unwrap_or_default();
-        let visibility = crate::upload::Visibility::parse(&visibility_text).ok_or_else(|| {
+        let visibility = crate::model::Visibility::parse(&visibility_text).ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "visibility is public or private, not “{visibility_text}”"
             ))

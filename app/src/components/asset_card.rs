@@ -1,7 +1,7 @@
 use leptos::{ev::MouseEvent, prelude::*};
 
+use crate::model::Visibility;
 use crate::model::{format_duration, percent_encode, short_date, AssetSummary, MediaType};
-use crate::upload::Visibility;
 
 /// Fallback aspect box for assets that carry no size.
 const DEFAULT_BOX: (u32, u32) = (1, 1);

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::account::{Role, SessionInfo, PASSWORD_MAX, PASSWORD_MIN};
 use crate::api::{list_sessions, ChangePassword, RevokeOtherSessions, RevokeSession};
 use crate::components::use_auth;

@@ -6,13 +6,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::api::{get_asset, DeleteAsset, RetryJob};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
+use crate::model::{JobInfo, JobState, Visibility};
 use crate::units::format_bytes;
-use crate::upload::{JobInfo, JobState, Visibility};
 
 #[component]
 pub fn AssetPage() -> impl IntoView {

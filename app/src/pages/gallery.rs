@@ -13,7 +13,7 @@ use leptos_router::{
     NavigateOptions,
 };
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::api::{get_facets, get_profile, list_assets};
 use crate::components::AssetCard;
 use crate::error::ApiError;

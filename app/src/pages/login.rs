@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::account::{RegistrationMode, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 use crate::api::{instance, Login, Register};
 use crate::components::use_auth;

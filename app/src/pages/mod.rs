@@ -3,6 +3,7 @@ mod asset;
 mod gallery;
 mod login;
 mod not_found;
+mod notice;
 mod stats;
 mod upload;
 
@@ -13,17 +14,3 @@ pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use stats::{AdminUsagePage, StatsPage};
 pub use upload::UploadPage;
-
-use leptos::prelude::*;
-
-use crate::error::ApiError;
-
-/// An error as a page shows it: what happened, in words a person can act on.
-#[component]
-pub fn ErrorNotice(error: ApiError) -> impl IntoView {
-    view! {
-        <div class="notice error" role="alert">
-            <p>{error.to_string()}</p>
-        </div>
-    }
-}

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::api::{get_admin_usage, get_stats_overview};
 use crate::components::charts::{DailyChart, Draw, RankedBars, Series, ShareBar};
 use crate::model::percent_encode;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
-use super::ErrorNotice;
+use super::notice::ErrorNotice;
 use crate::api::upload_limits;
 use crate::error::ApiError;
 use crate::units::format_bytes;

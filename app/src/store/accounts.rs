@@ -3,8 +3,20 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{EndSessions, StoreError, UserId};
+use super::error::StoreError;
+use super::ids::{SessionId, UserId};
 use crate::account::{Role, UserStatus};
+
+/// Which of a user's sessions end when the password changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndSessions {
+    /// None (a rehash with new parameters is not a new password).
+    None,
+    /// All but this one (changing it from the account page).
+    AllExcept(SessionId),
+    /// All (a reset by an admin).
+    All,
+}
 
 #[derive(Clone, Debug)]
 pub struct NewUser {

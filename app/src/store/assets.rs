@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{FileId, StoreError, StoredRef, UserId};
+use super::error::StoreError;
+use super::files::StoredRef;
+use super::ids::{AssetId, FileId, UserId};
+use crate::model::Visibility;
 use crate::model::{AssetDetail, MediaType};
-use crate::upload::Visibility;
 
 #[derive(Clone, Debug)]
 pub struct NewAsset {
@@ -36,10 +38,6 @@ pub struct NewAsset {
     /// Version of the parsers that read the metadata (0: never read).
     pub parser_version: u32,
 }
-
-/// Internal row id of an asset. Never leaves the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AssetId(pub i64);
 
 /// An asset's files and who may see them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,11 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::StoreError;
-
-/// Internal row id of a stored file. Never leaves the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileId(pub i64);
+use super::error::StoreError;
+use super::ids::FileId;
 
 /// A file already written to storage, content-addressed by its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]

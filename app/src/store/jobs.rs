@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{AssetId, NewFile, StoreError, StoredRef, UserId};
-use crate::upload::JobInfo;
+use super::error::StoreError;
+use super::files::{NewFile, StoredRef};
+use super::ids::{AssetId, UserId};
+use crate::model::JobInfo;
 
 /// A processing job a worker has claimed.
 #[derive(Clone, Debug, PartialEq, Eq)]

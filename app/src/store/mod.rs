@@ -5,7 +5,9 @@
 
 mod accounts;
 mod assets;
+mod error;
 mod files;
+mod ids;
 mod jobs;
 mod search;
 mod sessions;
@@ -15,50 +17,17 @@ mod usage;
 
 use async_trait::async_trait;
 
-pub use accounts::{AccountStore, Credentials, NewUser, User};
-pub use assets::{AssetId, AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem};
-pub use files::{FileId, FileStore, NewFile, StoredRef};
+pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
+pub use assets::{AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem};
+pub use error::StoreError;
+pub use files::{FileStore, NewFile, StoredRef};
+pub use ids::{AssetId, FileId, SessionId, UserId};
 pub use jobs::{ClaimedJob, JobOutput, JobStore};
 pub use search::{AssetQuery, Cursor, SearchStore};
-pub use sessions::{
-    ActiveSession, EndSessions, NewSession, SessionId, SessionRecord, SessionStore,
-};
+pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
 pub use uploads::{FinishOutcome, FinishUpload, NewUpload, UploadRecord, UploadStore};
 pub use usage::{UsageEvent, UsageRollup, UsageStore, UserFeatureCount, UserFigures};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique value (username, public id) is already taken.
-    #[error("{0}")]
-    Conflict(String),
-    /// The database cannot be reached or timed out.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Database(String),
-}
-
-/// Driver errors as the store's kinds, so that the backends' code can use `?` on every
-/// query. (The trait's error lives here, beside the traits; the conversion has to live with
-/// one of the two types.)
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(err.to_string())
-            }
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.message().to_string())
-            }
-            _ => StoreError::Database(err.to_string()),
-        }
-    }
-}
-
-/// Internal row id of a user. Never leaves the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UserId(pub i64);
 
 /// The database itself: which one, whether it answers, and its upkeep.
 #[async_trait]

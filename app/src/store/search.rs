@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
-use super::{StoreError, UserId};
+use super::error::StoreError;
+use super::ids::UserId;
 use crate::model::{AssetPage, Facets};
 use crate::search::{Search, Sort};
 

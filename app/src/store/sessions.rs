@@ -3,11 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, User, UserId};
-
-/// Internal row id of a session. Never leaves the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SessionId(pub i64);
+use super::accounts::User;
+use super::error::StoreError;
+use super::ids::{SessionId, UserId};
 
 /// A session about to start: the SHA-256 of its cookie token, never the token.
 #[derive(Clone, Debug)]
@@ -43,17 +41,6 @@ pub struct SessionRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub device: String,
-}
-
-/// Which of a user's sessions end when the password changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndSessions {
-    /// None (a rehash with new parameters is not a new password).
-    None,
-    /// All but this one (changing it from the account page).
-    AllExcept(SessionId),
-    /// All (a reset by an admin).
-    All,
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::StoreError;
+use super::error::StoreError;
 
 #[async_trait]
 pub trait SettingStore: Send + Sync {

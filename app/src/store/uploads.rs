@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{NewAsset, NewFile, StoreError, UserId};
+use super::assets::NewAsset;
+use super::error::StoreError;
+use super::files::NewFile;
+use super::ids::UserId;
 
 /// An upload about to start receiving bytes.
 #[derive(Clone, Debug)]

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, UserId};
+use super::error::StoreError;
+use super::ids::UserId;
 use crate::stats::{Day, Feature, FeatureUsage, NamedCount, SiteTotals};
 
 /// One use of a feature, as the usage recorder hands it to the store.

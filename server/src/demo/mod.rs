@@ -10,10 +10,9 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use app::{
     ids::{BASE62, PUBLIC_ID_LEN},
-    model::{normalize_tags, MediaType},
+    model::{normalize_tags, MediaType, Visibility},
     stats::Feature,
     store::{FileId, NewAsset, NewFile, NewUser, Store, UsageEvent, UserId},
-    upload::Visibility,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{seq::SliceRandom, Rng, SeedableRng};

@@ -4,19 +4,18 @@
 use std::collections::HashMap;
 
 use app::model::{media_url, AssetDetail, AssetSummary, MediaType, MediaVariant};
+use app::model::{JobInfo, Visibility};
 use app::store::{
     AssetId, AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem, StoreError, StoredRef,
     UserId,
 };
-use app::upload::{JobInfo, Visibility};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::backend::Backend;
 use super::files::{stored_ref, stored_ref_columns, FileRows};
 use super::jobs::{JobRow, JOB_COLUMNS};
-use super::types::{count, positive, Json, Ts};
+use super::types::{asset_key, count, positive, Json, Ts};
 use super::{for_each_backend, Db};
 
 /// How far an asset's key may move past taken ones (one microsecond each).
@@ -25,11 +24,6 @@ const MAX_KEY_MOVES: usize = 1_000;
 /// Tags travel as one string joined by the unit separator, sorted by name
 /// ([`Backend::TAG_LIST`]).
 pub(super) const TAG_SEPARATOR: char = '\u{1f}';
-
-/// The asset key of a moment: Unix microseconds.
-pub(super) fn asset_key(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
 
 /// Keys for assets about to be inserted, in their order: each its creation time, moved on
 /// by a microsecond past any other asset of the batch with the same or a later-moved time.
@@ -49,12 +43,6 @@ fn unique_keys(assets: &[NewAsset]) -> Vec<i64> {
         keys[n] = key;
     }
     keys
-}
-
-/// The time an asset key stands for.
-pub(super) fn key_time(key: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(key)
-        .ok_or_else(|| StoreError::Database(format!("asset key {key} is not a time")))
 }
 
 /// Inserts assets and their tags on `conn` (inside the caller's transaction); returns the

@@ -7,7 +7,7 @@ use std::future::Future;
 use app::store::{NewAsset, StoreError, UsageEvent};
 use sqlx::{Database, QueryBuilder};
 
-use super::search::SearchPlan;
+use super::plan::SearchPlan;
 
 /// A database atelier runs on: [`sqlx::Sqlite`] (`sqlite.rs`) or [`sqlx::Postgres`]
 /// (`postgres.rs`).

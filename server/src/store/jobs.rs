@@ -1,7 +1,7 @@
 //! Processing jobs: claimed by workers, completed with the files they made, retried.
 
+use app::model::{JobInfo, JobState};
 use app::store::{AssetId, ClaimedJob, JobOutput, JobStore, StoreError, UserId};
-use app::upload::{JobInfo, JobState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

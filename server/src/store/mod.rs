@@ -12,6 +12,7 @@ mod assets;
 mod backend;
 mod files;
 mod jobs;
+mod plan;
 mod postgres;
 mod search;
 mod sessions;

@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Postgres, QueryBuilder};
 
-use super::assets::key_time;
 use super::backend::Backend;
-use super::search::{push_filters, SearchPlan, TextQuery};
-use super::types::dim;
+use super::plan::{push_filters, SearchPlan, TextQuery};
+use super::types::{dim, key_time};
 use super::{Db, OpenError};
 
 /// Key of the advisory lock that serialises "is this the first account?" with the insert.

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::backend::Backend;
-use super::search::{push_filters, SearchPlan};
+use super::plan::{push_filters, SearchPlan};
 use super::types::{dim, Json, Ts};
 use super::{Db, OpenError};
 

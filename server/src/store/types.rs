@@ -1,6 +1,7 @@
 //! Values that each backend stores its own way, behind one Rust type, so that a statement
 //! and the code binding and reading it are written once for both.
 
+use app::store::StoreError;
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -96,6 +97,18 @@ impl Encode<'_, Postgres> for Json<'_> {
         buf.extend_from_slice(self.0.as_bytes());
         Ok(IsNull::No)
     }
+}
+
+/// The asset key of a moment: Unix microseconds. An asset's `id` is its creation time as
+/// a key, unique per asset, so one integer orders every listing.
+pub(super) fn asset_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The time an asset key stands for.
+pub(super) fn key_time(key: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(key)
+        .ok_or_else(|| StoreError::Database(format!("asset key {key} is not a time")))
 }
 
 /// A count or size as stored (`BIGINT`), as the API counts it (never negative).

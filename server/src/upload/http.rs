@@ -6,11 +6,7 @@
 //! - `POST /api/upload/form` — multipart form fields, then `file`: a whole upload in one
 //!   request, for the upload page without JavaScript (answers with a redirect).
 
-use app::{
-    error::ApiError,
-    store::User,
-    upload::{UploadForm, Visibility},
-};
+use app::{error::ApiError, model::Visibility, store::User, upload::UploadForm};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},

@@ -22,14 +22,15 @@ use std::{
 use app::stats::Feature;
 use app::{
     error::ApiError,
-    model::{Generation, MediaType},
+    model::{Generation, JobInfo, MediaType},
     store::{FinishOutcome, FinishUpload, NewAsset, NewFile, NewUpload, Store, User},
     units::{format_bytes, parse_bytes},
     upload::{
-        clean_filename, parse_tags, title_from_filename, ChunkReceipt, FinishedUpload, JobInfo,
-        UploadForm, UploadLimits, UploadStatus, UploadTicket, Uploads, DEFAULT_CHUNK_SIZE,
-        MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
+        clean_filename, parse_tags, title_from_filename, ChunkReceipt, FinishedUpload, UploadForm,
+        UploadLimits, UploadStatus, UploadTicket, DEFAULT_CHUNK_SIZE, MAX_MODEL_LEN,
+        MAX_PROMPT_LEN, MAX_TAGS, MAX_TITLE_LEN,
     },
+    upload_engine::Uploads,
 };
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};

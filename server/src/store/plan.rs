@@ -1,0 +1,236 @@
+//! A search resolved for SQL: its owner and tags looked up, its dates and cursor turned into
+//! a key range, its text cut into words and phrases; and the per-row filters every backend
+//! writes after its ordered source.
+
+use app::search::{text_tokens, Search, Sort};
+use app::store::{AssetQuery, Cursor};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::types::asset_key;
+
+/// A tag a search names, as stored.
+#[derive(sqlx::FromRow)]
+pub(super) struct FoundTag {
+    name: String,
+    id: i64,
+    asset_count: i64,
+}
+
+/// Whose assets a search is restricted to, with the name it gave resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OwnerFilter {
+    /// It names nobody: everyone's.
+    Anyone,
+    /// It names somebody who is not here: nothing can match.
+    Nobody,
+    /// That user's.
+    User(i64),
+}
+
+/// The tags of a search as stored.
+struct SearchTags {
+    /// `(id, asset_count)` of each included tag, rarest first.
+    include: Vec<(i64, i64)>,
+    /// Ids of the excluded tags that exist.
+    exclude: Vec<i64>,
+}
+
+/// Tags named by a search, as stored. `None` when an included tag does not exist (so
+/// nothing can match).
+fn split_tags(search: &Search, found: &[FoundTag]) -> Option<SearchTags> {
+    let lookup = |name: &String| found.iter().find(|t| &t.name == name);
+    let mut include = Vec::with_capacity(search.tags.len());
+    for name in &search.tags {
+        let tag = lookup(name)?;
+        include.push((tag.id, tag.asset_count));
+    }
+    include.sort_by_key(|(_, count)| *count);
+    let exclude = search
+        .exclude_tags
+        .iter()
+        .filter_map(lookup)
+        .map(|t| t.id)
+        .collect();
+    Some(SearchTags { include, exclude })
+}
+
+/// The inclusive key range a search and cursor allow; `None` when it is empty.
+fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64, i64)> {
+    let midnight = |d: chrono::NaiveDate| asset_key(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    let mut lo = search.from.map(midnight).unwrap_or(i64::MIN);
+    let mut hi = search
+        .to
+        .and_then(|d| d.succ_opt())
+        .map(|d| midnight(d) - 1)
+        .unwrap_or(i64::MAX);
+    if let Some(cursor) = after {
+        match sort {
+            Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
+            Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
+            // A relevance page goes on by score, within the same candidates.
+            Sort::Relevant => {}
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The search's text as both full-text indexes cut it: words that must all appear, and
+/// phrases whose words must appear in a row. `None` when the search has no text.
+pub(super) struct TextQuery {
+    pub words: Vec<String>,
+    pub phrases: Vec<Vec<String>>,
+}
+
+impl TextQuery {
+    fn new(search: &Search) -> Option<TextQuery> {
+        let mut words: Vec<String> = Vec::new();
+        for token in search.words.iter().flat_map(|w| text_tokens(w)) {
+            if !words.contains(&token) {
+                words.push(token);
+            }
+        }
+        let phrases: Vec<Vec<String>> = search
+            .phrases
+            .iter()
+            .map(|p| text_tokens(p))
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!words.is_empty() || !phrases.is_empty()).then_some(TextQuery { words, phrases })
+    }
+
+    /// An FTS5 query: each word and phrase a quoted string, all required.
+    pub fn fts5(&self) -> String {
+        let quote = |tokens: &[String]| format!("\"{}\"", tokens.join(" ").replace('"', "\"\""));
+        self.words
+            .iter()
+            .map(|w| quote(std::slice::from_ref(w)))
+            .chain(self.phrases.iter().map(|p| quote(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A search with its names resolved (owner and tags to ids), ready to be written as SQL.
+pub(super) struct SearchPlan<'q> {
+    /// Inclusive key range from the dates and the cursor.
+    pub lo: i64,
+    pub hi: i64,
+    pub owner: Option<i64>,
+    /// Private assets are listed only on a search of the viewer's own.
+    pub public_only: bool,
+    pub media_type: Option<i16>,
+    pub model: Option<&'q str>,
+    /// Included tags' ids, rarest first (the first can be the ordered source).
+    pub include: Vec<i64>,
+    pub exclude: Vec<i64>,
+    pub text: Option<TextQuery>,
+    /// Ranked by relevance (only when there is text to rank).
+    pub relevant: bool,
+    /// The order of the page and of its cursor.
+    pub sort: Sort,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl<'q> SearchPlan<'q> {
+    /// `owner` is whom the search's `by:` names; `found` the tags it names that exist.
+    /// `None` when nothing can match.
+    pub fn new(
+        query: &'q AssetQuery,
+        owner: OwnerFilter,
+        found: &[FoundTag],
+    ) -> Option<SearchPlan<'q>> {
+        let search = &query.search;
+        let (lo, hi) = key_bounds(search, query.sort, query.after)?;
+        let owner = match owner {
+            OwnerFilter::Anyone => None,
+            OwnerFilter::Nobody => return None,
+            OwnerFilter::User(id) => Some(id),
+        };
+        let SearchTags { include, exclude } = split_tags(search, found)?;
+        let text = TextQuery::new(search);
+        let relevant = query.sort == Sort::Relevant && text.is_some();
+        Some(SearchPlan {
+            lo,
+            hi,
+            owner,
+            public_only: owner.is_none() || owner != query.viewer.map(|v| v.0),
+            media_type: search.media_type.map(|t| t.code()),
+            model: search.model.as_deref(),
+            include: include.into_iter().map(|(id, _)| id).collect(),
+            exclude,
+            text,
+            relevant,
+            // Relevance without text to rank is newest first.
+            sort: match query.sort {
+                Sort::Relevant if !relevant => Sort::Newest,
+                sort => sort,
+            },
+            limit: query.limit,
+            after: query.after,
+        })
+    }
+
+    /// `DESC` or `ASC`: the order the ordered source is read in.
+    pub fn order(&self) -> &'static str {
+        match self.sort {
+            Sort::Oldest => "ASC",
+            Sort::Newest | Sort::Relevant => "DESC",
+        }
+    }
+}
+
+/// The filters every search checks per row, after the ordered source (whose key column is
+/// `key`). `model` is the backend's case-insensitive comparison: what goes before and after
+/// the bound name.
+pub(super) fn push_filters<'q, DB>(
+    core: &mut QueryBuilder<'q, DB>,
+    plan: &SearchPlan<'q>,
+    key: &str,
+    extra_tags: &[i64],
+    model: (&str, &str),
+) where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+    i16: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    if plan.lo > i64::MIN {
+        core.push(format_args!(" AND {key} >= ")).push_bind(plan.lo);
+    }
+    if plan.hi < i64::MAX {
+        core.push(format_args!(" AND {key} <= ")).push_bind(plan.hi);
+    }
+    if plan.public_only {
+        core.push(" AND a.visibility = 'public'");
+    }
+    if let Some(owner) = plan.owner {
+        core.push(" AND a.owner_id = ").push_bind(owner);
+    }
+    if let Some(media_type) = plan.media_type {
+        core.push(" AND a.media_type = ").push_bind(media_type);
+    }
+    if let Some(name) = plan.model {
+        core.push(" AND ")
+            .push(model.0)
+            .push_bind(name)
+            .push(model.1);
+    }
+    for tag in extra_tags {
+        core.push(
+            " AND EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ",
+        )
+        .push_bind(*tag)
+        .push(")");
+    }
+    if !plan.exclude.is_empty() {
+        core.push(
+            " AND NOT EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id IN (",
+        );
+        let mut list = core.separated(", ");
+        for tag in &plan.exclude {
+            list.push_bind(*tag);
+        }
+        core.push("))");
+    }
+}
