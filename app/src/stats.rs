@@ -208,13 +208,13 @@ impl UsageSeries {
         self.features.iter().find(|s| s.feature == feature)
     }
 
-    /// Every day of `range` ending `last`, filled from the stored rollup rows
-    /// (`(day, feature, events, users)` and `(day, active users)`; absent days are zeros).
+    /// Every day of `range` ending `last`, filled from the stored rollup rows (absent days
+    /// are zeros).
     pub fn from_rollup(
         range: StatsRange,
         last: Day,
-        features: &[(Day, Feature, u64, u64)],
-        active: &[(Day, u64)],
+        features: &[FeatureDay],
+        active: &[ActiveDay],
     ) -> UsageSeries {
         let (first, last) = range.span(last);
         let len = usize::try_from(last.0 - first.0 + 1).unwrap_or(0);
@@ -227,20 +227,20 @@ impl UsageSeries {
                 users: vec![0; len],
             })
             .collect();
-        for (day, feature, events, users) in features {
-            let (Some(i), Some(row)) = (
-                slot(*day),
-                series.iter_mut().find(|s| s.feature == *feature),
+        for row in features {
+            let (Some(i), Some(serie)) = (
+                slot(row.day),
+                series.iter_mut().find(|s| s.feature == row.feature),
             ) else {
                 continue;
             };
-            row.events[i] += events;
-            row.users[i] += users;
+            serie.events[i] += row.events;
+            serie.users[i] += row.users;
         }
         let mut active_users = vec![0; len];
-        for (day, users) in active {
-            if let Some(i) = slot(*day) {
-                active_users[i] += users;
+        for row in active {
+            if let Some(i) = slot(row.day) {
+                active_users[i] += row.users;
             }
         }
         UsageSeries {
@@ -250,6 +250,23 @@ impl UsageSeries {
             active_users,
         }
     }
+}
+
+/// One day's use of one feature, as the daily rollup keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeatureDay {
+    pub day: Day,
+    pub feature: Feature,
+    pub events: u64,
+    /// Distinct logged-in users.
+    pub users: u64,
+}
+
+/// One day's distinct logged-in users with any event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveDay {
+    pub day: Day,
+    pub users: u64,
 }
 
 /// A name and how many assets have it (top tags, top models).
@@ -438,19 +455,34 @@ mod tests {
 
     #[test]
     fn a_series_has_every_day_of_its_range_and_every_feature() {
+        let used = |day: i32, feature: Feature, events: u64, users: u64| FeatureDay {
+            day: Day(day),
+            feature,
+            events,
+            users,
+        };
         let last = Day(20_000);
         let series = UsageSeries::from_rollup(
             StatsRange::Week,
             last,
             &[
-                (Day(19_994), Feature::Login, 3, 2),
-                (Day(20_000), Feature::Login, 1, 1),
-                (Day(20_000), Feature::Search, 7, 0),
+                used(19_994, Feature::Login, 3, 2),
+                used(20_000, Feature::Login, 1, 1),
+                used(20_000, Feature::Search, 7, 0),
                 // Outside the range: ignored.
-                (Day(19_993), Feature::Login, 100, 100),
-                (Day(20_001), Feature::Login, 100, 100),
+                used(19_993, Feature::Login, 100, 100),
+                used(20_001, Feature::Login, 100, 100),
             ],
-            &[(Day(19_994), 2), (Day(20_000), 1)],
+            &[
+                ActiveDay {
+                    day: Day(19_994),
+                    users: 2,
+                },
+                ActiveDay {
+                    day: Day(20_000),
+                    users: 1,
+                },
+            ],
         );
         assert_eq!(series.days.len(), 7);
         assert_eq!(series.days[6], last.iso());

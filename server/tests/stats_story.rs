@@ -499,7 +499,7 @@ async fn usage_rollups_equal_the_raw_events(db: &TestDb) {
     let last = Day::today();
     let first = Day(last.0 - 29);
     let rollup = store.usage_rollup(first, last).await.expect("rollup");
-    let total: u64 = rollup.features.iter().map(|r| r.2).sum();
+    let total: u64 = rollup.features.iter().map(|r| r.events).sum();
     let raw_total = raw.pairs("SELECT 'all', COUNT(*) FROM usage_events").await["all"];
     assert_eq!(total as i64, raw_total);
     let features = store.feature_usage(first, last).await.expect("features");

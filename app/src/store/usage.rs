@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::StoreError;
 use super::ids::UserId;
-use crate::stats::{Day, Feature, FeatureUsage, NamedCount, SiteTotals};
+use crate::stats::{ActiveDay, Day, Feature, FeatureDay, FeatureUsage, NamedCount, SiteTotals};
 
 /// One use of a feature, as the usage recorder hands it to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,10 +22,8 @@ pub struct UsageEvent {
 /// The usage rollups of a range of days, as stored (days without use are absent).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageRollup {
-    /// `(day, feature, events, distinct users)`.
-    pub features: Vec<(Day, Feature, u64, u64)>,
-    /// `(day, distinct active users)`.
-    pub active: Vec<(Day, u64)>,
+    pub features: Vec<FeatureDay>,
+    pub active: Vec<ActiveDay>,
 }
 
 /// One user's use of one feature over a range of days.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use app::stats::{Day, Feature, FeatureUsage, NamedCount, SiteTotals};
+use app::stats::{ActiveDay, Day, Feature, FeatureDay, FeatureUsage, NamedCount, SiteTotals};
 use app::store::{
     StoreError, UsageEvent, UsageRollup, UsageStore, UserFeatureCount, UserFigures, UserId,
 };
@@ -199,22 +199,41 @@ fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMap<i64, i64>
 }
 
 /// The rollup rows as the API types count them.
-fn rollup(features: Vec<(i32, String, i64, i64)>, active: Vec<(i32, i64)>) -> UsageRollup {
+/// A `usage_daily` row.
+#[derive(sqlx::FromRow)]
+struct DailyRow {
+    day: i32,
+    feature: String,
+    events: i64,
+    users: i64,
+}
+
+/// A `usage_days` row's distinct active users.
+#[derive(sqlx::FromRow)]
+struct DaysRow {
+    day: i32,
+    users: i64,
+}
+
+fn rollup(features: Vec<DailyRow>, active: Vec<DaysRow>) -> UsageRollup {
     UsageRollup {
         features: features
             .into_iter()
-            .filter_map(|(day, feature, events, users)| {
-                Some((
-                    Day(day),
-                    Feature::parse(&feature)?,
-                    count(events),
-                    count(users),
-                ))
+            .filter_map(|row| {
+                Some(FeatureDay {
+                    day: Day(row.day),
+                    feature: Feature::parse(&row.feature)?,
+                    events: count(row.events),
+                    users: count(row.users),
+                })
             })
             .collect(),
         active: active
             .into_iter()
-            .map(|(day, users)| (Day(day), count(users)))
+            .map(|row| ActiveDay {
+                day: Day(row.day),
+                users: count(row.users),
+            })
             .collect(),
     }
 }
@@ -431,7 +450,7 @@ for_each_backend! {
         }
 
         async fn usage_rollup(&self, first: Day, last: Day) -> Result<UsageRollup, StoreError> {
-            let features: Vec<(i32, String, i64, i64)> = sqlx::query_as(
+            let features: Vec<DailyRow> = sqlx::query_as(
                 "SELECT day, feature, events, users FROM usage_daily
                   WHERE day BETWEEN $1 AND $2 ORDER BY day, feature",
             )
@@ -439,7 +458,7 @@ for_each_backend! {
             .bind(last.0)
             .fetch_all(self.reader())
             .await?;
-            let active: Vec<(i32, i64)> = sqlx::query_as(
+            let active: Vec<DaysRow> = sqlx::query_as(
                 "SELECT day, users FROM usage_days WHERE day BETWEEN $1 AND $2 ORDER BY day",
             )
             .bind(first.0)
