@@ -1,19 +1,21 @@
 //! What truly differs between SQLite and Postgres, each difference a named hook with the
-//! reason for it. Everything else is written once in the domain modules, which
+//! reason for it; and [`Maintenance`], written once on top of them. Everything else is written once in the domain modules, which
 //! [`for_each_backend!`](super::for_each_backend) compiles for both.
 
 use std::future::Future;
 
-use app::store::{NewAsset, StoreError, UsageEvent};
+use app::store::{Maintenance, NewAsset, StoreError, UsageEvent};
+use async_trait::async_trait;
 use sqlx::{Database, QueryBuilder};
 
 use super::plan::SearchPlan;
+use super::{for_each_backend, Db};
 
 /// A database atelier runs on: [`sqlx::Sqlite`] (`sqlite.rs`) or [`sqlx::Postgres`]
 /// (`postgres.rs`).
 pub(crate) trait Backend: Database {
-    /// `"sqlite"` or `"postgres"`.
-    const NAME: &'static str;
+    /// `"sqlite"` or `"postgres"`, as `DATABASE_URL` names it.
+    const SCHEME: &'static str;
 
     /// Appended to the subquery that picks the next job: Postgres lets several workers
     /// claim at once and skips rows another has locked; SQLite's single writer connection
@@ -83,6 +85,18 @@ pub(crate) trait Backend: Database {
         events: &[UsageEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Refreshes the planner's statistics after a bulk load: `ANALYZE` on SQLite;
+    /// `VACUUM (ANALYZE)` on Postgres, whose index-only scans also need the visibility map.
+    fn analyze(db: &Db<Self>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Merges the full-text index when writes have split it: FTS5 keeps segments that each
+    /// search walks; Postgres's GIN index merges its pending list itself (nothing to do).
+    fn tidy_search_index(db: &Db<Self>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Closes the pools: SQLite first folds its WAL back into the database file, so that a
+    /// copied file is complete.
+    fn close(db: &Db<Self>) -> impl Future<Output = ()> + Send;
+
     /// A search's `score` column and its `FROM `: the full-text indexes rank differently
     /// (`bm25` over FTS5, `ts_rank` over a `tsvector`).
     fn push_score<'q>(core: &mut QueryBuilder<'q, Self>, plan: &SearchPlan<'q>);
@@ -90,4 +104,30 @@ pub(crate) trait Backend: Database {
     /// The matches of a search, written after `FROM`, from the narrowest ordered source
     /// each full-text index allows; returns the source's key column.
     fn push_matches<'q>(core: &mut QueryBuilder<'q, Self>, plan: &SearchPlan<'q>) -> &'static str;
+}
+
+for_each_backend! {
+    #[async_trait]
+    impl Maintenance for Db<DB> {
+        fn backend(&self) -> &'static str {
+            DB::SCHEME
+        }
+
+        async fn ping(&self) -> Result<(), StoreError> {
+            sqlx::query("SELECT 1").execute(self.reader()).await?;
+            Ok(())
+        }
+
+        async fn close(&self) {
+            DB::close(self).await
+        }
+
+        async fn analyze(&self) -> Result<(), StoreError> {
+            DB::analyze(self).await
+        }
+
+        async fn tidy_search_index(&self) -> Result<bool, StoreError> {
+            DB::tidy_search_index(self).await
+        }
+    }
 }

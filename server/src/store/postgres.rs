@@ -5,8 +5,7 @@
 use std::{str::FromStr, time::Duration};
 
 use app::stats::Day;
-use app::store::{Maintenance, NewAsset, StoreError, UsageEvent};
-use async_trait::async_trait;
+use app::store::{NewAsset, StoreError, UsageEvent};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Postgres, QueryBuilder};
@@ -22,11 +21,11 @@ const FIRST_ACCOUNT_LOCK: i64 = 0x6174_656c_6965_7201;
 impl Db<Postgres> {
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| OpenError::BadUrl {
-            backend: Postgres::NAME,
+            backend: Postgres::SCHEME,
             reason: e.to_string(),
         })?;
         let connect_error = |e: sqlx::Error| OpenError::Connect {
-            backend: Postgres::NAME,
+            backend: Postgres::SCHEME,
             reason: e.to_string(),
         };
         // One direct attempt first: a pool would retry until its timeout and then report
@@ -47,7 +46,7 @@ impl Db<Postgres> {
             .run(&pool)
             .await
             .map_err(|e| OpenError::Migrate {
-                backend: Postgres::NAME,
+                backend: Postgres::SCHEME,
                 reason: e.to_string(),
             })?;
         Ok(Db {
@@ -192,7 +191,7 @@ fn push_tsquery(core: &mut QueryBuilder<'_, Postgres>, text: &TextQuery) {
 }
 
 impl Backend for Postgres {
-    const NAME: &'static str = "postgres";
+    const SCHEME: &'static str = "postgres";
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
     const TAG_LIST: &'static str = "(SELECT string_agg(t.name, chr(31) ORDER BY t.name)
            FROM asset_tags x JOIN tags t ON t.id = x.tag_id WHERE x.asset_id = a.id)";
@@ -275,6 +274,22 @@ impl Backend for Postgres {
     }
 
     /// `ts_rank`, negated: lower is better, as with bm25.
+    async fn analyze(db: &Db<Postgres>) -> Result<(), StoreError> {
+        // VACUUM too: after a bulk load the visibility map is empty, so index-only scans
+        // (asset_tags for facets and tag pages) would visit the table for every row, and
+        // autovacuum would do this work later, in the middle of serving.
+        sqlx::query("VACUUM (ANALYZE)").execute(db.writer()).await?;
+        Ok(())
+    }
+    async fn tidy_search_index(_db: &Db<Postgres>) -> Result<bool, StoreError> {
+        // The GIN index moves its pending entries into the tree itself (on insert when the
+        // list is full, and on autovacuum): nothing to do here.
+        Ok(false)
+    }
+    async fn close(db: &Db<Postgres>) {
+        db.writer.close().await;
+    }
+
     fn push_score<'q>(core: &mut QueryBuilder<'q, Postgres>, plan: &SearchPlan<'q>) {
         match &plan.text {
             Some(text) if plan.relevant => {
@@ -315,37 +330,5 @@ impl Backend for Postgres {
             push_tsquery(core, text);
         }
         key
-    }
-}
-
-#[async_trait]
-impl Maintenance for Db<Postgres> {
-    fn backend(&self) -> &'static str {
-        Postgres::NAME
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
-        Ok(())
-    }
-
-    async fn analyze(&self) -> Result<(), StoreError> {
-        // VACUUM too: after a bulk load the visibility map is empty, so index-only scans
-        // (asset_tags for facets and tag pages) would visit the table for every row, and
-        // autovacuum would do this work later, in the middle of serving.
-        sqlx::query("VACUUM (ANALYZE)")
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    async fn tidy_search_index(&self) -> Result<bool, StoreError> {
-        // The GIN index moves its pending entries into the tree itself (on insert when the
-        // list is full, and on autovacuum): nothing to do here.
-        Ok(false)
-    }
-
-    async fn close(&self) {
-        self.writer.close().await;
     }
 }

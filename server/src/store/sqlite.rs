@@ -5,8 +5,7 @@
 use std::{str::FromStr, time::Duration};
 
 use app::stats::Day;
-use app::store::{Maintenance, NewAsset, StoreError, UsageEvent};
-use async_trait::async_trait;
+use app::store::{NewAsset, StoreError, UsageEvent};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -30,7 +29,7 @@ impl Db<Sqlite> {
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| OpenError::BadUrl {
-                backend: Sqlite::NAME,
+                backend: Sqlite::SCHEME,
                 reason: e.to_string(),
             })?
             .create_if_missing(true)
@@ -42,7 +41,7 @@ impl Db<Sqlite> {
             .pragma("cache_size", "-32000")
             .pragma("mmap_size", "1073741824");
         let connect_error = |e: sqlx::Error| OpenError::Connect {
-            backend: Sqlite::NAME,
+            backend: Sqlite::SCHEME,
             reason: e.to_string(),
         };
         let writer = SqlitePoolOptions::new()
@@ -55,7 +54,7 @@ impl Db<Sqlite> {
             .run(&writer)
             .await
             .map_err(|e| OpenError::Migrate {
-                backend: Sqlite::NAME,
+                backend: Sqlite::SCHEME,
                 reason: e.to_string(),
             })?;
         let readers = std::thread::available_parallelism()
@@ -73,7 +72,7 @@ impl Db<Sqlite> {
 }
 
 impl Backend for Sqlite {
-    const NAME: &'static str = "sqlite";
+    const SCHEME: &'static str = "sqlite";
     const SKIP_LOCKED: &'static str = "";
     const TAG_LIST: &'static str = "(SELECT group_concat(t.name, char(31) ORDER BY t.name)
            FROM asset_tags x JOIN tags t ON t.id = x.tag_id WHERE x.asset_id = a.id)";
@@ -187,6 +186,38 @@ impl Backend for Sqlite {
         Ok(())
     }
 
+    async fn analyze(db: &Db<Sqlite>) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(db.writer()).await?;
+        Ok(())
+    }
+    async fn tidy_search_index(db: &Db<Sqlite>) -> Result<bool, StoreError> {
+        // Every write adds a segment to the FTS5 index and FTS5 merges them only level by
+        // level, so a search walks a dozen or more; one segment makes a word search about
+        // five times cheaper (0.15 → 0.03 ms at a million assets), and merging them all
+        // takes about 1.5 s there.
+        let segments: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT segid) FROM assets_fts_idx")
+            .fetch_one(db.writer())
+            .await?;
+        if segments <= MAX_FTS_SEGMENTS {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO assets_fts (assets_fts) VALUES ('optimize')")
+            .execute(db.writer())
+            .await?;
+        Ok(true)
+    }
+    async fn close(db: &Db<Sqlite>) {
+        db.reader.close().await;
+        // Fold the WAL back into the main file so a copied database is complete.
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(db.writer())
+            .await
+        {
+            tracing::warn!(%err, "WAL checkpoint at shutdown failed");
+        }
+        db.writer.close().await;
+    }
+
     fn push_score<'q>(core: &mut QueryBuilder<'q, Sqlite>, plan: &SearchPlan<'q>) {
         core.push(if plan.relevant {
             "bm25(assets_fts) AS score FROM "
@@ -224,51 +255,5 @@ impl Backend for Sqlite {
             ("a.model = ", " COLLATE NOCASE"),
         );
         key
-    }
-}
-
-#[async_trait]
-impl Maintenance for Db<Sqlite> {
-    fn backend(&self) -> &'static str {
-        Sqlite::NAME
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
-        Ok(())
-    }
-
-    async fn analyze(&self) -> Result<(), StoreError> {
-        sqlx::query("ANALYZE").execute(self.writer()).await?;
-        Ok(())
-    }
-
-    async fn tidy_search_index(&self) -> Result<bool, StoreError> {
-        // Every write adds a segment to the FTS5 index and FTS5 merges them only level by
-        // level, so a search walks a dozen or more; one segment makes a word search about
-        // five times cheaper (0.15 → 0.03 ms at a million assets), and merging them all
-        // takes about 1.5 s there.
-        let segments: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT segid) FROM assets_fts_idx")
-            .fetch_one(self.writer())
-            .await?;
-        if segments <= MAX_FTS_SEGMENTS {
-            return Ok(false);
-        }
-        sqlx::query("INSERT INTO assets_fts (assets_fts) VALUES ('optimize')")
-            .execute(self.writer())
-            .await?;
-        Ok(true)
-    }
-
-    async fn close(&self) {
-        self.reader.close().await;
-        // Fold the WAL back into the main file so a copied database is complete.
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(self.writer())
-            .await
-        {
-            tracing::warn!(%err, "WAL checkpoint at shutdown failed");
-        }
-        self.writer.close().await;
     }
 }
