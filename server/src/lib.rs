@@ -5,7 +5,6 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod guard;
 pub mod http;
 pub mod jobs;
 pub mod media;

@@ -8,8 +8,6 @@
 //! owner's storage use, the asset and its processing job in one transaction; if that fails,
 //! a file this upload placed and no row points to is removed again.
 
-pub mod http;
-
 use std::{
     collections::{HashMap, HashSet},
     fs,
