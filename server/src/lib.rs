@@ -2,6 +2,7 @@
 //! and the demo-data generator.
 
 pub mod admin;
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod demo;
