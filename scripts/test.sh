@@ -19,6 +19,9 @@ skipped=()
 step "format"
 cargo fmt --all --check
 
+step "module imports (no module imports one that imports it back)"
+python3 scripts/module-cycles.py app/src server/src frontend/src
+
 step "clippy: app and server (ssr)"
 cargo clippy -p app -p server --all-targets -- -D warnings
 step "clippy: frontend (hydrate, wasm32)"

@@ -211,7 +211,7 @@ async fn reparse(
             let path = files.path_of(&item.original.storage_path);
             let mime = item.original.mime_type.clone();
             let read =
-                tokio::task::spawn_blocking(move || crate::upload::reread_metadata(&path, &mime))
+                tokio::task::spawn_blocking(move || crate::media::reread_metadata(&path, &mime))
                     .await
                     .context("metadata reading panicked")?;
             match read {

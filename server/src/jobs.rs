@@ -12,7 +12,9 @@ use std::{
     time::Duration,
 };
 
-use app::store::{ClaimedJob, JobOutput, NewFile, Store};
+use app::error::ApiError;
+use app::model::JobInfo;
+use app::store::{ClaimedJob, JobOutput, NewFile, Store, User};
 use chrono::Utc;
 use tokio::{sync::Notify, task::JoinHandle};
 
@@ -73,6 +75,25 @@ async fn work(store: Arc<dyn Store>, files: FileStore, notify: Arc<Notify>) {
             }
         }
     }
+}
+
+/// Queues the failed processing job of one of `user`'s assets again and wakes a worker.
+pub async fn retry(
+    store: &dyn Store,
+    wake: &Notify,
+    user: &User,
+    asset_id: &str,
+) -> Result<JobInfo, ApiError> {
+    let missing = || ApiError::NotFound(format!("no asset of yours has the id “{asset_id}”"));
+    if !app::ids::is_public_id(asset_id) {
+        return Err(missing());
+    }
+    let job = store
+        .retry_job(asset_id, user.id)
+        .await?
+        .ok_or_else(missing)?;
+    wake.notify_one();
+    Ok(job)
 }
 
 /// Runs one job to done or failed.

@@ -2,10 +2,10 @@
 //! and the demo-data generator.
 
 pub mod admin;
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod guard;
 pub mod http;
 pub mod jobs;
 pub mod media;

@@ -1,11 +1,14 @@
 //! Content-addressed file storage under `<data dir>/files`. A file is written to a temp
 //! file, fsynced, and renamed into place, so a crash never leaves a half-written file
-//! under its final name; the same bytes are stored once.
+//! under its final name; the same bytes are stored once. Work that places or removes a
+//! stored file does so under that file's lock.
 
 use std::{
     fs::{self, File},
-    io::{self, Write},
+    io::{self, Read, Write},
     path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, SystemTime},
 };
 
 use rand::RngCore;
@@ -20,10 +23,15 @@ pub struct StoredFile {
     pub storage_path: String,
 }
 
+/// Number of locks that serialise work on the same stored file (by SHA-256 prefix).
+const FILE_LOCKS: usize = 64;
+
+/// Clones share the folders and the locks; open the storage once per process.
 #[derive(Clone, Debug)]
 pub struct FileStore {
     root: PathBuf,
     tmp: PathBuf,
+    locks: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 impl FileStore {
@@ -33,7 +41,20 @@ impl FileStore {
         let tmp = data_dir.join("tmp");
         fs::create_dir_all(&root)?;
         fs::create_dir_all(&tmp)?;
-        Ok(FileStore { root, tmp })
+        Ok(FileStore {
+            root,
+            tmp,
+            locks: (0..FILE_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        })
+    }
+
+    /// Waits for the lock on work with the stored file of this SHA-256: placing it and
+    /// committing its row, or removing it when no row names it any more.
+    pub async fn lock(&self, sha256: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let index = u8::from_str_radix(sha256.get(..2).unwrap_or("00"), 16).unwrap_or(0);
+        self.locks[usize::from(index) % FILE_LOCKS].lock().await
     }
 
     /// The folder content-addressed files live under.
@@ -88,6 +109,86 @@ impl FileStore {
         }
         result.map(|()| stored)
     }
+
+    /// Stored files last modified more than `grace` ago, as (relative path, size)
+    /// (blocking).
+    pub fn stored_before(&self, grace: Duration) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        let now = SystemTime::now();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(meta) = entry.metadata() else { continue };
+                let path = entry.path();
+                if meta.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|age| age > grace);
+                if let (true, Ok(rel)) = (old, path.strip_prefix(&self.root)) {
+                    out.push((rel.to_string_lossy().replace('\\', "/"), meta.len()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Links (or, across file systems, copies) a complete temp file to its content-addressed
+/// place, durably: the data is synced before the link, the directory after. The temp file
+/// stays, so a failed commit can be finished again (blocking).
+pub fn place(temp: &Path, target: &Path) -> io::Result<()> {
+    File::open(temp)?.sync_all()?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| io::Error::other("a stored file needs a directory"))?;
+    fs::create_dir_all(dir)?;
+    if let Err(err) = fs::hard_link(temp, target) {
+        if err.kind() == io::ErrorKind::AlreadyExists {
+            return Ok(());
+        }
+        // Another file system: copy to a temp name beside the target, then rename.
+        let partial = target.with_extension("partial");
+        let copied = fs::copy(temp, &partial).and_then(|_| File::open(&partial)?.sync_all());
+        if let Err(err) = copied.and_then(|()| fs::rename(&partial, target)) {
+            let _ = fs::remove_file(&partial);
+            return Err(err);
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+/// SHA-256 of a file and its length, read in 1 MiB blocks (blocking).
+pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Removes a file; one already gone is fine, any other failure is logged.
+pub async fn remove_quietly(path: &Path) {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => tracing::warn!(%err, path = %path.display(), "cannot remove a file"),
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +215,17 @@ mod tests {
             fs::read_dir(dir.path().join("tmp")).expect("tmp").count(),
             0
         );
+    }
+
+    #[test]
+    fn placing_keeps_the_temp_file_and_is_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let temp = dir.path().join("t");
+        fs::write(&temp, b"bytes").expect("write");
+        let target = dir.path().join("ab/cd/x.png");
+        place(&temp, &target).expect("place");
+        place(&temp, &target).expect("place again");
+        assert_eq!(fs::read(&target).expect("read"), b"bytes");
+        assert!(temp.exists());
     }
 }

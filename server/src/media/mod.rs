@@ -9,7 +9,11 @@ pub mod thumbs;
 #[cfg(test)]
 mod tests;
 
-use std::io::{Read, Seek, SeekFrom};
+use std::{
+    fs, io,
+    io::{Read, Seek, SeekFrom},
+    path::Path,
+};
 
 use app::model::{Generation, MediaType};
 use serde::{Deserialize, Serialize};
@@ -82,4 +86,17 @@ pub fn examine<R: Read + Seek>(file: &mut R) -> Result<Examined, ProbeError> {
         raw_metadata,
         parser_version: meta::PARSER_VERSION,
     })
+}
+
+/// What the metadata of a stored file of type `mime` says now, for `atelier reparse`:
+/// (parsed, raw); nothing for a type that carries none (blocking).
+pub fn reread_metadata(
+    path: &Path,
+    mime: &str,
+) -> io::Result<(Option<Generation>, Option<serde_json::Value>)> {
+    let Some(format) = Format::from_mime(mime) else {
+        return Ok((None, None));
+    };
+    let mut file = io::BufReader::new(fs::File::open(path)?);
+    Ok(read_generation(&mut file, format))
 }

@@ -1,15 +1,18 @@
 //! Protections every request passes through: no cross-site writes to the API (CSRF), a cap
 //! on request bodies, and headers that keep browsers from guessing or leaking.
 
+use app::error::ApiError;
 use axum::{
     extract::Request,
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method},
     middleware::Next,
-    response::{IntoResponse, Response},
-    Json,
+    response::Response,
 };
 
-/// Largest request body any endpoint accepts (uploads will get their own, streamed limit).
+use super::error::error_response;
+
+/// Largest request body any endpoint accepts (the upload endpoints stream under their own,
+/// counted limits).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Refuses state-changing `/api/` requests that a browser says come from another site:
@@ -19,11 +22,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if writes && req.uri().path().starts_with("/api/") && is_cross_site(&req) {
-        let body = serde_json::json!({
-            "error": "forbidden",
-            "message": "requests from other sites cannot change anything here",
-        });
-        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+        let refusal =
+            ApiError::Forbidden("requests from other sites cannot change anything here".into());
+        return error_response(&refusal, None);
     }
     next.run(req).await
 }

@@ -5,6 +5,8 @@
 //! - `POST /api/upload/chunk` — multipart `upload_id`, `offset`, then `data`.
 //! - `POST /api/upload/form` — multipart form fields, then `file`: a whole upload in one
 //!   request, for the upload page without JavaScript (answers with a redirect).
+//! - `POST /api/upload/poster` — multipart `upload_id`, then `data`: the frame a browser
+//!   drew from the video it is uploading.
 
 use app::{error::ApiError, model::Visibility, store::User, upload::UploadForm};
 use axum::{
@@ -16,23 +18,13 @@ use axum::{
 use futures::TryStreamExt;
 use multer::{Constraints, Multipart, SizeLimit};
 
-use super::ChunkError;
-use crate::http::ServerState;
+use super::{error::error_response, state::ServerState};
+use crate::upload::{ChunkError, MAX_POSTER_BYTES};
 
 /// Room for the multipart framing and the small fields around a chunk's data.
 const FRAMING: u64 = 64 * 1024;
 /// Largest text field (upload id, offset, form fields).
 const MAX_FIELD: u64 = 64 * 1024;
-
-/// The JSON error body every endpoint uses, with the server's offset when it helps.
-pub(crate) fn error_response(error: &ApiError, received: Option<u64>) -> Response {
-    let mut body = serde_json::to_value(error).unwrap_or_else(|_| serde_json::json!({}));
-    if let (Some(received), Some(map)) = (received, body.as_object_mut()) {
-        map.insert("received".into(), received.into());
-    }
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(body)).into_response()
-}
 
 async fn logged_in(state: &ServerState, headers: &HeaderMap) -> Result<User, ApiError> {
     state
@@ -101,7 +93,7 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// `POST /api/upload/chunk`.
-pub async fn chunk(State(state): State<ServerState>, req: Request) -> Response {
+pub(super) async fn chunk(State(state): State<ServerState>, req: Request) -> Response {
     match receive_chunk(&state, req).await {
         Ok(receipt) => Json(receipt).into_response(),
         Err(ChunkError { error, received }) => error_response(&error, received),
@@ -166,7 +158,7 @@ async fn small_text(field: multer::Field<'_>) -> Result<String, ApiError> {
 
 /// `POST /api/upload/poster`: multipart `upload_id`, then `data` (a JPEG, PNG or WebP frame
 /// the browser captured from the video it is uploading).
-pub async fn poster(State(state): State<ServerState>, req: Request) -> Response {
+pub(super) async fn poster(State(state): State<ServerState>, req: Request) -> Response {
     match receive_poster(&state, req).await {
         Ok(()) => Json(serde_json::json!({"ok": true})).into_response(),
         Err(error) => error_response(&error, None),
@@ -174,11 +166,10 @@ pub async fn poster(State(state): State<ServerState>, req: Request) -> Response 
 }
 
 async fn receive_poster(state: &ServerState, req: Request) -> Result<(), ApiError> {
-    let (user, mut multipart) =
-        open_multipart(state, req, super::MAX_POSTER_BYTES + FRAMING, || {
-            ApiError::TooLarge("the poster is too large".into())
-        })
-        .await?;
+    let (user, mut multipart) = open_multipart(state, req, MAX_POSTER_BYTES + FRAMING, || {
+        ApiError::TooLarge("the poster is too large".into())
+    })
+    .await?;
     let mut upload_id = None::<String>;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
@@ -207,7 +198,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /api/upload/form`: the whole file and the form in one request.
-pub async fn form(State(state): State<ServerState>, req: Request) -> Response {
+pub(super) async fn form(State(state): State<ServerState>, req: Request) -> Response {
     let html = wants_html(req.headers());
     match receive_form(&state, req).await {
         Ok(done) if html => Redirect::to(&done.url).into_response(),

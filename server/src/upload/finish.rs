@@ -1,0 +1,243 @@
+//! Finishing an upload: the complete file is hashed, linked under its SHA-256 and committed
+//! with its file row, the owner's storage use, the asset and its processing job in one
+//! transaction; a file this upload placed that no row names afterwards is removed again.
+
+use std::path::Path;
+
+use app::stats::Feature;
+use app::{
+    error::ApiError,
+    model::MediaType,
+    store::{FinishOutcome, FinishUpload, NewAsset, NewFile, UploadRecord, User},
+    upload::{
+        parse_tags, title_from_filename, FinishedUpload, UploadForm, MAX_MODEL_LEN, MAX_PROMPT_LEN,
+        MAX_TAGS, MAX_TITLE_LEN,
+    },
+};
+use chrono::{DateTime, Utc};
+
+use super::{
+    engine::UploadEngine,
+    limits::check_quota,
+    refusal::{internal, not_found, refusal_from_status},
+};
+use crate::media::Examined;
+use crate::storage::{self, remove_quietly, FileStore};
+
+impl UploadEngine {
+    /// Turns a complete upload of `user`'s into an asset described by `form`.
+    pub(super) async fn finish_upload(
+        &self,
+        user: &User,
+        upload_id: &str,
+        form: UploadForm,
+    ) -> Result<FinishedUpload, ApiError> {
+        let upload = self.own_upload(user, upload_id).await?;
+        let examined = complete_probe(&upload)?;
+        let format = examined
+            .format()
+            .ok_or_else(|| internal("stored probe has an unknown type", &examined.mime_type))?;
+        let now = Utc::now();
+        let asset = asset_from_form(user, &upload, &examined, form, now)?;
+        let limits = self.limits().await?;
+
+        // Hash and check what arrived.
+        let temp = self.temp_path(upload_id);
+        let (sha256, size) = {
+            let temp = temp.clone();
+            tokio::task::spawn_blocking(move || storage::hash_file(&temp))
+                .await
+                .map_err(|e| internal("hashing panicked", e))?
+                .map_err(|e| internal("cannot hash an upload", e))?
+        };
+        if size != upload.byte_size {
+            return Err(internal(
+                "an upload's temp file does not match its receipt",
+                format!("{size} != {}", upload.byte_size),
+            ));
+        }
+        if let Some(expected) = &upload.expected_sha256 {
+            if *expected != sha256 {
+                let error = ApiError::Unprocessable(format!(
+                    "the file's SHA-256 is {sha256}, not the {expected} announced; \
+                     it was damaged on the way: upload it again"
+                ));
+                self.refuse(user, upload_id, &error).await;
+                return Err(error);
+            }
+        }
+        let poster = match examined.media_type {
+            MediaType::Video => self.stored_poster(upload_id).await?,
+            MediaType::Image => None,
+        };
+        let asset_id = asset.public_id.clone();
+        let finish = FinishUpload {
+            upload_id: upload_id.to_string(),
+            file: NewFile {
+                storage_path: FileStore::storage_path(&sha256, format.extension()),
+                sha256,
+                byte_size: size,
+                mime_type: examined.mime_type.clone(),
+                width: Some(examined.width),
+                height: Some(examined.height),
+                duration_ms: examined.duration_ms,
+                created_at: now,
+            },
+            asset,
+            quota: limits.quota,
+            poster,
+        };
+        match self.place_and_commit(&temp, &finish).await? {
+            FinishOutcome::Finished => {
+                remove_quietly(&temp).await;
+                remove_quietly(&self.poster_path(upload_id)).await;
+                self.jobs.notify_one();
+                self.usage.record(
+                    Feature::UploadFinished,
+                    Some(user.id),
+                    examined.media_type.as_str(),
+                );
+                Ok(FinishedUpload {
+                    url: format!("/a/{asset_id}"),
+                    asset_id,
+                })
+            }
+            FinishOutcome::QuotaExceeded { used } => {
+                let err = check_quota(used, size, limits.quota)
+                    .err()
+                    .unwrap_or_else(|| ApiError::TooLarge("your storage quota is full".into()));
+                self.failed(user, &err);
+                Err(err)
+            }
+            FinishOutcome::UploadGone => Err(not_found(upload_id)),
+        }
+    }
+
+    /// Links the upload into content-addressed storage and commits its rows, under the
+    /// file's lock: a concurrent upload of the same bytes waits, then finds both in place.
+    /// A file this call placed is removed again unless a row points to it afterwards.
+    async fn place_and_commit(
+        &self,
+        temp: &Path,
+        finish: &FinishUpload,
+    ) -> Result<FinishOutcome, ApiError> {
+        let _guard = self.files.lock(&finish.file.sha256).await;
+        let target = self.files.path_of(&finish.file.storage_path);
+        let placed = if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            false
+        } else {
+            let (temp, target) = (temp.to_path_buf(), target.clone());
+            tokio::task::spawn_blocking(move || storage::place(&temp, &target))
+                .await
+                .map_err(|e| internal("placing a file panicked", e))?
+                .map_err(|e| internal("cannot place an uploaded file", e))?;
+            true
+        };
+        let outcome = self.store.finish_upload(finish).await;
+        let committed = matches!(outcome, Ok(FinishOutcome::Finished));
+        if placed && !committed {
+            match self.store.file_exists(&finish.file.sha256).await {
+                Ok(true) => {}
+                Ok(false) | Err(_) => remove_quietly(&target).await,
+            }
+        }
+        Ok(outcome?)
+    }
+}
+
+/// What the server learnt from a complete upload, or why it cannot be finished.
+fn complete_probe(upload: &UploadRecord) -> Result<Examined, ApiError> {
+    if let Some((message, status)) = &upload.error {
+        return Err(refusal_from_status(message.clone(), *status));
+    }
+    if upload.received < upload.byte_size {
+        return Err(ApiError::Conflict(format!(
+            "only {} of {} bytes are in; send the rest first",
+            upload.received, upload.byte_size
+        )));
+    }
+    match upload.probe.as_deref() {
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| internal("stored probe is unreadable", e))
+        }
+        None => Err(ApiError::Conflict(
+            "the file is still being checked; try again in a moment".into(),
+        )),
+    }
+}
+
+/// The asset a finished upload becomes: what the person typed, and where they left a field
+/// empty, what the file said (the title falls back to the file name).
+fn asset_from_form(
+    user: &User,
+    upload: &UploadRecord,
+    examined: &Examined,
+    form: UploadForm,
+    now: DateTime<Utc>,
+) -> Result<NewAsset, ApiError> {
+    let generation = examined.generation.clone().unwrap_or_default();
+    let or_file = |typed: String, from_file: Option<String>, max: usize| {
+        if typed.is_empty() {
+            from_file.map(|v| v.chars().take(max).collect::<String>())
+        } else {
+            Some(typed)
+        }
+    };
+    let title = field(&form.title, "title", MAX_TITLE_LEN)?;
+    let title = or_file(
+        title,
+        Some(title_from_filename(&upload.filename)),
+        MAX_TITLE_LEN,
+    );
+    let prompt = field(&form.prompt, "prompt", MAX_PROMPT_LEN)?;
+    let prompt = or_file(prompt, generation.prompt, MAX_PROMPT_LEN);
+    let negative = field(&form.negative_prompt, "negative prompt", MAX_PROMPT_LEN)?;
+    let negative = or_file(negative, generation.negative_prompt, MAX_PROMPT_LEN);
+    let model = field(&form.model, "model", MAX_MODEL_LEN)?;
+    let model = or_file(model, generation.model, MAX_MODEL_LEN);
+    let tags = parse_tags(&form.tags);
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::BadRequest(format!(
+            "an asset may have at most {MAX_TAGS} tags"
+        )));
+    }
+    Ok(NewAsset {
+        public_id: app::ids::new_public_id(),
+        owner: user.id,
+        title: title.unwrap_or_default(),
+        prompt: prompt.unwrap_or_default(),
+        model,
+        media_type: examined.media_type,
+        file: None,
+        thumb: None,
+        width: Some(examined.width),
+        height: Some(examined.height),
+        duration_ms: examined.duration_ms,
+        tags,
+        created_at: now,
+        negative_prompt: negative.unwrap_or_default(),
+        visibility: form.visibility,
+        original_filename: Some(upload.filename.clone()),
+        preview: None,
+        generation: examined
+            .generation
+            .as_ref()
+            .and_then(|g| serde_json::to_string(g).ok()),
+        raw_metadata: examined
+            .raw_metadata
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
+        parser_version: examined.parser_version,
+    })
+}
+
+/// Fits a form field to its limit, naming the field when it is over.
+fn field(value: &str, name: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::BadRequest(format!(
+            "the {name} may have at most {max} characters"
+        )));
+    }
+    Ok(value.to_string())
+}
