@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     admin::{self, NewPassword},
+    background::{Background, Plan},
     config::Config,
     demo::{self, SeedOptions},
     http::{router, Security, ServerState},
@@ -363,13 +364,8 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
     let state = ServerState::with_security(store.clone(), files, security);
-    let workers = state.start_workers(crate::jobs::default_workers()).await;
-    let upload_sweeper = tokio::spawn(sweep_uploads(state.uploads.clone()));
-    let usage = state.usage.clone();
-    let usage_upkeep = tokio::spawn(crate::usage::keep_up(store.clone(), usage.clone()));
+    let background = Background::start(&state, Plan::serve()).await;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let sweeper = tokio::spawn(sweep_sessions(store.clone()));
-    let index_tidier = tokio::spawn(tidy_search_index(store.clone()));
     // The dummy hash for unknown users' logins, made off the start-up path.
     tokio::task::spawn_blocking(app::auth::password::warm_up);
     tracing::info!(
@@ -383,66 +379,9 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .await
         .context("the server stopped unexpectedly")?;
     tracing::info!("shutting down");
-    // What requests recorded last is stored before the database closes.
-    usage_upkeep.abort();
-    usage.flush().await;
-    sweeper.abort();
-    upload_sweeper.abort();
-    index_tidier.abort();
-    for worker in workers {
-        worker.abort();
-    }
+    background.stop().await;
     store.close().await;
     Ok(())
-}
-
-/// Removes expired uploads and stray temp files every hour; once a day (and at start-up)
-/// it also walks the stored files for any no row points to.
-async fn sweep_uploads(engine: std::sync::Arc<crate::upload::UploadEngine>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    let mut round = 0u64;
-    loop {
-        every.tick().await;
-        let walk = round % 24 == 0;
-        round += 1;
-        match engine.sweep(chrono::Utc::now(), walk).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "expired uploads and stray files removed"),
-            Err(err) => tracing::warn!(%err, "cannot sweep uploads"),
-        }
-    }
-}
-
-/// Deletes expired sessions once an hour (expired ones are already refused; this keeps the
-/// table small).
-async fn sweep_sessions(store: std::sync::Arc<dyn app::store::Store>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match store.delete_expired_sessions(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
-            Err(err) => tracing::warn!(%err, "cannot delete expired sessions"),
-        }
-    }
-}
-
-/// Merges the full-text index back into one piece at start-up and then hourly, when
-/// uploads have split it up (see [`app::store::Store::tidy_search_index`]).
-async fn tidy_search_index(store: std::sync::Arc<dyn app::store::Store>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        let started = Instant::now();
-        match store.tidy_search_index().await {
-            Ok(false) => {}
-            Ok(true) => tracing::info!(
-                seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
-                "full-text index merged"
-            ),
-            Err(err) => tracing::warn!(%err, "cannot merge the full-text index"),
-        }
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server exits.

@@ -16,7 +16,7 @@ use app::error::ApiError;
 use app::model::JobInfo;
 use app::store::{ClaimedJob, JobOutput, NewFile, Store, User};
 use chrono::Utc;
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::sync::Notify;
 
 use crate::media::{
     probe::Format,
@@ -29,25 +29,13 @@ const IDLE_POLL: Duration = Duration::from_secs(30);
 /// Longest a poster extraction may take.
 const FFMPEG_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Starts `workers` tasks that run jobs until the runtime stops. `notify` wakes one when
-/// there is new work. Jobs a stopped server left half-done are queued again first.
-pub async fn start_workers(
-    store: Arc<dyn Store>,
-    files: FileStore,
-    notify: Arc<Notify>,
-    workers: usize,
-) -> Vec<JoinHandle<()>> {
+/// Queues again the jobs a stopped server left half-done (before workers start).
+pub async fn requeue_interrupted(store: &dyn Store) {
     match store.requeue_interrupted_jobs().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(jobs = n, "re-queued jobs an earlier run left unfinished"),
         Err(err) => tracing::warn!(%err, "cannot re-queue unfinished jobs"),
     }
-    (0..workers.max(1))
-        .map(|_| {
-            let (store, files, notify) = (store.clone(), files.clone(), notify.clone());
-            tokio::spawn(async move { work(store, files, notify).await })
-        })
-        .collect()
 }
 
 /// One worker per two cores (media work is CPU-bound), at least one.
@@ -58,7 +46,9 @@ pub fn default_workers() -> usize {
         .max(1)
 }
 
-async fn work(store: Arc<dyn Store>, files: FileStore, notify: Arc<Notify>) {
+/// One worker: runs jobs as long as it runs (`crate::background` starts and stops it).
+/// `notify` wakes it when there is new work.
+pub async fn work(store: Arc<dyn Store>, files: FileStore, notify: Arc<Notify>) {
     loop {
         match store.claim_job(Utc::now()).await {
             Ok(Some(job)) => {

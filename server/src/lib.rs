@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod demo;

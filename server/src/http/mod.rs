@@ -2,9 +2,10 @@
 //! endpoints, assets' media under `/media/`, the admin's CSV export, the embedded front
 //! end, and `/healthz`.
 //!
-//! The handlers live here and drive the engines (uploads, store, files); nothing outside
-//! this folder depends on it but the CLI that serves it. Every error a handler answers
-//! with goes through [`error::error_response`].
+//! The handlers live here and drive the engines (uploads, store, files); outside this folder
+//! only the CLI that serves it and `crate::background` (which runs the state's tasks)
+//! depend on it. Every `ApiError` a handler answers with becomes a response through
+//! [`error::error_response`] (server functions answer through `app::error`).
 
 pub mod error;
 pub mod guard;

@@ -1,5 +1,6 @@
 //! What every handler shares: the store, file storage, accounts, the upload engine, the
 //! job queue's bell and the usage recorder, and the Leptos context built from them.
+//! Building it starts no task; `crate::background` runs the workers and the usage writer.
 
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ pub struct ServerState {
     pub jobs: Arc<tokio::sync::Notify>,
     /// Where requests record usage events (stored in batches by the writer).
     pub usage: Arc<app::usage::Usage>,
+    /// The usage queue's receiving end, until `crate::background` starts the writer.
+    pub(crate) usage_queue: crate::usage::Queue,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -61,7 +64,8 @@ impl ServerState {
             .site_pkg_dir("pkg")
             .build();
         let jobs = Arc::new(tokio::sync::Notify::new());
-        let usage = usage_recorder(&store);
+        // Nothing is started here: `crate::background` runs the writer and the workers.
+        let (usage, usage_queue) = crate::usage::recorder();
         ServerState {
             leptos,
             uploads: Arc::new(
@@ -70,6 +74,7 @@ impl ServerState {
             ),
             jobs,
             usage,
+            usage_queue,
             store,
             files,
             accounts: Arc::new(Accounts::new(CookiePolicy {
@@ -88,17 +93,6 @@ impl ServerState {
         self
     }
 
-    /// Starts the processing workers for this state's jobs.
-    pub async fn start_workers(&self, workers: usize) -> Vec<tokio::task::JoinHandle<()>> {
-        crate::jobs::start_workers(
-            self.store.clone(),
-            self.files.clone(),
-            self.jobs.clone(),
-            workers,
-        )
-        .await
-    }
-
     /// Provides the app's context to a page render or a server function call.
     pub(super) fn context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let ctx = AppContext {
@@ -109,15 +103,4 @@ impl ServerState {
         };
         move || provide_context(ctx.clone())
     }
-}
-
-/// A usage recorder with its writer running, or one that records nothing when there is
-/// no runtime to run the writer on.
-fn usage_recorder(store: &Arc<dyn Store>) -> Arc<app::usage::Usage> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return app::usage::Usage::off();
-    }
-    let (usage, queue) = app::usage::Usage::channel(app::usage::QUEUE_CAPACITY);
-    crate::usage::spawn_writer(store.clone(), usage.clone(), queue);
-    usage
 }

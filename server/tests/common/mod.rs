@@ -163,7 +163,19 @@ pub async fn serving(db: &TestDb, chunk: u64) -> atelier_server::http::ServerSta
     let files = atelier_server::storage::FileStore::open(db.dir.path()).expect("file store");
     let state = atelier_server::http::ServerState::new(db.store.clone(), files)
         .with_uploads(|engine| engine.with_chunk_size(chunk));
-    state.start_workers(1).await;
+    // Building the state starts nothing: the worker and the usage writer are started here,
+    // and left running (dropped, not stopped) until the test's runtime ends.
+    use atelier_server::background::{Background, Plan};
+    drop(
+        Background::start(
+            &state,
+            Plan {
+                workers: 1,
+                upkeep: false,
+            },
+        )
+        .await,
+    );
     state
 }
 
