@@ -1,8 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
-// Each backend gets its own server: the debug binary copied alone into an empty directory,
-// seeded with demo data (see scripts/e2e-server.sh). Postgres joins when the test script
-// found one (ATELIER_TEST_POSTGRES_URL).
+// Each backend gets its own server: the release binary (what users run) copied alone into
+// an empty directory, seeded with demo data (see scripts/e2e-server.sh). Postgres joins when
+// the test script found one (ATELIER_TEST_POSTGRES_URL).
 const backends = [{ name: 'sqlite', port: 3100 }];
 if (process.env.ATELIER_TEST_POSTGRES_URL) {
   backends.push({ name: 'postgres', port: 3101 });

@@ -2,12 +2,16 @@
 # Starts atelier for the browser suite the way a user would run the single binary: copied
 # alone into an empty directory, seeded with demo data, then served.
 # Usage: scripts/e2e-server.sh sqlite|postgres PORT
+# The binary is the release one (`cargo leptos build --release`), in $CARGO_TARGET_DIR if
+# set; ATELIER_E2E_BINARY names another (relative to the repository), e.g. target/debug/atelier
+# after a quicker `cargo leptos build`.
 set -euo pipefail
 
 backend="$1"
 port="$2"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-binary="$root/target/debug/atelier"
+cd "$root"
+binary="$(realpath -m "${ATELIER_E2E_BINARY:-${CARGO_TARGET_DIR:-target}/release/atelier}")"
 [[ -x "$binary" ]] || { echo "e2e-server: build first: $binary is missing" >&2; exit 1; }
 
 dir="$(mktemp -d -t atelier-e2e-XXXXXX)"
