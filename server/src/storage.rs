@@ -127,11 +127,7 @@ impl FileStore {
                     stack.push(path);
                     continue;
                 }
-                let old = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|age| age > grace);
+                let old = modified_before(&meta, now, grace);
                 if let (true, Ok(rel)) = (old, path.strip_prefix(&self.root)) {
                     out.push((rel.to_string_lossy().replace('\\', "/"), meta.len()));
                 }
@@ -139,6 +135,15 @@ impl FileStore {
         }
         out
     }
+}
+
+/// Whether a file was last modified more than `grace` before `now` (a file whose time
+/// cannot be read, or lies ahead, is not).
+pub fn modified_before(meta: &fs::Metadata, now: SystemTime, grace: Duration) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .is_some_and(|age| age > grace)
 }
 
 /// Links (or, across file systems, copies) a complete temp file to its content-addressed

@@ -11,7 +11,7 @@ use app::error::ApiError;
 use chrono::{DateTime, Utc};
 
 use super::{engine::UploadEngine, refusal::internal};
-use crate::storage::remove_quietly;
+use crate::storage::{modified_before, remove_quietly};
 
 /// How old a temp or stored file nothing names must be before it goes: a file is written
 /// just before the row that names it.
@@ -104,12 +104,7 @@ async fn old_entries(dir: &Path, grace: Duration) -> Vec<(PathBuf, String)> {
         let Ok(meta) = entry.metadata().await else {
             continue;
         };
-        let old = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age > grace);
-        if meta.is_file() && old {
+        if meta.is_file() && modified_before(&meta, now, grace) {
             out.push((
                 entry.path(),
                 entry.file_name().to_string_lossy().into_owned(),
