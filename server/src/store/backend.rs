@@ -30,9 +30,9 @@ pub(crate) trait Backend: Database {
     /// Postgres binds one array per column whatever the count.
     const ASSET_ROWS_PER_INSERT: usize;
 
-    /// The join that keeps the written order in a facet query: SQLite's planner, knowing
-    /// nothing of the sample's size, would otherwise drive from `asset_tags` (`CROSS JOIN`
-    /// fixes the order); Postgres plans it well from statistics.
+    /// The join that keeps the written order (a tag's `asset_tags` range driving a search,
+    /// the sample driving a facet query): SQLite's planner would otherwise pick another
+    /// driver (`CROSS JOIN` fixes the order); Postgres plans both well from statistics.
     const FACET_JOIN: &'static str;
 
     /// The collation clause that compares text byte by byte, so that ties among facet

@@ -234,3 +234,28 @@ pub(super) fn push_filters<'q, DB>(
         core.push("))");
     }
 }
+
+/// The ordered source of a search without text, written after `FROM`: the rarest included
+/// tag's `asset_tags` range (read in asset key order), else all of `assets`. `join` is the
+/// backend's join that keeps this order ([`super::backend::Backend::FACET_JOIN`]). Returns
+/// the source's key column and the included tags still to check per row.
+pub(super) fn push_tag_source<'q, 'p, DB>(
+    core: &mut QueryBuilder<'q, DB>,
+    plan: &'p SearchPlan<'q>,
+    join: &str,
+) -> (&'static str, &'p [i64])
+where
+    DB: Database,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    if let Some((tag, rest)) = plan.include.split_first() {
+        core.push(format_args!(
+            "asset_tags d {join} assets a ON a.id = d.asset_id WHERE d.tag_id = "
+        ))
+        .push_bind(*tag);
+        ("d.asset_id", rest)
+    } else {
+        core.push("assets a WHERE 1 = 1");
+        ("a.id", &[])
+    }
+}

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Postgres, QueryBuilder};
 
 use super::backend::Backend;
-use super::plan::{push_filters, SearchPlan, TextQuery};
+use super::plan::{push_filters, push_tag_source, SearchPlan, TextQuery};
 use super::types::{dim, key_time};
 use super::{Db, OpenError};
 
@@ -310,14 +310,7 @@ impl Backend for Postgres {
         core: &mut QueryBuilder<'q, Postgres>,
         plan: &SearchPlan<'q>,
     ) -> &'static str {
-        let (key, extra_tags) = if let Some((tag, rest)) = plan.include.split_first() {
-            core.push("asset_tags d JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
-                .push_bind(*tag);
-            ("d.asset_id", rest)
-        } else {
-            core.push("assets a WHERE TRUE");
-            ("a.id", &[][..])
-        };
+        let (key, extra_tags) = push_tag_source(core, plan, Self::FACET_JOIN);
         push_filters(
             core,
             plan,

@@ -12,7 +12,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::backend::Backend;
-use super::plan::{push_filters, SearchPlan};
+use super::plan::{push_filters, push_tag_source, SearchPlan};
 use super::types::{dim, Json, Ts};
 use super::{Db, OpenError};
 
@@ -239,13 +239,8 @@ impl Backend for Sqlite {
             )
             .push_bind(text.fts5());
             ("assets_fts.rowid", &plan.include[..])
-        } else if let Some((tag, rest)) = plan.include.split_first() {
-            core.push("asset_tags d CROSS JOIN assets a ON a.id = d.asset_id WHERE d.tag_id = ")
-                .push_bind(*tag);
-            ("d.asset_id", rest)
         } else {
-            core.push("assets a WHERE 1 = 1");
-            ("a.id", &[][..])
+            push_tag_source(core, plan, Self::FACET_JOIN)
         };
         push_filters(
             core,
