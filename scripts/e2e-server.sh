@@ -40,6 +40,10 @@ trap 'exit 0' TERM INT
 ./atelier seed-demo --count 60 --seed 7
 # The instance's admin (the browser tests log in as it; see end2end/tests/helpers.ts).
 printf '%s\n' 'violet tractor sings' | ./atelier user create curator --admin --password-stdin >/dev/null
-./atelier serve --addr "127.0.0.1:$port" &
+# Every visitor of the browser suite comes from 127.0.0.1, so the per-client rate limits
+# would count the whole suite as one person: raise them (the server tests check the limits).
+./atelier serve --addr "127.0.0.1:$port" \
+  --rate-register 1000/hour --rate-upload-start 1000/minute \
+  --rate-search 10000/minute --rate-facets 10000/minute &
 server=$!
 wait "$server"

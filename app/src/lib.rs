@@ -10,6 +10,8 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod recent_views;
 pub mod search;
 pub mod settings;
 #[cfg(feature = "ssr")]

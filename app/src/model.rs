@@ -334,11 +334,13 @@ where
     S: AsRef<str>,
 {
     let mut out: Vec<String> = Vec::new();
+    // Linear in the number of tags: a long list costs no more than reading it.
+    let mut seen = std::collections::HashSet::new();
     for tag in tags {
         let tag = tag.as_ref().trim().to_lowercase();
         let tag: String = tag.chars().take(MAX_TAG_LEN).collect();
         let tag = tag.trim_end().to_string();
-        if !tag.is_empty() && !out.contains(&tag) {
+        if !tag.is_empty() && seen.insert(tag.clone()) {
             out.push(tag);
         }
     }

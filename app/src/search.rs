@@ -15,6 +15,12 @@ use crate::model::{normalize_tags, MediaType};
 
 /// Longest search text accepted.
 pub const MAX_QUERY_LEN: usize = 500;
+/// Most tags one search may include, and as many again it may exclude.
+pub const MAX_SEARCH_TAGS: usize = 20;
+/// Longest `tags` or `exclude_tags` field, in bytes (twenty tags of the longest kind).
+pub const MAX_TAG_LIST_BYTES: usize = 2048;
+/// Longest value of any other filter field (`model`, `owner`, dates, `sort`), in bytes.
+pub const MAX_FIELD_BYTES: usize = 256;
 
 /// A parsed search.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +67,20 @@ pub enum SearchError {
     BadSort(String),
     #[error("sort=relevant needs words to search for")]
     RelevanceWithoutText,
+    #[error("“{key}” is longer than {max} bytes")]
+    FieldTooLong { key: &'static str, max: usize },
+    #[error("a search may include up to {MAX_SEARCH_TAGS} tags and exclude up to {MAX_SEARCH_TAGS}; {key} names more")]
+    TooManyTags { key: &'static str },
+}
+
+/// Whether a comma-separated list names more than [`MAX_SEARCH_TAGS`] tags (stops
+/// counting there).
+fn too_many_tags(list: &str) -> bool {
+    list.split(',')
+        .filter(|tag| !tag.trim().is_empty())
+        .take(MAX_SEARCH_TAGS + 1)
+        .count()
+        > MAX_SEARCH_TAGS
 }
 
 /// How many of the newest matches a relevance sort ranks: ranking every match of a common
@@ -211,14 +231,49 @@ impl Filters {
             .all(|key| self.get(key).trim().is_empty())
     }
 
+    /// Every field within its size, and the tag lists within their count: checked before
+    /// anything is parsed, so an oversized URL costs no more than reading it.
+    pub fn check_bounds(&self) -> Result<(), SearchError> {
+        // Four bytes per character at most: the character count is checked by the parser.
+        if self.q.len() > MAX_QUERY_LEN * 4 {
+            return Err(SearchError::TooLong);
+        }
+        for key in FILTER_KEYS {
+            let max = match key {
+                "q" => continue,
+                "tags" | "exclude_tags" => MAX_TAG_LIST_BYTES,
+                _ => MAX_FIELD_BYTES,
+            };
+            if self.get(key).len() > max {
+                return Err(SearchError::FieldTooLong { key, max });
+            }
+        }
+        if too_many_tags(&self.tags) {
+            return Err(SearchError::TooManyTags { key: "tags" });
+        }
+        if too_many_tags(&self.exclude_tags) {
+            return Err(SearchError::TooManyTags {
+                key: "exclude_tags",
+            });
+        }
+        Ok(())
+    }
+
     /// The one search these filters describe: the text's filters and the separate fields
     /// together. A filter given both ways must agree.
     pub fn resolve(&self) -> Result<(Search, Sort), SearchError> {
+        self.check_bounds()?;
         let mut search = Search::parse(&self.q)?;
         let list = |text: &str| normalize_tags(text.split(','));
         search.tags = normalize_tags(search.tags.iter().chain(&list(&self.tags)));
         search.exclude_tags =
             normalize_tags(search.exclude_tags.iter().chain(&list(&self.exclude_tags)));
+        if search.tags.len() > MAX_SEARCH_TAGS {
+            return Err(SearchError::TooManyTags { key: "the search" });
+        }
+        if search.exclude_tags.len() > MAX_SEARCH_TAGS {
+            return Err(SearchError::TooManyTags { key: "the search" });
+        }
         let media_type = match self.media_type.trim().to_ascii_lowercase().as_str() {
             "" | "all" | "any" => None,
             "image" | "images" => Some(MediaType::Image),
@@ -381,6 +436,11 @@ impl Search {
         }
         search.tags = normalize_tags(&search.tags);
         search.exclude_tags = normalize_tags(&search.exclude_tags);
+        if search.tags.len() > MAX_SEARCH_TAGS || search.exclude_tags.len() > MAX_SEARCH_TAGS {
+            return Err(SearchError::TooManyTags {
+                key: "the search text",
+            });
+        }
         search.media_type = match media.as_deref() {
             None => None,
             Some("image" | "images") => Some(MediaType::Image),
@@ -634,5 +694,72 @@ mod tests {
             Search::parse(&"x".repeat(MAX_QUERY_LEN + 1)),
             Err(SearchError::TooLong)
         );
+    }
+
+    #[test]
+    fn oversized_filters_are_refused_before_they_are_parsed() {
+        // The attack: one URL naming sixteen thousand tags.
+        let names: Vec<String> = (0..16_000).map(|n| format!("t{n}")).collect();
+        let bomb = Filters {
+            tags: names.join(","),
+            ..Filters::default()
+        };
+        assert_eq!(
+            bomb.resolve(),
+            Err(SearchError::FieldTooLong {
+                key: "tags",
+                max: MAX_TAG_LIST_BYTES
+            })
+        );
+        let many_short = Filters {
+            exclude_tags: names[..MAX_SEARCH_TAGS + 1].join(","),
+            ..Filters::default()
+        };
+        let err = many_short.resolve().expect_err("21 tags");
+        assert_eq!(
+            err,
+            SearchError::TooManyTags {
+                key: "exclude_tags"
+            }
+        );
+        assert!(err.to_string().contains("exclude up to 20"), "{err}");
+        // Twenty is allowed, also when some come from the text and some from the field.
+        let twenty = Filters {
+            q: format!(
+                "{} cat",
+                names[..5]
+                    .iter()
+                    .map(|t| format!("tag:{t}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            tags: names[5..MAX_SEARCH_TAGS].join(","),
+            ..Filters::default()
+        };
+        assert_eq!(twenty.resolve().expect("twenty tags").0.tags.len(), 20);
+        let twenty_one = Filters {
+            tags: format!("{},extra", twenty.tags),
+            ..twenty.clone()
+        };
+        assert!(matches!(
+            twenty_one.resolve(),
+            Err(SearchError::TooManyTags { .. })
+        ));
+        let long_model = Filters {
+            model: "m".repeat(MAX_FIELD_BYTES + 1),
+            ..Filters::default()
+        };
+        assert_eq!(
+            long_model.resolve(),
+            Err(SearchError::FieldTooLong {
+                key: "model",
+                max: MAX_FIELD_BYTES
+            })
+        );
+        let long_text = Filters {
+            q: "é".repeat(MAX_QUERY_LEN * 2 + 1),
+            ..Filters::default()
+        };
+        assert_eq!(long_text.resolve(), Err(SearchError::TooLong));
     }
 }

@@ -30,6 +30,8 @@ pub struct Usage {
     queue: mpsc::Sender<Message>,
     enabled: AtomicBool,
     dropped: AtomicU64,
+    /// Who viewed what lately: one view per viewer, asset and window.
+    views: crate::recent_views::RecentViews,
 }
 
 impl Usage {
@@ -40,6 +42,7 @@ impl Usage {
             queue,
             enabled: AtomicBool::new(true),
             dropped: AtomicU64::new(0),
+            views: Default::default(),
         };
         (Arc::new(usage), receiver)
     }
@@ -49,6 +52,25 @@ impl Usage {
         let (usage, _) = Usage::channel(1);
         usage.set_enabled(false);
         usage
+    }
+
+    /// Records that `viewer` looked at `asset` (someone else's), unless they were counted
+    /// for it within [`crate::recent_views::VIEW_WINDOW`]. A viewer the server cannot tell
+    /// apart (no address) is always counted.
+    pub fn record_view(
+        &self,
+        viewer: Option<crate::recent_views::Viewer>,
+        user: Option<UserId>,
+        asset: &str,
+    ) {
+        if !self.enabled() {
+            return;
+        }
+        let first =
+            viewer.is_none_or(|viewer| self.views.count(viewer, asset, std::time::Instant::now()));
+        if first {
+            self.record(Feature::AssetViewed, user, asset);
+        }
     }
 
     /// Queues one use of `feature` by `user` (`None`: not logged in). Never waits.

@@ -1,7 +1,7 @@
 //! Every task the server runs beside its requests, started and stopped in one place: the
 //! processing workers, the usage writer, and the periodic upkeep (the upload and session
 //! sweepers, following the usage settings and pruning old events, tidying the full-text
-//! index). Building the server's state starts nothing; `atelier serve` calls
+//! index, pruning the rate limiters). Building the server's state starts nothing; `atelier serve` calls
 //! [`Background::start`] once the state is built and [`Background::stop`] once the last
 //! request is answered.
 
@@ -33,6 +33,8 @@ pub const USAGE_SETTINGS_EVERY: Duration = Duration::from_secs(60);
 /// Every this many readings of the usage settings (the first at start-up) also drop raw
 /// events past their retention: once an hour.
 pub const USAGE_PRUNE_ROUNDS: u64 = 60;
+/// How often the rate limiters forget clients whose buckets are full again.
+pub const RATE_PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long stopping waits for a task to end before aborting it.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -148,6 +150,16 @@ impl Background {
             async move {
                 let merged = store.tidy_search_index().await?;
                 Ok::<_, app::store::StoreError>(merged.then(|| "full-text index merged".into()))
+            }
+        });
+
+        let rates = state.rates.clone();
+        self.every("rate limit prune", RATE_PRUNE_EVERY, move |_| {
+            let rates = rates.clone();
+            async move {
+                let tracked = rates.prune();
+                tracing::debug!(tracked, "rate limiters pruned");
+                Ok::<_, std::convert::Infallible>(None)
             }
         });
 

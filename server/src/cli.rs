@@ -11,7 +11,10 @@ use crate::{
     background::{Background, Plan},
     config::Config,
     demo::{self, SeedOptions},
-    http::{router, Security, ServerState},
+    http::{
+        rate::{self, Rate, RateLimits},
+        router, Security, ServerState,
+    },
     net::{IpRange, TrustedProxies},
     storage::FileStore,
     store,
@@ -84,6 +87,18 @@ pub struct ServeArgs {
     /// by commas (e.g. 127.0.0.1,10.0.0.0/8). Without it the socket's peer is the client.
     #[arg(long, env = "ATELIER_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpRange>,
+    /// Accounts one client address may register, e.g. 10/hour (`off`: no limit).
+    #[arg(long, env = "ATELIER_RATE_REGISTER", default_value_t = rate::REGISTER)]
+    pub rate_register: Rate,
+    /// Uploads one client address may start, e.g. 100/minute (`off`: no limit).
+    #[arg(long, env = "ATELIER_RATE_UPLOAD_START", default_value_t = rate::UPLOAD_START)]
+    pub rate_upload_start: Rate,
+    /// Gallery, profile and tag pages and search API calls per client address.
+    #[arg(long, env = "ATELIER_RATE_SEARCH", default_value_t = rate::SEARCH)]
+    pub rate_search: Rate,
+    /// Filter counts (`/api/facets`) per client address.
+    #[arg(long, env = "ATELIER_RATE_FACETS", default_value_t = rate::FACETS)]
+    pub rate_facets: Rate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +106,7 @@ pub enum UserCommand {
     /// Create an account. Prints a generated password unless --password-stdin is given.
     Create {
         username: String,
-        /// Make it an admin (the first account on an instance always is).
+        /// Make it an admin (registering never does; this or the setup link must).
         #[arg(long)]
         admin: bool,
         /// Read the password from the first line of stdin.
@@ -362,8 +377,15 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let security = Security {
         secure_cookies: !args.insecure_cookies,
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+        rate_limits: RateLimits {
+            register: args.rate_register,
+            upload_start: args.rate_upload_start,
+            search: args.rate_search,
+            facets: args.rate_facets,
+        },
     };
     let state = ServerState::with_security(store.clone(), files, security);
+    let setup = offer_setup_link(&state, args.addr).await?;
     let background = Background::start(&state, Plan::serve()).await;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // The dummy hash for unknown users' logins, made off the start-up path.
@@ -374,6 +396,12 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         "atelier listening on http://{}",
         args.addr
     );
+    if let Some(link) = setup {
+        tracing::warn!(
+            "this instance has no admin yet: open {link} to create the admin account \
+             (the link works once, until the server stops), or run `atelier user create NAME --admin`"
+        );
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -382,6 +410,26 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     background.stop().await;
     store.close().await;
     Ok(())
+}
+
+/// While no admin can log in, arms the one-time setup link and answers it (as a URL on
+/// the address served; a wildcard address is shown as localhost).
+async fn offer_setup_link(state: &ServerState, addr: SocketAddr) -> Result<Option<String>> {
+    if state
+        .store
+        .has_admin()
+        .await
+        .context("cannot tell whether the instance has an admin")?
+    {
+        return Ok(None);
+    }
+    let token = state.accounts.setup.arm();
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    Ok(Some(format!("http://{host}/register?setup={token}")))
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server exits.

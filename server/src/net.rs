@@ -1,7 +1,17 @@
 //! Who is the client? The socket peer, unless that peer is a proxy the operator trusts
 //! (`--trusted-proxies`): then the address that proxy forwarded in `X-Forwarded-For`.
+//! Likewise whether the browser spoke HTTPS: only a trusted proxy's `X-Forwarded-Proto`
+//! says so (atelier itself serves plain HTTP).
 
-use std::{net::IpAddr, net::SocketAddr, str::FromStr, sync::Arc};
+use std::{
+    net::IpAddr,
+    net::SocketAddr,
+    str::FromStr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 use app::auth::ClientIp;
 use axum::{
@@ -73,15 +83,51 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Clone, Debug, Default)]
-pub struct TrustedProxies(Arc<Vec<IpRange>>);
+pub struct TrustedProxies {
+    ranges: Arc<Vec<IpRange>>,
+    /// Set once the server has warned that a proxy it does not trust is forwarding.
+    warned: Arc<AtomicBool>,
+}
+
+/// A peer on the same machine or a private network: where a reverse proxy usually is.
+fn is_local(ip: IpAddr) -> bool {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+    }
+}
 
 impl TrustedProxies {
     pub fn new(ranges: Vec<IpRange>) -> Self {
-        TrustedProxies(Arc::new(ranges))
+        TrustedProxies {
+            ranges: Arc::new(ranges),
+            warned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A forwarded request from a local peer that is not trusted: most likely a reverse
+    /// proxy nobody told us about. Then every client looks like the proxy, and the
+    /// per-client limits (login throttle, rate limits) hold for everyone together. Says so
+    /// once, loudly; answers whether this call was the one that warned.
+    fn warn_untrusted_proxy(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> bool {
+        if !headers.contains_key("x-forwarded-for") || !is_local(peer) {
+            return false;
+        }
+        if self.warned.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        tracing::warn!(
+            %peer,
+            "requests arrive with X-Forwarded-For from {peer}, which is not a trusted proxy: \
+             every client looks like {peer}, so the login throttle and the rate limits count \
+             all of them as one. If {peer} is your reverse proxy, start atelier with \
+             --trusted-proxies {peer}"
+        );
+        true
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|range| range.contains(ip))
+        self.ranges.iter().any(|range| range.contains(ip))
     }
 
     /// The client behind `peer`: walking `X-Forwarded-For` from the right (the hop nearest
@@ -90,6 +136,7 @@ impl TrustedProxies {
     pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
         let mut client = canonical(peer);
         if !self.trusts(client) {
+            self.warn_untrusted_proxy(client, headers);
             return client;
         }
         let hops = headers
@@ -113,7 +160,27 @@ impl TrustedProxies {
     }
 }
 
-/// Middleware: records the client's address in the request's extensions as [`ClientIp`].
+/// Whether the browser reached us over HTTPS (through a trusted proxy that says so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Https(pub bool);
+
+impl TrustedProxies {
+    /// HTTPS when `peer` is a trusted proxy whose `X-Forwarded-Proto` (its own, the last
+    /// value) is `https`.
+    pub fn https(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> bool {
+        self.trusts(canonical(peer))
+            && headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+}
+
+/// Middleware: records the client's address in the request's extensions as [`ClientIp`],
+/// and whether it came over HTTPS as [`Https`].
 pub async fn identify_client(proxies: TrustedProxies, mut req: Request, next: Next) -> Response {
     let extensions = req.extensions();
     let peer = extensions
@@ -127,7 +194,9 @@ pub async fn identify_client(proxies: TrustedProxies, mut req: Request, next: Ne
         });
     if let Some(peer) = peer {
         let ip = proxies.client_ip(peer, req.headers());
+        let https = proxies.https(peer, req.headers());
         req.extensions_mut().insert(ClientIp(ip));
+        req.extensions_mut().insert(Https(https));
     }
     next.run(req).await
 }
@@ -191,5 +260,39 @@ mod tests {
             proxies.client_ip(ip("127.0.0.1"), &forwarded("not-an-ip")),
             ip("127.0.0.1")
         );
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_can_say_the_browser_used_https() {
+        let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().expect("range")]);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-proto", "https".parse().expect("header"));
+        assert!(proxies.https(ip("10.0.0.2"), &headers));
+        assert!(
+            !proxies.https(ip("198.51.100.7"), &headers),
+            "a client's claim"
+        );
+        assert!(!proxies.https(ip("10.0.0.2"), &HeaderMap::new()));
+        headers.insert("x-forwarded-proto", "https, http".parse().expect("header"));
+        assert!(
+            !proxies.https(ip("10.0.0.2"), &headers),
+            "the last hop's word counts"
+        );
+    }
+
+    #[test]
+    fn a_proxy_nobody_trusts_is_pointed_out_once() {
+        let proxies = TrustedProxies::default();
+        let headers = forwarded("203.0.113.5");
+        // A public peer sending the header is a client's own claim, not a proxy.
+        assert!(!proxies.warn_untrusted_proxy(ip("198.51.100.7"), &headers));
+        // A local peer without the header is a local client.
+        assert!(!proxies.warn_untrusted_proxy(ip("127.0.0.1"), &HeaderMap::new()));
+        assert!(proxies.warn_untrusted_proxy(ip("10.0.0.2"), &headers));
+        assert!(
+            !proxies.warn_untrusted_proxy(ip("10.0.0.2"), &headers),
+            "only once"
+        );
+        assert!(TrustedProxies::default().warn_untrusted_proxy(ip("::1"), &headers));
     }
 }

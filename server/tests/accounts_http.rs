@@ -9,7 +9,10 @@ use app::model::MediaType;
 use app::store::{NewAsset, NewUser};
 use atelier_server::{
     admin,
-    http::{Security, ServerState},
+    http::{
+        rate::{Rate, RateLimits},
+        Security, ServerState,
+    },
     net::TrustedProxies,
     storage::FileStore,
 };
@@ -40,12 +43,12 @@ async fn a_visitor_registers_logs_out_and_logs_in_again(db: &TestDb) {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_kind(&anonymous), "unauthorized");
 
-    // The first account on the instance is its admin.
+    // The first account on the instance is no admin for being first.
     let registered = alice.register("Alice", GOOD_PASSWORD).await;
     assert_eq!(registered.status, StatusCode::OK, "{}", registered.text());
     assert_eq!(
         registered.json(),
-        json!({"username": "alice", "role": "admin"})
+        json!({"username": "alice", "role": "user"})
     );
     let set_cookie = registered.header(header::SET_COOKIE).to_string();
     for part in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure"] {
@@ -57,10 +60,10 @@ async fn a_visitor_registers_logs_out_and_logs_in_again(db: &TestDb) {
     let first_token = alice.cookie.clone().expect("logged in");
     assert_eq!(
         alice.me().await.json(),
-        json!({"username": "alice", "role": "admin"})
+        json!({"username": "alice", "role": "user"})
     );
 
-    // Later accounts are users; names are unique in any case; rules are explained.
+    // Later accounts are users too; names are unique in any case; rules are explained.
     let mut bob = Browser::new(&state, [192, 0, 2, 2], CHROME);
     assert_eq!(
         bob.register("bob", GOOD_PASSWORD).await.json()["role"],
@@ -330,6 +333,7 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy(db: &TestDb) {
     let security = Security {
         secure_cookies: false,
         trusted_proxies: TrustedProxies::new(vec!["127.0.0.1".parse().expect("range")]),
+        ..Security::default()
     };
     let state = ServerState::with_security(db.store.clone(), files, security);
     let proxied = Browser::new(&state, [127, 0, 0, 1], FIREFOX);
@@ -647,8 +651,8 @@ async fn registration_can_be_closed(db: &TestDb) {
     .expect("create");
     assert_eq!(
         made.user.role,
-        Role::Admin,
-        "the first account on this instance"
+        Role::User,
+        "only --admin makes an admin, first account or not"
     );
     assert_eq!(
         visitor.login("lena", GOOD_PASSWORD).await.status,
@@ -662,7 +666,11 @@ async fn cross_site_writes_are_refused(db: &TestDb) {
     victim.register("mona", GOOD_PASSWORD).await;
     let forged = [
         ("sec-fetch-site", "cross-site"),
+        // A sibling subdomain is the same site, but may be someone else's.
+        ("sec-fetch-site", "same-site"),
         ("origin", "https://evil.example"),
+        // This host over another scheme is another origin.
+        ("origin", "https://atelier.test"),
     ];
     for (name, value) in forged {
         for uri in ["/api/logout", "/api/sessions/revoke-others", "/api/login"] {
@@ -801,11 +809,230 @@ async fn markup_in_prompts_and_usernames_renders_inert(db: &TestDb) {
     }
 }
 
+async fn a_fresh_instance_is_claimed_only_through_its_setup_link(db: &TestDb) {
+    let state = state(db);
+    let link = state.accounts.setup.arm();
+    // A stranger who finds the instance first gets an ordinary account.
+    let mut stranger = Browser::new(&state, [203, 0, 113, 9], CHROME);
+    let first = stranger.register("early-bird", GOOD_PASSWORD).await;
+    assert_eq!(first.json()["role"], "user", "{}", first.text());
+    // A guessed token is refused, and the account is not made.
+    let mut guess = stranger
+        .post(
+            "/api/register",
+            &[
+                ("username", "guesser"),
+                ("password", GOOD_PASSWORD),
+                ("setup", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ],
+        )
+        .await;
+    assert_eq!(guess.status, StatusCode::FORBIDDEN, "{}", guess.text());
+    assert!(guess.text().contains("setup link"), "{}", guess.text());
+    assert!(db.store.find_user("guesser").await.expect("find").is_none());
+
+    // The owner opens the link the server printed: the page says what it is for.
+    let mut owner = Browser::new(&state, [192, 0, 2, 40], FIREFOX);
+    let page = owner.get(&format!("/register?setup={link}")).await;
+    assert!(
+        page.text()
+            .contains("Create this instance&#x27;s admin account")
+            || page.text().contains("Create this instance's admin account"),
+        "{}",
+        page.text()
+    );
+    assert!(
+        page.text().contains("name=\"setup\""),
+        "the token rides along"
+    );
+    // A name already taken: refused, and the link still works.
+    guess = owner
+        .post(
+            "/api/register",
+            &[
+                ("username", "early-bird"),
+                ("password", GOOD_PASSWORD),
+                ("setup", link.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(guess.status, StatusCode::CONFLICT, "{}", guess.text());
+    let made = owner
+        .post(
+            "/api/register",
+            &[
+                ("username", "owner"),
+                ("password", GOOD_PASSWORD),
+                ("setup", link.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text());
+    assert_eq!(made.json(), json!({"username": "owner", "role": "admin"}));
+    assert!(db.store.has_admin().await.expect("has admin"));
+    // Used once, it works no more.
+    let mut late = Browser::new(&state, [192, 0, 2, 41], FIREFOX);
+    let again = late
+        .post(
+            "/api/register",
+            &[
+                ("username", "second-owner"),
+                ("password", GOOD_PASSWORD),
+                ("setup", link.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.text());
+}
+
+async fn a_hundred_guesses_at_once_get_ten_password_checks(db: &TestDb) {
+    let state = state(db);
+    let mut owner = Browser::new(&state, [192, 0, 2, 16], FIREFOX);
+    assert_eq!(
+        owner.register("hazel", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let checked_before = state.accounts.passwords.verifications();
+
+    // A hundred wrong passwords sent together, before the first has been verified.
+    let attacker = Browser::new(&state, [203, 0, 113, 77], CHROME);
+    let guesses = (0..100).map(|n| {
+        let mut attacker = attacker.clone();
+        tokio::spawn(async move { attacker.login("hazel", &format!("guess {n} of many")).await })
+    });
+    let mut refused = 0;
+    let mut wrong = 0;
+    for guess in guesses {
+        let reply = guess.await.expect("guess");
+        match reply.status {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                refused += 1;
+                let retry: u64 = reply
+                    .header(header::RETRY_AFTER)
+                    .parse()
+                    .expect("Retry-After in seconds");
+                assert!((1..=60).contains(&retry), "{retry}");
+            }
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert_eq!((wrong, refused), (10, 90));
+    assert_eq!(
+        state.accounts.passwords.verifications() - checked_before,
+        10,
+        "only the attempts that got a place were checked"
+    );
+    // The account is locked for the window, even with the right password.
+    assert_eq!(
+        owner.login("hazel", GOOD_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+async fn a_right_password_gives_its_place_back(db: &TestDb) {
+    let state = state(db);
+    let mut ivan = Browser::new(&state, [192, 0, 2, 17], FIREFOX);
+    assert_eq!(
+        ivan.register("ivan", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    // Logging in again and again from one address is not an attack: each success is
+    // taken back out of the count.
+    for round in 0..15 {
+        let reply = ivan.login("ivan", GOOD_PASSWORD).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "login {round}: {}",
+            reply.text()
+        );
+    }
+}
+
+async fn registering_and_searching_are_limited_per_address(db: &TestDb) {
+    let files = FileStore::open(db.dir.path()).expect("file store");
+    let security = Security {
+        rate_limits: RateLimits {
+            register: Rate::per_hour(3),
+            search: Rate::per_minute(5),
+            ..RateLimits::default()
+        },
+        ..Security::default()
+    };
+    let state = ServerState::with_security(db.store.clone(), files, security);
+
+    // One address registers three accounts; the fourth waits twenty minutes.
+    let mut farm = Browser::new(&state, [198, 51, 100, 3], CHROME);
+    for name in ["bot-one", "bot-two", "bot-three"] {
+        let reply = farm.clone().register(name, GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let refused = farm.register("bot-four", GOOD_PASSWORD).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(error_kind(&refused), "too_many_requests");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many accounts registered from your address"),
+        "{}",
+        refused.text()
+    );
+    let retry: u64 = refused
+        .header(header::RETRY_AFTER)
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1190..=1200).contains(&retry), "{retry}");
+    assert!(db
+        .store
+        .find_user("bot-four")
+        .await
+        .expect("find")
+        .is_none());
+    // Someone else registers as usual.
+    let mut judy = Browser::new(&state, [192, 0, 2, 18], FIREFOX);
+    assert_eq!(
+        judy.register("judy", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+
+    // Five searches in a row, then a pause is asked for; pages that are not searches and
+    // other addresses are not affected.
+    for n in 0..5 {
+        let uri = if n % 2 == 0 { "/api/assets" } else { "/" };
+        assert_eq!(farm.get(uri).await.status, StatusCode::OK, "search {n}");
+    }
+    let sixth = farm.get("/api/assets?q=cat").await;
+    assert_eq!(
+        sixth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        sixth.text()
+    );
+    assert!(sixth.header(header::RETRY_AFTER).parse::<u64>().is_ok());
+    assert_eq!(
+        farm.get("/t/portrait").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(farm.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(judy.get("/api/assets").await.status, StatusCode::OK);
+}
+
 on_both_backends!(
     a_visitor_registers_logs_out_and_logs_in_again,
+    a_fresh_instance_is_claimed_only_through_its_setup_link,
     forms_work_without_javascript,
     wrong_password_and_unknown_user_look_the_same,
     ten_failures_in_a_minute_lock_the_door_even_for_the_right_password,
+    a_hundred_guesses_at_once_get_ten_password_checks,
+    a_right_password_gives_its_place_back,
+    registering_and_searching_are_limited_per_address,
     forwarded_addresses_count_only_behind_a_trusted_proxy,
     two_devices_and_revoking_one_logs_it_out,
     a_new_password_ends_the_other_sessions,

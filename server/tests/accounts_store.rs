@@ -36,20 +36,34 @@ fn session(id: &str, token: u8, now: DateTime<Utc>, device: &str) -> NewSession 
     }
 }
 
-async fn the_first_real_account_is_admin_and_sessions_live_and_die(db: &TestDb) {
+async fn accounts_get_the_role_asked_for_and_sessions_live_and_die(db: &TestDb) {
     let store = db.store.as_ref();
 
-    // Demo users cannot log in, so they do not count as the first account.
-    let demo = store
-        .create_user(&account("demo", "demoAAAAAAAA", None))
-        .await
-        .expect("demo");
-    assert_eq!(demo.role, Role::User);
+    // The first account is no admin by being first.
     let alice = store
         .create_user(&account("alice", "aliceAAAAAAA", Some("$argon2id$alice")))
         .await
         .expect("alice");
-    assert_eq!(alice.role, Role::Admin, "first account that can log in");
+    assert_eq!(alice.role, Role::User, "nothing is decided for an account");
+    assert!(!store.has_admin().await.expect("has admin"));
+    // An admin who cannot log in (no password) does not count as one.
+    let mut keyless = account("keyless", "keylessAAAAA", None);
+    keyless.role = Role::Admin;
+    store.create_user(&keyless).await.expect("keyless");
+    assert!(!store.has_admin().await.expect("has admin"));
+    let mut root = account("root", "rootAAAAAAAA", Some("$argon2id$root"));
+    root.role = Role::Admin;
+    assert_eq!(
+        store.create_user(&root).await.expect("root").role,
+        Role::Admin
+    );
+    assert!(store.has_admin().await.expect("has admin"));
+    // A disabled admin cannot log in either.
+    store
+        .set_status("root", UserStatus::Disabled)
+        .await
+        .expect("disable");
+    assert!(!store.has_admin().await.expect("has admin"));
     assert_eq!((alice.status, alice.login_count), (UserStatus::Enabled, 0));
     let bob = store
         .create_user(&account("bob", "bobAAAAAAAAA", Some("$argon2id$bob")))
@@ -261,7 +275,11 @@ async fn the_first_real_account_is_admin_and_sessions_live_and_die(db: &TestDb) 
         .into_iter()
         .map(|u| u.username)
         .collect();
-    assert_eq!(names, ["alice", "bob"], "demo users cannot log in");
+    assert_eq!(
+        names,
+        ["alice", "root", "bob"],
+        "accounts without a password (demo users) cannot log in"
+    );
 
     // Expired sessions are swept.
     store
@@ -326,6 +344,6 @@ async fn settings_are_seeded_and_changeable(db: &TestDb) {
 }
 
 on_both_backends!(
-    the_first_real_account_is_admin_and_sessions_live_and_die,
+    accounts_get_the_role_asked_for_and_sessions_live_and_die,
     settings_are_seeded_and_changeable,
 );

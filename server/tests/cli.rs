@@ -1,5 +1,5 @@
 //! Running the `atelier` binary as an operator would: help, bad configuration, a taken
-//! port, and a clean shutdown on SIGTERM.
+//! port, a clean shutdown on SIGTERM, and the setup link of a fresh instance.
 
 use std::{
     net::TcpListener,
@@ -165,6 +165,70 @@ fn the_server_stops_cleanly_on_sigterm() {
         assert!(Instant::now() < deadline, "the server ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Serves `dir` until it has logged a line holding `needle` or 30 s have passed; answers
+/// that line (if any), then stops the server.
+fn served_line(dir: &Path, needle: &str) -> Option<String> {
+    use std::io::{BufRead, BufReader};
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = atelier(dir, &["serve", "--addr", &addr])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut found = None;
+    // Listening is logged after the setup link, so once it is, the link would be too.
+    let mut listening = false;
+    while found.is_none() && !listening && Instant::now() < deadline {
+        if let Ok(line) = seen.recv_timeout(Duration::from_millis(100)) {
+            listening = line.contains("atelier listening");
+            if line.contains(needle) {
+                found = Some(line);
+            }
+        }
+    }
+    // A few more lines after "listening", where the link follows it.
+    let settle = Instant::now() + Duration::from_secs(2);
+    while found.is_none() && Instant::now() < settle {
+        if let Ok(line) = seen.recv_timeout(Duration::from_millis(100)) {
+            if line.contains(needle) {
+                found = Some(line);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    found
+}
+
+#[test]
+fn a_fresh_instance_logs_a_one_time_setup_link_until_it_has_an_admin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = served_line(dir.path(), "setup=").expect("the setup link is logged");
+    assert!(line.contains("no admin yet"), "{line}");
+    assert!(line.contains("/register?setup="), "{line}");
+    let created = run_with_input(
+        dir.path(),
+        &["user", "create", "root", "--admin", "--password-stdin"],
+        "violet tractor sings\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    assert_eq!(served_line(dir.path(), "setup="), None, "an admin exists");
 }
 
 /// Runs `atelier` with `stdin` as its input and returns what it printed.

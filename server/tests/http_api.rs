@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use atelier_server::{
     demo::{self, SeedOptions},
-    http::{router, ServerState},
+    http::{router, Security, ServerState},
+    net::TrustedProxies,
     storage::FileStore,
 };
 use axum::{
@@ -540,7 +541,82 @@ async fn visitors_filter_and_search_by_url(db: &TestDb) {
     assert!(html.contains("name=\"q\""), "with the form to fix it");
 }
 
+async fn https_deployments_get_hsts_and_huge_searches_are_refused_at_once(db: &TestDb) {
+    use axum::extract::connect_info::MockConnectInfo;
+    let files = FileStore::open(db.dir.path()).expect("file store");
+    let security = Security {
+        trusted_proxies: TrustedProxies::new(vec!["127.0.0.1".parse().expect("range")]),
+        ..Security::default()
+    };
+    let state = ServerState::with_security(db.store.clone(), files, security);
+    let behind_proxy = router(state.clone()).layer(MockConnectInfo(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        40_000,
+    ))));
+    let direct = router(state).layer(MockConnectInfo(std::net::SocketAddr::from((
+        [198, 51, 100, 4],
+        40_000,
+    ))));
+    let proto = header::HeaderName::from_static("x-forwarded-proto");
+    let https = [(proto.clone(), "https")];
+    let sts = header::STRICT_TRANSPORT_SECURITY;
+
+    // The proxy says the browser spoke HTTPS: browsers are told to keep to it.
+    let secure = get(&behind_proxy, "/", &https).await;
+    assert_eq!(secure.header(sts.clone()), "max-age=31536000");
+    assert_eq!(
+        get(&behind_proxy, "/api/assets", &https)
+            .await
+            .header(sts.clone()),
+        "max-age=31536000"
+    );
+    // Plain HTTP, or a client's own claim, gets none.
+    assert_eq!(get(&behind_proxy, "/", &[]).await.header(sts.clone()), "");
+    assert_eq!(get(&direct, "/", &https).await.header(sts), "");
+
+    // Two thousand tags in one 12 KB URL: refused before anything reads them. (Past 64 KB
+    // hyper itself answers 414.)
+    let names: Vec<String> = (0..2_000).map(|n| format!("t{n}")).collect();
+    let bomb = get(
+        &direct,
+        &format!("/api/assets?tags={}", names.join(",")),
+        &[],
+    )
+    .await;
+    assert_eq!(bomb.status, StatusCode::BAD_REQUEST, "{}", bomb.text());
+    assert!(
+        bomb.text().contains("at most 8192 are accepted"),
+        "{}",
+        bomb.text()
+    );
+    // Within the URL limit but over the tag count.
+    let many = get(
+        &direct,
+        &format!("/api/assets?tags={}", names[..21].join(",")),
+        &[],
+    )
+    .await;
+    assert_eq!(many.status, StatusCode::BAD_REQUEST, "{}", many.text());
+    assert!(many.text().contains("include up to 20"), "{}", many.text());
+    let facets = get(
+        &direct,
+        &format!("/api/facets?exclude_tags={}", names[..21].join(",")),
+        &[],
+    )
+    .await;
+    assert_eq!(facets.status, StatusCode::BAD_REQUEST, "{}", facets.text());
+    // Twenty are fine.
+    let twenty = get(
+        &direct,
+        &format!("/api/assets?tags={}", names[..20].join(",")),
+        &[],
+    )
+    .await;
+    assert_eq!(twenty.status, StatusCode::OK, "{}", twenty.text());
+}
+
 on_both_backends!(
+    https_deployments_get_hsts_and_huge_searches_are_refused_at_once,
     visitors_filter_and_search_by_url,
     browsers_get_guard_rails,
     the_api_pages_through_every_asset_once,

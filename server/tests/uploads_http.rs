@@ -241,6 +241,13 @@ async fn a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in(db: &Tes
     assert_eq!(original.body, png);
     assert_eq!(original.header(header::CONTENT_TYPE), "image/png");
     assert_eq!(original.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    // Only this site's pages may embed it.
+    assert_eq!(
+        original.header(header::HeaderName::from_static(
+            "cross-origin-resource-policy"
+        )),
+        "same-origin"
+    );
     assert_eq!(
         original.header(header::CACHE_CONTROL),
         "public, max-age=31536000, immutable"
@@ -478,6 +485,57 @@ async fn bad_uploads_get_their_own_status_and_leave_nothing(db: &TestDb) {
     );
     let refinish = finish(&mut alice, &id, &[]).await;
     assert_eq!(refinish.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // The same page sent one byte first (too few to tell), then the rest: the second
+    // chunk is refused from the file's first bytes, long before the end.
+    let started = start(&mut alice, "sly.png", html.len() + 4 * CHUNK as usize, None).await;
+    let sly = started.json()["upload_id"]
+        .as_str()
+        .expect("upload id")
+        .to_string();
+    let one = send_chunk(&mut alice, &sly, 0, &html[..1]).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text());
+    let rest = send_chunk(&mut alice, &sly, 1, &html[1..]).await;
+    assert_eq!(
+        rest.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        rest.text()
+    );
+
+    // A field the endpoint does not use is read past, but only so far.
+    let png = samples::a1111_png(64, 64);
+    let started = start(&mut alice, "padded.png", png.len(), None).await;
+    let padded = started.json()["upload_id"]
+        .as_str()
+        .expect("upload id")
+        .to_string();
+    let junk = vec![b'x'; 16 * 1024];
+    let reply = post_multipart(
+        &mut alice,
+        "/api/upload/chunk",
+        &[
+            ("upload_id", padded.as_bytes()),
+            ("padding", &junk),
+            ("offset", b"0"),
+            ("data", &png[..png.len().min(CHUNK as usize)]),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("“padding” is not one this endpoint uses"),
+        "{}",
+        reply.text()
+    );
+    // The upload itself is untouched by the bad request; its owner drops it.
+    let dropped = alice
+        .post("/api/upload/cancel", &[("upload_id", padded.as_str())])
+        .await;
+    assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text());
 
     // A pixel bomb: its 57-byte header is enough to refuse it.
     let (_, reply) = upload_bytes(&mut alice, "bomb.png", &samples::pixel_bomb_png()).await;
@@ -1018,7 +1076,41 @@ async fn a_failed_job_says_why_and_can_be_retried(db: &TestDb) {
     assert_eq!(again["job"]["state"], "failed");
 }
 
+async fn tag_suggestions_show_only_tags_the_asker_may_see(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    let png = samples::a1111_png(64, 64);
+    publish(
+        &mut alice,
+        "plans.png",
+        &png,
+        &[("visibility", "private"), ("tags", "secret-project")],
+    )
+    .await;
+    publish(&mut bob, "garden.png", &png, &[("tags", "secret-garden")]).await;
+
+    let suggested = |reply: common::Reply| -> Vec<String> {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        serde_json::from_slice(&reply.body).expect("a list of tags")
+    };
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    // A private asset's tags are as secret as the asset.
+    assert_eq!(
+        suggested(visitor.get("/api/tags?prefix=secret").await),
+        ["secret-garden"]
+    );
+    assert_eq!(
+        suggested(bob.get("/api/tags?prefix=secret").await),
+        ["secret-garden"]
+    );
+    let hers = alice.get("/api/tags?prefix=secret").await;
+    assert_eq!(hers.header(header::CACHE_CONTROL), "private, no-store");
+    assert_eq!(suggested(hers), ["secret-garden", "secret-project"]);
+}
+
 on_both_backends!(
+    tag_suggestions_show_only_tags_the_asker_may_see,
     a_failed_job_says_why_and_can_be_retried,
     a_server_restart_mid_upload_resumes_from_what_was_synced,
     a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in,

@@ -7,7 +7,8 @@ use server_fn::codec::{GetUrl, Json, PostUrl};
 use crate::account::{InstanceInfo, Me, SessionInfo};
 use crate::error::ApiError;
 
-/// `POST /api/register`: creates an account and logs it in.
+/// `POST /api/register`: creates an account and logs it in. With the token of the setup
+/// link the server printed at start-up, the account is the instance's admin.
 #[server(name = Register, prefix = "/api", endpoint = "register", input = PostUrl, output = Json)]
 pub async fn register(
     username: String,
@@ -15,8 +16,10 @@ pub async fn register(
     /// When given (the page's "repeat password" field), it must equal `password`.
     confirm: Option<String>,
     next: Option<String>,
+    /// The setup link's token (`/register?setup=…`).
+    setup: Option<String>,
 ) -> Result<Me, ApiError> {
-    ssr::respond(ssr::register(username, password, confirm, next)).await
+    ssr::respond(ssr::register(username, password, confirm, next, setup)).await
 }
 
 /// `POST /api/login`: checks the password and starts a new session (a new cookie).
@@ -179,14 +182,16 @@ mod ssr {
         keys
     }
 
-    /// A `429` with `Retry-After` while any of `keys` has had too many failures.
-    fn not_throttled(
+    /// Takes a place in the throttle for one password attempt (counted as a failure until
+    /// [`LoginThrottle::forgive`](crate::auth::throttle::LoginThrottle::forgive) gives it
+    /// back): a `429` with `Retry-After` while any of `keys` has had too many failures.
+    fn reserve_attempt(
         accounts: &crate::auth::Accounts,
         keys: &[ThrottleKey],
         what: &str,
-    ) -> Result<(), ApiError> {
-        match accounts.throttle.check(keys, Instant::now()) {
-            Ok(()) => Ok(()),
+    ) -> Result<Instant, ApiError> {
+        match accounts.throttle.reserve(keys, Instant::now()) {
+            Ok(at) => Ok(at),
             Err(wait) => {
                 let secs = retry_after_secs(wait);
                 add_response_header(http::header::RETRY_AFTER, &secs.to_string());
@@ -233,8 +238,11 @@ mod ssr {
         password: String,
         confirm: Option<String>,
         next: Option<String>,
+        setup: Option<String>,
     ) -> Result<Me, ApiError> {
-        if registration_mode().await? == RegistrationMode::Closed {
+        let setup = setup.filter(|token| !token.trim().is_empty());
+        // The setup link makes the admin even where registration is closed.
+        if setup.is_none() && registration_mode().await? == RegistrationMode::Closed {
             return Err(ApiError::Forbidden(
                 "registration is closed on this instance; ask its admin for an account".into(),
             ));
@@ -247,16 +255,48 @@ mod ssr {
                 "the username “{username}” is taken"
             )));
         }
-        let hash = accounts()?.passwords.hash(&password).await?;
-        let user = store
-            .create_user(&NewUser {
-                public_id: new_public_id(),
-                username,
-                password_hash: Some(hash),
-                role: Role::User,
-                created_at: Utc::now(),
-            })
-            .await?;
+        let accounts = accounts()?;
+        // Claimed before the account is made, so two sign-ups cannot both use it; given
+        // back if the account cannot be made.
+        let claim = match &setup {
+            None => None,
+            Some(token) => Some(accounts.setup.claim(token).ok_or_else(|| {
+                ApiError::Forbidden(
+                    "this setup link has been used, or the server has restarted since it \
+                     printed it; the server prints a new one at start-up while the instance \
+                     has no admin"
+                        .into(),
+                )
+            })?),
+        };
+        let made = async {
+            let hash = accounts.passwords.hash(&password).await?;
+            let role = if claim.is_some() {
+                Role::Admin
+            } else {
+                Role::User
+            };
+            Ok::<_, ApiError>(
+                store
+                    .create_user(&NewUser {
+                        public_id: new_public_id(),
+                        username,
+                        password_hash: Some(hash),
+                        role,
+                        created_at: Utc::now(),
+                    })
+                    .await?,
+            )
+        }
+        .await;
+        let user = match (made, claim) {
+            (Ok(user), _) => user,
+            (Err(err), Some(claim)) => {
+                accounts.setup.give_back(claim);
+                return Err(err);
+            }
+            (Err(err), None) => return Err(err),
+        };
         tracing::info!(username = %user.username, role = user.role.as_str(), "account registered");
         start_session(&user).await?;
         crate::api::ssr::record(Feature::Register, Some(user.id), "");
@@ -275,7 +315,7 @@ mod ssr {
         let request = request()?;
         let accounts = accounts()?;
         let keys = throttle_keys(&username, &request);
-        not_throttled(&accounts, &keys, "too many failed logins")?;
+        let attempt = reserve_attempt(&accounts, &keys, "too many failed logins")?;
         // A name that cannot exist is looked up anyway (it is not found), so it costs the
         // same as any unknown user.
         let name = normalize_username(&username).unwrap_or_default();
@@ -291,10 +331,8 @@ mod ssr {
         let verdict = accounts.passwords.verify(stored, &password).await?;
         let credentials = match credentials {
             Some(credentials) if verdict.matches => credentials,
-            _ => {
-                accounts.throttle.record_failure(&keys, Instant::now());
-                return Err(wrong_credentials());
-            }
+            // The reserved place stays counted as a failure.
+            _ => return Err(wrong_credentials()),
         };
         let user = credentials.user;
         if user.status == UserStatus::Disabled {
@@ -302,6 +340,7 @@ mod ssr {
                 "this account is disabled; ask the instance's admin".into(),
             ));
         }
+        accounts.throttle.forgive(&keys, attempt);
         accounts.throttle.clear(&ThrottleKey::account(&username));
         if verdict.outdated {
             let hash = accounts.passwords.hash(&password).await?;
@@ -382,7 +421,7 @@ mod ssr {
         let session = require_session().await?;
         let accounts = accounts()?;
         let keys = throttle_keys(&session.user.username, &request()?);
-        not_throttled(&accounts, &keys, "too many wrong passwords")?;
+        let attempt = reserve_attempt(&accounts, &keys, "too many wrong passwords")?;
         let store = store()?;
         let stored = store
             .find_credentials(&session.user.username)
@@ -394,9 +433,9 @@ mod ssr {
             .await?
             .matches
         {
-            accounts.throttle.record_failure(&keys, Instant::now());
             return Err(ApiError::Forbidden("the current password is wrong".into()));
         }
+        accounts.throttle.forgive(&keys, attempt);
         check_new_password(&password, confirm.as_deref())?;
         let hash = accounts.passwords.hash(&password).await?;
         store

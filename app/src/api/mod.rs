@@ -160,12 +160,8 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
                 .as_ref()
                 .is_some_and(|v| v.role == crate::account::Role::Admin);
         if !asset.is_mine {
-            // Its owner's "views received" grows by this one.
-            ssr::record(
-                crate::stats::Feature::AssetViewed,
-                viewer.as_ref().map(|v| v.id),
-                &asset.summary.id,
-            );
+            // Its owner's "views received" grows by this one, once per viewer and window.
+            ssr::record_view(viewer.as_ref().map(|v| v.id), &asset.summary.id)?;
         }
         if asset.can_delete || asset.summary.visibility == crate::model::Visibility::Private {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");

@@ -44,6 +44,16 @@ pub fn record(feature: crate::stats::Feature, user: Option<crate::store::UserId>
     }
 }
 
+/// Counts a view of `asset` by `user` (or the client's address) for its owner's
+/// statistics, unless this viewer was counted for it lately.
+pub fn record_view(user: Option<crate::store::UserId>, asset: &str) -> Result<(), ApiError> {
+    let viewer = crate::recent_views::Viewer::of(user, client_ip(&request()?));
+    if let Some(ctx) = leptos::prelude::use_context::<AppContext>() {
+        ctx.usage.record_view(viewer, user, asset);
+    }
+    Ok(())
+}
+
 /// The request being answered (leptos_axum provides its head).
 pub fn request() -> Result<http::request::Parts, ApiError> {
     leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| {

@@ -114,14 +114,21 @@ pub async fn retry_job(asset_id: String) -> Result<JobInfo, ApiError> {
     .await
 }
 
-/// `GET /api/tags?prefix=`: existing tags that start with `prefix` (for autocompletion).
+/// `GET /api/tags?prefix=`: existing tags that start with `prefix` (for autocompletion):
+/// tags of public assets, and of the caller's own.
 #[server(name = SuggestTags, prefix = "/api", endpoint = "tags", input = GetUrl, output = Json)]
 pub async fn suggest_tags(prefix: Option<String>) -> Result<Vec<String>, ApiError> {
     super::ssr::respond(async move {
         let prefix = crate::model::normalize_tags([prefix.unwrap_or_default()])
             .pop()
             .unwrap_or_default();
-        Ok(super::ssr::store()?.suggest_tags(&prefix, 10).await?)
+        let viewer = super::ssr::current_session().await?.map(|s| s.user.id);
+        if viewer.is_some() {
+            super::ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
+        }
+        Ok(super::ssr::store()?
+            .suggest_tags(&prefix, 10, viewer)
+            .await?)
     })
     .await
 }

@@ -2,7 +2,9 @@
 //! cookies, and finding who is asking.
 
 pub mod device;
+mod hash_threads;
 pub mod password;
+pub mod setup;
 pub mod throttle;
 
 use std::net::IpAddr;
@@ -103,6 +105,8 @@ pub struct Accounts {
     pub passwords: Passwords,
     pub throttle: LoginThrottle,
     pub cookies: CookiePolicy,
+    /// The one-time link that makes the first admin (armed by `atelier serve`).
+    pub setup: setup::SetupLink,
 }
 
 impl Accounts {
@@ -111,6 +115,7 @@ impl Accounts {
             passwords: Passwords::for_this_machine(),
             throttle: LoginThrottle::default(),
             cookies,
+            setup: setup::SetupLink::default(),
         }
     }
 

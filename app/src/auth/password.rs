@@ -1,6 +1,9 @@
 //! Password hashing: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1),
-//! stored as PHC strings. Hashing runs on blocking threads behind a small semaphore, so a
-//! flood of logins queues up instead of starving page rendering.
+//! stored as PHC strings. Hashing runs on a few threads of its own (`hash_threads`) behind
+//! small semaphores, so a flood of logins queues up instead of starving page rendering or
+//! growing memory. Verifying (logins) and
+//! hashing new passwords (registration, password changes) queue separately: a flood of
+//! registrations cannot keep people from logging in.
 
 use std::{
     collections::HashSet,
@@ -15,6 +18,8 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 use tokio::sync::Semaphore;
+
+use super::hash_threads::HashThreads;
 
 use crate::error::ApiError;
 
@@ -112,19 +117,56 @@ fn verify_now(stored: &str, password: &str) -> Verdict {
     }
 }
 
-/// Hashes and verifies passwords off the async workers.
+/// One kind of hashing work: how many may run at once, and the threads they run on.
+#[derive(Clone)]
+struct Lane {
+    slots: Arc<Semaphore>,
+    threads: HashThreads,
+}
+
+impl Lane {
+    fn new(name: &str, slots: usize) -> Lane {
+        Lane {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            threads: HashThreads::start(name, slots.max(1)),
+        }
+    }
+
+    /// Runs `work` when a slot is free (waiting at most [`QUEUE_TIMEOUT`]).
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || ApiError::Unavailable("the server is busy; try again in a moment".into());
+        let _permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        self.threads.run(work).await.ok_or_else(|| {
+            tracing::error!("a password hashing job failed");
+            ApiError::Internal
+        })
+    }
+}
+
+/// Hashes and verifies passwords off the async workers, on threads of their own.
 #[derive(Clone)]
 pub struct Passwords {
-    slots: Arc<Semaphore>,
+    /// For checking a password against a stored hash (logins, the current password).
+    verify: Lane,
+    /// For hashing a new password (registration, a changed or rehashed password).
+    hash: Lane,
     /// How many verifications have run (real or dummy).
     verified: Arc<AtomicU64>,
 }
 
 impl Passwords {
-    /// `slots`: how many hashes may run at once (each takes ~19 MiB and one core).
+    /// `slots`: how many verifications may run at once, and separately how many new
+    /// hashes (each takes ~19 MiB and one core).
     pub fn new(slots: usize) -> Passwords {
         Passwords {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            verify: Lane::new("password-verify", slots),
+            hash: Lane::new("password-hash", slots),
             verified: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -135,21 +177,6 @@ impl Passwords {
         Passwords::new((cores / 2).clamp(1, 8))
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let busy = || ApiError::Unavailable("the server is busy; try again in a moment".into());
-        let _permit = tokio::time::timeout(QUEUE_TIMEOUT, self.slots.acquire())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
-        tokio::task::spawn_blocking(work).await.map_err(|err| {
-            tracing::error!(%err, "password hashing task failed");
-            ApiError::Internal
-        })
-    }
-
     /// How many password verifications have run, real or dummy (every login attempt that
     /// passes the throttle costs exactly one).
     pub fn verifications(&self) -> u64 {
@@ -158,10 +185,13 @@ impl Passwords {
 
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
         let password = password.to_owned();
-        self.run(move || hash_now(&password)).await?.map_err(|err| {
-            tracing::error!(%err, "cannot hash a password");
-            ApiError::Internal
-        })
+        self.hash
+            .run(move || hash_now(&password))
+            .await?
+            .map_err(|err| {
+                tracing::error!(%err, "cannot hash a password");
+                ApiError::Internal
+            })
     }
 
     /// Checks `password` against `stored`; with no stored hash (unknown user, or an account
@@ -172,10 +202,14 @@ impl Passwords {
         match stored {
             Some(stored) => {
                 let stored = stored.to_owned();
-                self.run(move || verify_now(&stored, &password)).await
+                self.verify
+                    .run(move || verify_now(&stored, &password))
+                    .await
             }
             None => {
-                self.run(move || verify_now(&DUMMY, &password)).await?;
+                self.verify
+                    .run(move || verify_now(&DUMMY, &password))
+                    .await?;
                 Ok(Verdict {
                     matches: false,
                     outdated: false,

@@ -1,6 +1,11 @@
 //! Login throttling: after too many failures in a window, from one client address or
 //! against one account, further attempts are refused until the window has passed, even
 //! with the right password.
+//!
+//! An attempt takes its place in the count *before* its password is checked
+//! ([`LoginThrottle::reserve`]) and gives it back only when it succeeds
+//! ([`LoginThrottle::forgive`]): a burst of parallel guesses cannot all pass the check
+//! while the first ones are still being verified.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -71,10 +76,13 @@ impl LoginThrottle {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Err(wait)` when any key has had too many failures in the window: try again after
-    /// `wait`.
-    pub fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
-        let table = self.table();
+    /// When any key has had too many failures in the window: how long until it has not.
+    fn wait(
+        &self,
+        table: &HashMap<ThrottleKey, VecDeque<Instant>>,
+        keys: &[ThrottleKey],
+        now: Instant,
+    ) -> Duration {
         let mut wait = Duration::ZERO;
         for key in keys {
             let Some(times) = table.get(key) else {
@@ -91,6 +99,13 @@ impl LoginThrottle {
                 wait = wait.max(free_at.saturating_duration_since(now));
             }
         }
+        wait
+    }
+
+    /// `Err(wait)` when any key has had too many failures in the window: try again after
+    /// `wait`.
+    pub fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
+        let wait = self.wait(&self.table(), keys, now);
         if wait.is_zero() {
             Ok(())
         } else {
@@ -98,8 +113,41 @@ impl LoginThrottle {
         }
     }
 
-    pub fn record_failure(&self, keys: &[ThrottleKey], now: Instant) {
+    /// Checks `keys` and, when the attempt may go ahead, counts it as a failure at once,
+    /// under the same lock: `Ok(at)` names the attempt for [`LoginThrottle::forgive`].
+    /// Of N attempts made together, at most the allowed number get through.
+    pub fn reserve(&self, keys: &[ThrottleKey], now: Instant) -> Result<Instant, Duration> {
         let mut table = self.table();
+        let wait = self.wait(&table, keys, now);
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        self.push(&mut table, keys, now);
+        Ok(now)
+    }
+
+    /// Takes back the failure a [`LoginThrottle::reserve`] at `at` counted, for an attempt
+    /// that turned out not to be one (the password was right).
+    pub fn forgive(&self, keys: &[ThrottleKey], at: Instant) {
+        let mut table = self.table();
+        for key in keys {
+            if let Some(times) = table.get_mut(key) {
+                if let Some(index) = times.iter().rposition(|t| *t == at) {
+                    times.remove(index);
+                }
+                if times.is_empty() {
+                    table.remove(key);
+                }
+            }
+        }
+    }
+
+    fn push(
+        &self,
+        table: &mut HashMap<ThrottleKey, VecDeque<Instant>>,
+        keys: &[ThrottleKey],
+        now: Instant,
+    ) {
         if table.len() > PRUNE_ABOVE {
             let window = self.window;
             table.retain(|_, times| {
@@ -143,8 +191,7 @@ mod tests {
         ];
         for i in 0..10 {
             let at = start + Duration::from_secs(i);
-            assert_eq!(throttle.check(&keys, at), Ok(()), "attempt {i}");
-            throttle.record_failure(&keys, at);
+            assert_eq!(throttle.reserve(&keys, at), Ok(at), "attempt {i}");
         }
         let at = start + Duration::from_secs(10);
         let wait = throttle.check(&keys, at).expect_err("throttled");
@@ -190,11 +237,45 @@ mod tests {
         let now = Instant::now();
         let ip = ThrottleKey::client("192.0.2.9".parse().expect("ip"));
         let account = ThrottleKey::account("carol");
-        throttle.record_failure(&[ip.clone(), account.clone()], now);
-        throttle.record_failure(&[ip.clone(), account.clone()], now);
+        for _ in 0..2 {
+            throttle
+                .reserve(&[ip.clone(), account.clone()], now)
+                .expect("allowed");
+        }
         throttle.clear(&account);
         assert_eq!(throttle.check(&[account], now), Ok(()));
         assert!(throttle.check(&[ip], now).is_err());
+    }
+
+    #[test]
+    fn a_burst_of_attempts_reserves_places_so_only_the_allowed_number_go_ahead() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        let keys = [
+            ThrottleKey::client("192.0.2.8".parse().expect("ip")),
+            ThrottleKey::account("dave"),
+        ];
+        // A hundred guesses arrive before any has been verified.
+        let passed = (0..100)
+            .filter(|_| throttle.reserve(&keys, now).is_ok())
+            .count();
+        assert_eq!(passed, MAX_FAILURES);
+        assert!(throttle.check(&keys, now).is_err());
+    }
+
+    #[test]
+    fn a_successful_attempt_gives_its_place_back() {
+        let throttle = LoginThrottle::new(2, WINDOW);
+        let now = Instant::now();
+        let keys = [ThrottleKey::client("192.0.2.10".parse().expect("ip"))];
+        let first = throttle.reserve(&keys, now).expect("first attempt");
+        throttle.forgive(&keys, first);
+        let later = now + Duration::from_secs(1);
+        throttle.reserve(&keys, later).expect("second attempt");
+        throttle
+            .reserve(&keys, later)
+            .expect("third attempt: the first was forgiven");
+        assert!(throttle.reserve(&keys, later).is_err());
     }
 
     #[test]

@@ -18,6 +18,12 @@ fn next_param() -> impl Fn() -> String + Copy {
     move || query.read().get("next").unwrap_or_default()
 }
 
+/// The `setup` query parameter: the token of the link that makes the first admin.
+fn setup_param() -> impl Fn() -> String + Copy {
+    let query = use_query_map();
+    move || query.read().get("setup").unwrap_or_default()
+}
+
 /// The error a form's action ended with, if any.
 fn action_error<T>(value: Option<Result<T, ApiError>>) -> Option<ApiError> {
     value.and_then(Result::err)
@@ -73,14 +79,26 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| instance());
+    // The one-time link the server prints while the instance has no admin.
+    let setup = setup_param();
+    let heading = move || {
+        if setup().is_empty() {
+            "Create an account"
+        } else {
+            "Create this instance's admin account"
+        }
+    };
     view! {
         <Title text="Register · atelier"/>
         <section class="page narrow auth">
-            <h1>"Create an account"</h1>
+            <h1>{heading}</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match info.await {
-                        Ok(info) if info.registration == RegistrationMode::Closed => {
+                        Ok(info)
+                            if info.registration == RegistrationMode::Closed
+                                && setup().is_empty() =>
+                        {
                             view! {
                                 <div class="notice" role="status">
                                     <p>"Registration is closed on this instance. Ask its admin for an account."</p>
@@ -108,6 +126,7 @@ fn RegisterForm() -> impl IntoView {
         }
     });
     let next = next_param();
+    let setup = setup_param();
     let username_hint =
         format!("{USERNAME_MIN}–{USERNAME_MAX} characters: letters a–z, digits, “_” and “-”.");
     let password_hint =
@@ -115,6 +134,7 @@ fn RegisterForm() -> impl IntoView {
     view! {
         <ActionForm action=action>
             <input type="hidden" name="next" prop:value=next value=next/>
+            <input type="hidden" name="setup" prop:value=setup value=setup/>
             <div class="field">
                 <label for="register-username">"Username"</label>
                 <input id="register-username" name="username" autocomplete="username" required=true

@@ -24,9 +24,8 @@ pub struct NewUser {
     pub username: String,
     /// `None` for accounts that cannot log in (demo users).
     pub password_hash: Option<String>,
-    /// The role asked for. The first account that can log in on an instance becomes
-    /// admin whatever is asked (decided inside the insert, so two racing sign-ups cannot
-    /// both become the first).
+    /// The role it gets. Nothing is decided for it: the first account is an admin only
+    /// when made so (`atelier user create --admin`, or the one-time setup link).
     pub role: Role,
     pub created_at: DateTime<Utc>,
 }
@@ -54,6 +53,10 @@ pub struct Credentials {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+
+    /// Whether an admin can log in (enabled, with a password): while none can,
+    /// `atelier serve` offers the setup link.
+    async fn has_admin(&self) -> Result<bool, StoreError>;
 
     /// Finds a user by name, ignoring case.
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;

@@ -107,8 +107,14 @@ pub trait SearchStore: Send + Sync {
     /// tag and model, with the same visibility rules as [`SearchStore::search_assets`].
     async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError>;
 
-    /// Tags starting with `prefix`, in name order, at most `limit` (for autocompletion).
-    async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Tags starting with `prefix`, in name order, at most `limit` (for autocompletion):
+    /// only tags that a public asset, or one of the viewer's own, carries.
+    async fn suggest_tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        viewer: Option<UserId>,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 #[cfg(test)]

@@ -23,6 +23,15 @@ impl Drop for Server {
 pub fn atelier(data: &Path, database: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
     cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn");
+    // One load generator plays every client: no per-client rate limits.
+    for limit in [
+        "ATELIER_RATE_REGISTER",
+        "ATELIER_RATE_UPLOAD_START",
+        "ATELIER_RATE_SEARCH",
+        "ATELIER_RATE_FACETS",
+    ] {
+        cmd.env(limit, "off");
+    }
     match database {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod guard;
 mod media;
+pub mod rate;
 mod state;
 mod uploads;
 mod usage_csv;
@@ -52,6 +53,7 @@ pub fn router(state: ServerState) -> Router {
     let app_shell = move || shell(assets);
     let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);
     let proxies = state.proxies.clone();
+    let rates = state.rates.clone();
 
     // Bodies that carry file bytes stream under their own, counted limits.
     let upload_routes = Router::new()
@@ -62,7 +64,15 @@ pub fn router(state: ServerState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/media/{id}/{variant}", get(media::media))
+        // Media is for this site's pages: another site's page cannot embed or read it
+        // (which also keeps it out of reach of side channels in other origins).
+        .route(
+            "/media/{id}/{variant}",
+            get(media::media).layer(SetResponseHeaderLayer::overriding(
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("same-origin"),
+            )),
+        )
         .route("/admin/usage.csv", get(usage_csv::usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), app_shell)
@@ -75,9 +85,15 @@ pub fn router(state: ServerState) -> Router {
         .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
         .merge(upload_routes)
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
+        .layer(axum::middleware::from_fn(guard::strict_transport))
+        // Inside `identify_client`, which tells it who the client is.
+        .layer(axum::middleware::from_fn(move |req, next| {
+            rate::limit(rates.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::net::identify_client(proxies.clone(), req, next)
         }))
+        .layer(axum::middleware::from_fn(guard::refuse_long_urls))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

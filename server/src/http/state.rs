@@ -12,14 +12,17 @@ use app::{
 use axum::extract::FromRef;
 use leptos::prelude::{provide_context, LeptosOptions};
 
+use super::rate::{RateLimiters, RateLimits};
 use crate::{net::TrustedProxies, storage::FileStore, upload::UploadEngine};
 
-/// How the server decides who a client is and how it sends cookies.
+/// How the server decides who a client is, how it sends cookies, and how often one client
+/// may do what costs the server most.
 #[derive(Clone, Debug)]
 pub struct Security {
     /// `Secure` cookies with the `__Host-` prefix (off only for plain-HTTP deployments).
     pub secure_cookies: bool,
     pub trusted_proxies: TrustedProxies,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Security {
@@ -27,6 +30,7 @@ impl Default for Security {
         Security {
             secure_cookies: true,
             trusted_proxies: TrustedProxies::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -38,6 +42,8 @@ pub struct ServerState {
     pub files: FileStore,
     pub accounts: Arc<Accounts>,
     pub proxies: TrustedProxies,
+    /// Per-client limits on registering, starting uploads and searching.
+    pub rates: Arc<RateLimiters>,
     pub uploads: Arc<UploadEngine>,
     /// Wakes a processing worker when there is a new job.
     pub jobs: Arc<tokio::sync::Notify>,
@@ -81,6 +87,7 @@ impl ServerState {
                 secure: security.secure_cookies,
             })),
             proxies: security.trusted_proxies,
+            rates: Arc::new(RateLimiters::new(security.rate_limits)),
         }
     }
 

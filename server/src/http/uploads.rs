@@ -25,6 +25,8 @@ use crate::upload::{ChunkError, MAX_POSTER_BYTES};
 const FRAMING: u64 = 64 * 1024;
 /// Largest text field (upload id, offset, form fields).
 const MAX_FIELD: u64 = 64 * 1024;
+/// Most bytes read from a field atelier does not use (it is read past, not kept).
+const MAX_UNKNOWN_FIELD: u64 = 4 * 1024;
 
 async fn logged_in(state: &ServerState, headers: &HeaderMap) -> Result<User, ApiError> {
     state
@@ -132,13 +134,26 @@ async fn receive_chunk(
                 let data = field.map_err(|e| e.to_string());
                 return engine.write_chunk(&user, upload_id, offset, data).await;
             }
-            _ => {
-                // Unknown fields are read and ignored (within the stream limit).
-                let _ = field.bytes().await.map_err(multipart_error)?;
-            }
+            _ => skip_unknown(field).await?,
         }
     }
     Err(ApiError::BadRequest("the request has no data field".into()).into())
+}
+
+/// Reads past a field atelier does not use, keeping nothing, and refuses one over
+/// [`MAX_UNKNOWN_FIELD`] (a client padding a request with junk).
+async fn skip_unknown(mut field: multer::Field<'_>) -> Result<(), ApiError> {
+    let name = field.name().unwrap_or_default().to_string();
+    let mut read = 0u64;
+    while let Some(bytes) = field.chunk().await.map_err(multipart_error)? {
+        read += bytes.len() as u64;
+        if read > MAX_UNKNOWN_FIELD {
+            return Err(ApiError::BadRequest(format!(
+                "the field “{name}” is not one this endpoint uses, and it is over {MAX_UNKNOWN_FIELD} bytes"
+            )));
+        }
+    }
+    Ok(())
 }
 
 async fn small_text(field: multer::Field<'_>) -> Result<String, ApiError> {
@@ -181,9 +196,7 @@ async fn receive_poster(state: &ServerState, req: Request) -> Result<(), ApiErro
                 let data = field.map_err(|e| e.to_string());
                 return state.uploads.write_poster(&user, upload_id, data).await;
             }
-            _ => {
-                let _ = small_text(field).await?;
-            }
+            _ => skip_unknown(field).await?,
         }
     }
     Err(ApiError::BadRequest("the request has no data field".into()))
@@ -250,9 +263,7 @@ async fn receive_form(
                     ApiError::BadRequest(format!("visibility is public or private, not “{text}”"))
                 })?;
             }
-            _ => {
-                let _ = small_text(field).await?;
-            }
+            _ => skip_unknown(field).await?,
         }
     }
     Err(ApiError::BadRequest("choose a file to upload".into()))

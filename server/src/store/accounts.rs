@@ -4,7 +4,6 @@ use app::account::{Role, UserStatus};
 use app::store::{AccountStore, Credentials, EndSessions, NewUser, StoreError, User, UserId};
 use async_trait::async_trait;
 
-use super::backend::Backend;
 use super::types::Ts;
 use super::{for_each_backend, username_taken, Db};
 
@@ -79,15 +78,9 @@ for_each_backend! {
     #[async_trait]
     impl AccountStore for Db<DB> {
         async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-            let mut tx = self.writer().begin().await?;
-            DB::lock_first_account(&mut *tx).await?;
             let row: UserRow = sqlx::query_as(&format!(
                 "INSERT INTO users (public_id, username, password_hash, role, created_at)
-                 VALUES ($1, $2, $3,
-                         CASE WHEN CAST($3 AS TEXT) IS NOT NULL
-                               AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)
-                              THEN 'admin' ELSE $4 END,
-                         $5)
+                 VALUES ($1, $2, $3, $4, $5)
                  RETURNING {USER_RETURNING}"
             ))
             .bind(&user.public_id)
@@ -95,11 +88,22 @@ for_each_backend! {
             .bind(&user.password_hash)
             .bind(user.role.as_str())
             .bind(Ts(user.created_at))
-            .fetch_one(&mut *tx)
+            .fetch_one(self.writer())
             .await
             .map_err(|e| username_taken(e, &user.username))?;
-            tx.commit().await?;
             row.try_into()
+        }
+
+        async fn has_admin(&self) -> Result<bool, StoreError> {
+            // A count of at most one: the same integer type on both backends.
+            let admins: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM users
+                  WHERE role = 'admin' AND status = 'enabled' AND password_hash IS NOT NULL
+                  LIMIT 1) AS any_admin",
+            )
+            .fetch_one(self.reader())
+            .await?;
+            Ok(admins > 0)
         }
 
         async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {

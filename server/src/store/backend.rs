@@ -39,13 +39,6 @@ pub(crate) trait Backend: Database {
     /// values are broken alike: SQLite's default already is; Postgres needs `"C"`.
     const BYTE_ORDER: &'static str;
 
-    /// Serialises "is this the first account?" with the insert that depends on it:
-    /// Postgres takes a transaction-scoped advisory lock; on SQLite the one writer
-    /// connection already does.
-    fn lock_first_account(
-        conn: &mut Self::Connection,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Takes the rows every asset or file write changes through triggers, in the one order
     /// all writers use (the owners' `users` rows by id, then `site_totals`; see
     /// migrations/postgres/0005_stats.sql), before any other: Postgres writers run

@@ -15,9 +15,6 @@ use super::plan::{push_filters, push_tag_source, SearchPlan, TextQuery};
 use super::types::{dim, key_time};
 use super::{Db, OpenError};
 
-/// Key of the advisory lock that serialises "is this the first account?" with the insert.
-const FIRST_ACCOUNT_LOCK: i64 = 0x6174_656c_6965_7201;
-
 impl Db<Postgres> {
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| OpenError::BadUrl {
@@ -198,14 +195,6 @@ impl Backend for Postgres {
     const ASSET_ROWS_PER_INSERT: usize = 5_000;
     const FACET_JOIN: &'static str = "JOIN";
     const BYTE_ORDER: &'static str = " COLLATE \"C\"";
-
-    async fn lock_first_account(conn: &mut PgConnection) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FIRST_ACCOUNT_LOCK)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
 
     async fn lock_counters(conn: &mut PgConnection, owners: &[i64]) -> Result<(), StoreError> {
         if !owners.is_empty() {

@@ -269,15 +269,26 @@ for_each_backend! {
             facets_from_rows(rows)
         }
 
-        async fn suggest_tags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
-            // A range over the unique index: every name that starts with the prefix.
+        async fn suggest_tags(
+            &self,
+            prefix: &str,
+            limit: u32,
+            viewer: Option<UserId>,
+        ) -> Result<Vec<String>, StoreError> {
+            // A range over the unique index: every name that starts with the prefix, kept
+            // when some asset the viewer may see carries it (usually the first one tried).
             let upper = format!("{prefix}{}", char::MAX);
             Ok(sqlx::query_scalar(
-                "SELECT name FROM tags WHERE name >= $1 AND name < $2 ORDER BY name LIMIT $3",
+                "SELECT t.name FROM tags t WHERE t.name >= $1 AND t.name < $2 \
+                 AND EXISTS (SELECT 1 FROM asset_tags x JOIN assets a ON a.id = x.asset_id \
+                             WHERE x.tag_id = t.id \
+                               AND (a.visibility = 'public' OR a.owner_id = $4)) \
+                 ORDER BY t.name LIMIT $3",
             )
             .bind(prefix)
             .bind(upper)
             .bind(i64::from(limit))
+            .bind(viewer.map(|v| v.0))
             .fetch_all(self.reader())
             .await?)
         }

@@ -80,10 +80,6 @@ impl Backend for Sqlite {
     const FACET_JOIN: &'static str = "CROSS JOIN";
     const BYTE_ORDER: &'static str = "";
 
-    async fn lock_first_account(_conn: &mut SqliteConnection) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     async fn lock_counters(
         _conn: &mut SqliteConnection,
         _owners: &[i64],

@@ -17,7 +17,7 @@ use super::{
     engine::UploadEngine,
     limits::Limits,
     refusal::{internal, refusal_from_status, ChunkError},
-    stream::{check_head, stream_to_file, sync_file, Cap, Stopped},
+    stream::{check_head, read_head, stream_to_file, sync_file, Cap, Stopped, SNIFF_MIN},
 };
 
 /// An upload's temp file is synced (and its receipt stored) at least this often.
@@ -165,16 +165,26 @@ impl UploadEngine {
             });
         }
 
-        // Refuse what is not media as soon as its first bytes are in, before the rest is sent.
+        // Refuse what is not media as soon as its first bytes are in, before the rest is
+        // sent: with every chunk until enough bytes to tell are in (a first chunk of a few
+        // bytes cannot slip past the check).
         let complete = received == upload.byte_size;
-        // The limits matter for the first chunk and the last only.
-        let limits = if (base == 0 && written > 0) || complete {
+        let sniff = written > 0 && base < SNIFF_MIN as u64;
+        // The limits matter for the first chunks and the last only.
+        let limits = if sniff || complete {
             self.limits().await?
         } else {
             Limits::default()
         };
-        if base == 0 && written > 0 {
-            if let Err(error) = check_head(&streamed.head, upload.byte_size, &limits) {
+        if sniff {
+            let head = if base == 0 {
+                streamed.head.clone()
+            } else {
+                read_head(path.clone())
+                    .await
+                    .map_err(|e| internal("cannot read an upload's first bytes", e))?
+            };
+            if let Err(error) = check_head(&head, upload.byte_size, &limits) {
                 self.refuse(user, upload_id, &error).await;
                 return Err(error.into());
             }

@@ -25,7 +25,7 @@ const WRITE_QUEUE: usize = 4;
 /// How many first bytes are kept to recognise a file by.
 const HEAD_BYTES: usize = 64;
 /// Fewer first bytes than this may not be enough to tell a format yet.
-const SNIFF_MIN: usize = 16;
+pub(super) const SNIFF_MIN: usize = 16;
 
 /// How many bytes a stream may bring.
 pub(super) enum Cap {
@@ -153,6 +153,21 @@ pub(super) fn check_head(head: &[u8], size: u64, limits: &Limits) -> Result<(), 
         return Err(too_large(format.media_type(), size, cap));
     }
     Ok(())
+}
+
+/// The first bytes of the file at `path` (up to 64): the head a chunk upload is sniffed by
+/// when its first chunks were too small to tell.
+pub(super) async fn read_head(path: PathBuf) -> io::Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        fs::File::open(path)?
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// Starts a blocking task that writes what the queue brings to `path` from `offset` (first

@@ -179,11 +179,31 @@ pub async fn serving(db: &TestDb, chunk: u64) -> atelier_server::http::ServerSta
     state
 }
 
-/// A browser that has just registered `name` (the first one on an instance is its admin).
+/// A browser that has just registered `name`, an ordinary user.
 pub async fn member(state: &atelier_server::http::ServerState, name: &str, ip: u8) -> Browser {
     let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
     let reply = browser.register(name, PASSWORD).await;
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text());
+    browser
+}
+
+/// A browser that has just made the instance's admin `name` through the setup link, as
+/// its owner does on a fresh instance.
+pub async fn admin(state: &atelier_server::http::ServerState, name: &str, ip: u8) -> Browser {
+    let token = state.accounts.setup.arm();
+    let mut browser = Browser::new(state, [192, 0, 2, ip], FIREFOX);
+    let reply = browser
+        .post(
+            "/api/register",
+            &[
+                ("username", name),
+                ("password", PASSWORD),
+                ("setup", &token),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["role"], "admin");
     browser
 }
 
