@@ -1,6 +1,6 @@
 //! The HTTP surface: pages (SSR), server functions under `/api/`, the streaming upload
-//! endpoints, assets' media under `/media/`, the admin's CSV export, the embedded front
-//! end, and `/healthz`.
+//! endpoints, assets' media under `/media/`, an asset's raw metadata for its owner, the
+//! admin's CSV export, the embedded front end, and `/healthz`.
 //!
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
@@ -10,6 +10,7 @@
 pub mod error;
 pub mod guard;
 mod media;
+mod metadata;
 mod state;
 mod uploads;
 mod usage_csv;
@@ -63,6 +64,7 @@ pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/media/{id}/{variant}", get(media::media))
+        .route("/api/asset/metadata", get(metadata::raw_metadata))
         .route("/admin/usage.csv", get(usage_csv::usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), app_shell)
