@@ -9,6 +9,8 @@ pub mod samples;
 pub mod thumbs;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;
 
 use std::{

@@ -10,7 +10,7 @@ fn run(bytes: &[u8]) -> Result<Probe, ProbeError> {
 
 use super::samples::{encoded, png_chunk as chunk};
 
-fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+pub(super) fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend(((payload.len() + 8) as u32).to_be_bytes());
     out.extend(kind);
@@ -151,7 +151,7 @@ fn an_mp4_video_gives_its_size_duration_and_codec() {
 }
 
 /// A minimal WebM: EBML header, Segment with Info (duration) and one video track.
-fn webm(doc_type: &str, codec: &str, duration_ms: f64) -> Vec<u8> {
+pub(super) fn webm(doc_type: &str, codec: &str, duration_ms: f64) -> Vec<u8> {
     fn el(id: &[u8], payload: &[u8]) -> Vec<u8> {
         let mut out = id.to_vec();
         // 8-byte size: 0x01 then 7 bytes.
