@@ -148,6 +148,11 @@ pub struct AssetDetail {
     pub generation: Option<Generation>,
     /// The file carried generation metadata (understood or not).
     pub raw_metadata_present: bool,
+    /// What of the file's metadata was over atelier's limits and not kept, in words
+    /// (e.g. `“workflow” (over the 256 KiB one text may take)`); `None` when everything
+    /// was kept.
+    #[serde(default)]
+    pub metadata_dropped: Option<String>,
     /// The processing job (thumbnails, poster) and how it went.
     pub job: Option<JobInfo>,
     /// The asset belongs to whoever is asking (they may retry its job).
@@ -162,6 +167,27 @@ pub struct AssetDetail {
 pub struct Lora {
     pub name: String,
     pub weight: Option<f64>,
+}
+
+/// Longest prompt or negative prompt kept from a file's metadata, in bytes (UTF-8); the
+/// upload form's own prompt limit is [`crate::upload::MAX_PROMPT_LEN`] characters.
+pub const MAX_GENERATION_PROMPT: usize = 20_000;
+/// Longest tool, model, sampler or LoRA name kept from a file's metadata, in bytes.
+pub const MAX_GENERATION_NAME: usize = 200;
+/// Most LoRAs kept from a file's metadata.
+pub const MAX_GENERATION_LORAS: usize = 32;
+
+/// `text` cut to at most `max` bytes, on a character boundary; whether it was cut.
+pub fn truncate_on_char(text: &mut String, max: usize) -> bool {
+    if text.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    true
 }
 
 /// What a file says about how it was generated, as far as atelier understands it.
@@ -180,6 +206,52 @@ pub struct Generation {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub loras: Vec<Lora>,
+}
+
+impl Generation {
+    /// The same generation within atelier's limits: each text cut to its limit on a
+    /// character boundary ([`MAX_GENERATION_PROMPT`], [`MAX_GENERATION_NAME`]), at most
+    /// [`MAX_GENERATION_LORAS`] LoRAs, numbers that are not finite dropped. Also says, in
+    /// words, what was cut (empty when nothing was).
+    pub fn bounded(mut self) -> (Generation, Vec<String>) {
+        let mut cut = Vec::new();
+        let mut text = |value: &mut Option<String>, max: usize, name: &str| {
+            if let Some(value) = value {
+                if truncate_on_char(value, max) {
+                    let max = crate::units::thousands(max as u64);
+                    cut.push(format!("the {name} past its first {max} bytes"));
+                }
+            }
+        };
+        text(&mut self.tool, MAX_GENERATION_NAME, "tool name");
+        text(&mut self.prompt, MAX_GENERATION_PROMPT, "prompt");
+        text(
+            &mut self.negative_prompt,
+            MAX_GENERATION_PROMPT,
+            "negative prompt",
+        );
+        text(&mut self.model, MAX_GENERATION_NAME, "model name");
+        text(&mut self.sampler, MAX_GENERATION_NAME, "sampler name");
+        if self.loras.len() > MAX_GENERATION_LORAS {
+            cut.push(format!(
+                "{} LoRAs past the first {MAX_GENERATION_LORAS}",
+                self.loras.len() - MAX_GENERATION_LORAS
+            ));
+            self.loras.truncate(MAX_GENERATION_LORAS);
+        }
+        let mut long_names = 0;
+        for lora in &mut self.loras {
+            long_names += usize::from(truncate_on_char(&mut lora.name, MAX_GENERATION_NAME));
+            lora.weight = lora.weight.filter(|w| w.is_finite());
+        }
+        if long_names > 0 {
+            cut.push(format!(
+                "{long_names} LoRA names past their first {MAX_GENERATION_NAME} bytes"
+            ));
+        }
+        self.cfg = self.cfg.filter(|c| c.is_finite());
+        (self, cut)
+    }
 }
 
 /// The file extension served for a MIME type we store.
@@ -410,6 +482,50 @@ mod tests {
         assert_eq!(tags[1], "neon city");
         assert_eq!(tags[2].len(), MAX_TAG_LEN);
         assert_eq!(tags.len(), 3);
+    }
+
+    #[test]
+    fn generations_are_cut_to_their_limits_on_character_boundaries() {
+        let huge = Generation {
+            tool: Some("a1111".into()),
+            // 3-byte characters: the limit falls inside one.
+            prompt: Some("猫".repeat(MAX_GENERATION_PROMPT)),
+            negative_prompt: Some("n".repeat(MAX_GENERATION_PROMPT + 1)),
+            model: Some("é".repeat(MAX_GENERATION_NAME)),
+            sampler: Some("euler".into()),
+            cfg: Some(f64::NAN),
+            loras: (0..100)
+                .map(|n| Lora {
+                    name: format!("{n}").repeat(300),
+                    weight: Some(f64::INFINITY),
+                })
+                .collect(),
+            ..Generation::default()
+        };
+        let (g, cut) = huge.bounded();
+        let prompt = g.prompt.expect("prompt");
+        assert!(prompt.len() <= MAX_GENERATION_PROMPT && prompt.len() > MAX_GENERATION_PROMPT - 3);
+        assert!(prompt.chars().all(|c| c == '猫'));
+        assert_eq!(
+            g.negative_prompt.map(|n| n.len()),
+            Some(MAX_GENERATION_PROMPT)
+        );
+        assert_eq!(g.model.map(|m| m.len()), Some(MAX_GENERATION_NAME));
+        assert_eq!(g.sampler.as_deref(), Some("euler"), "short texts are whole");
+        assert_eq!(g.cfg, None, "NaN is no setting");
+        assert_eq!(g.loras.len(), MAX_GENERATION_LORAS);
+        assert!(g
+            .loras
+            .iter()
+            .all(|l| l.name.len() <= MAX_GENERATION_NAME && l.weight.is_none()));
+        assert_eq!(cut.len(), 5, "{cut:?}");
+        assert_eq!(cut[0], "the prompt past its first 20,000 bytes");
+
+        let small = Generation {
+            prompt: Some("a cat".into()),
+            ..Generation::default()
+        };
+        assert_eq!(small.clone().bounded(), (small, Vec::new()));
     }
 
     #[test]

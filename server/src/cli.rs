@@ -231,18 +231,9 @@ async fn reparse(
                     .await
                     .context("metadata reading panicked")?;
             match read {
-                Ok((generation, raw)) => {
-                    understood += u64::from(generation.is_some());
-                    let generation = generation.map(|g| serde_json::to_string(&g)).transpose()?;
-                    let raw = raw.map(|r| serde_json::to_string(&r)).transpose()?;
-                    store
-                        .set_generation(
-                            item.asset,
-                            generation.as_deref(),
-                            raw.as_deref(),
-                            PARSER_VERSION,
-                        )
-                        .await?;
+                Ok(kept) => {
+                    understood += u64::from(kept.generation.is_some());
+                    store.set_generation(item.asset, &kept.stored()).await?;
                 }
                 Err(err) => {
                     failed += 1;

@@ -792,6 +792,7 @@ async fn markup_in_prompts_and_usernames_renders_inert(db: &TestDb) {
             preview: None,
             generation: None,
             raw_metadata: None,
+            metadata_dropped: None,
             parser_version: 0,
         }])
         .await

@@ -483,7 +483,7 @@ async fn an_operator_rereads_metadata_after_a_parser_upgrade() {
         .expect("batch");
     assert_eq!(old.len(), 1);
     store
-        .set_generation(old[0].asset, None, None, 0)
+        .set_generation(old[0].asset, &app::store::StoredMetadata::default())
         .await
         .expect("forget");
     store.close().await;

@@ -121,6 +121,7 @@ fn draft(public_id: String, owner: UserId, created_at: DateTime<Utc>) -> NewAsse
         preview: None,
         generation: None,
         raw_metadata: None,
+        metadata_dropped: None,
         parser_version: 0,
     }
 }

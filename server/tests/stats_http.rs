@@ -221,7 +221,7 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
     assert_eq!(profile["views_received"], 2);
     assert_eq!(
         profile["storage"]["used"].as_u64(),
-        Some(samples::a1111_png(64, 48).len() as u64)
+        Some(common::charged(&samples::a1111_png(64, 48)))
     );
     assert_eq!(profile["storage"]["quota"].as_u64(), Some(2 << 30));
     let seen_by_others = visitor.get("/api/profile?username=ada").await.json();
@@ -354,7 +354,10 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
-    assert_eq!(used(&mut ada, "ada").await, Some(2 * bytes.len() as u64));
+    assert_eq!(
+        used(&mut ada, "ada").await,
+        Some(2 * common::charged(&bytes))
+    );
 
     // Bob cannot delete Ada's: the same 404 as a missing one.
     let refused = bo
@@ -373,7 +376,7 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
         ada.get(&format!("/api/asset?id={first}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(used(&mut ada, "ada").await, Some(bytes.len() as u64));
+    assert_eq!(used(&mut ada, "ada").await, Some(common::charged(&bytes)));
     // The bytes are still another asset's, so the file stays and serves.
     assert_eq!(
         bo.get(&format!("/media/{second}/original")).await.status,

@@ -79,6 +79,7 @@ fn asset(public_id: String, owner: UserId, rng: &mut ChaCha8Rng) -> NewAsset {
         preview: None,
         generation: None,
         raw_metadata: None,
+        metadata_dropped: None,
         parser_version: 0,
     }
 }

@@ -120,6 +120,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
             preview: None,
             generation: None,
             raw_metadata: None,
+            metadata_dropped: None,
             parser_version: 0,
         })
         .collect();

@@ -288,8 +288,10 @@ async fn a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in(db: &Tes
     let gallery = alice.get("/api/assets").await.json();
     assert_eq!(gallery["items"][0]["id"], asset_id.as_str());
     assert_eq!(gallery["items"][0]["thumb_url"], asset["thumb_url"]);
-    let used = alice.get("/api/upload/limits").await.json()["used_bytes"].clone();
-    assert_eq!(used, png.len());
+    // Her quota is charged the file and the metadata kept with it.
+    let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
+    assert!(common::charged(&png) > png.len() as u64);
+    assert_eq!(used, Some(common::charged(&png)));
 }
 
 /// A body that delivers `bytes` and fails, as a dropped connection does, once the server
@@ -702,7 +704,7 @@ async fn identical_uploads_at_once_are_stored_once(db: &TestDb) {
     let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
     assert_eq!(
         used,
-        Some(20 * png.len() as u64),
+        Some(20 * common::charged(&png)),
         "each asset counts for its owner"
     );
 }
@@ -780,7 +782,7 @@ async fn the_storage_quota_is_kept_even_by_racing_uploads(db: &TestDb) {
     let state = state(db).await;
     let mut alice = member(&state, "alice", 1).await;
     let png = samples::a1111_png(96, 96);
-    let quota = png.len() * 3 / 2;
+    let quota = common::charged(&png) * 3 / 2;
     db.store
         .set_setting("upload_quota", &quota.to_string(), chrono::Utc::now())
         .await
@@ -789,7 +791,8 @@ async fn the_storage_quota_is_kept_even_by_racing_uploads(db: &TestDb) {
     // Two uploads each fit on their own; only one of them fits with the other.
     let (first, _) = upload_bytes(&mut alice, "one.png", &png).await;
     let other = samples::a1111_png(97, 97);
-    assert!(other.len() <= quota && other.len() + png.len() > quota);
+    let (one, two) = (common::charged(&png), common::charged(&other));
+    assert!(two <= quota && one + two > quota);
     let (second, _) = upload_bytes(&mut alice, "two.png", &other).await;
     assert_eq!(finish(&mut alice, &first, &[]).await.status, StatusCode::OK);
     let over = finish(&mut alice, &second, &[]).await;
@@ -1109,8 +1112,194 @@ async fn tag_suggestions_show_only_tags_the_asker_may_see(db: &TestDb) {
     assert_eq!(suggested(hers), ["secret-garden", "secret-project"]);
 }
 
+/// A compressed PNG text chunk (`zTXt`).
+fn ztxt(keyword: &str, text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    zlib.write_all(text).expect("compress");
+    let data = zlib.finish().expect("compress");
+    samples::png_chunk(b"zTXt", &[keyword.as_bytes(), b"\0\0", &data].concat())
+}
+
+/// What the database holds for an asset's metadata: the bytes charged for it, and the
+/// byte length of its raw JSON as stored.
+async fn stored_metadata(db: &TestDb, asset_id: &str) -> (i64, Option<i64>) {
+    use sqlx::Connection;
+    match db.store.backend() {
+        "sqlite" => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::query_as(
+                "SELECT metadata_bytes, length(CAST(raw_metadata AS BLOB))
+                   FROM assets WHERE public_id = $1",
+            )
+            .bind(asset_id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("asset row")
+        }
+        _ => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            let (bytes, raw): (i64, Option<i32>) = sqlx::query_as(
+                "SELECT metadata_bytes, octet_length(raw_metadata::text)
+                   FROM assets WHERE public_id = $1",
+            )
+            .bind(asset_id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("asset row");
+            (bytes, raw.map(i64::from))
+        }
+    }
+}
+
+/// The most `/api/asset` may answer for one asset whatever its file carried: the form's
+/// texts and the parsed generation within their limits, with JSON escaping to spare.
+const MAX_ASSET_JSON: usize = 256 * 1024;
+/// The most an asset page may weigh: the same, shown and serialised for hydration.
+const MAX_ASSET_PAGE: usize = 512 * 1024;
+
+async fn a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader(db: &TestDb) {
+    use atelier_server::media::meta::{MAX_RAW, MAX_TEXT};
+    let state = state(db).await;
+    let mut mallory = member(&state, "mallory", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+
+    // A small PNG whose compressed texts inflate to 30 MB, and a real A1111 text whose
+    // prompt is far longer than any real one.
+    let bombs: Vec<Vec<u8>> = (0..3)
+        .map(|n| ztxt(&format!("bomb{n}"), &vec![b'{'; 10 << 20]))
+        .collect();
+    let long_prompt = "masterpiece, best quality, ".repeat(2_000);
+    let parameters = format!("{long_prompt}\nSteps: 28, Sampler: Euler a, Seed: 42, Model: sdxl");
+    let mut chunks = bombs;
+    chunks.push(ztxt("parameters", parameters.as_bytes()));
+    let png = samples::png_with(64, 64, &chunks);
+    assert!(png.len() < 64 * 1024, "a small file: {} bytes", png.len());
+
+    // It is accepted: what the file says is read, within the limits.
+    let (upload_id, last) = upload_bytes(&mut mallory, "bomb.png", &png).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text());
+    let status = mallory
+        .get(&format!("/api/upload/status?upload_id={upload_id}"))
+        .await;
+    assert!(
+        status.body.len() < MAX_ASSET_JSON,
+        "{} bytes",
+        status.body.len()
+    );
+    let status = status.json();
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["metadata"]["seed"], 42);
+    let done = finish(&mut mallory, &upload_id, &[]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    let id = done.json()["asset_id"]
+        .as_str()
+        .expect("asset id")
+        .to_string();
+
+    // The API answers a bounded asset that says what was left out.
+    let api = mallory.get(&format!("/api/asset?id={id}")).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text());
+    assert!(
+        api.body.len() <= MAX_ASSET_JSON,
+        "/api/asset is {} bytes",
+        api.body.len()
+    );
+    let asset = api.json();
+    assert_eq!(asset["raw_metadata_present"], true);
+    let prompt = asset["generation"]["prompt"].as_str().expect("prompt");
+    assert!(prompt.len() <= app::model::MAX_GENERATION_PROMPT && prompt.len() > 19_000);
+    assert_eq!(asset["generation"]["model"], "sdxl");
+    let dropped = asset["metadata_dropped"]
+        .as_str()
+        .expect("what was left out");
+    for n in 0..3 {
+        assert!(dropped.contains(&format!("“bomb{n}”")), "{dropped}");
+    }
+    assert!(
+        dropped.contains("the prompt past its first 20,000 bytes"),
+        "{dropped}"
+    );
+
+    // So does the page, with the owner's link to the raw text.
+    let page = mallory.get(&format!("/a/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.len() <= MAX_ASSET_PAGE,
+        "the page is {} bytes",
+        page.body.len()
+    );
+    let html = page.text();
+    assert!(
+        html.contains("metadata was too large and was not kept: “bomb0” (over the 256 KiB"),
+        "the page says what was dropped"
+    );
+    let link = format!("/api/asset/metadata?id={id}");
+    assert!(html.contains(&link), "the owner's download link");
+
+    // The database keeps the raw text within its limit, and charges it with the file.
+    let (metadata_bytes, raw_bytes) = stored_metadata(db, &id).await;
+    let raw_bytes = raw_bytes.expect("raw metadata kept");
+    assert!(
+        raw_bytes as usize <= MAX_RAW + MAX_RAW / 8,
+        "{raw_bytes} bytes stored"
+    );
+    assert!(
+        metadata_bytes as usize > parameters.len() && metadata_bytes as usize <= MAX_RAW + MAX_TEXT,
+        "{metadata_bytes} bytes charged"
+    );
+    let used = mallory.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
+    assert_eq!(
+        used,
+        Some(png.len() as u64 + metadata_bytes as u64),
+        "file + metadata"
+    );
+
+    // The owner downloads the raw text: the parameters whole, the bombs not at all.
+    let raw = mallory.get(&link).await;
+    assert_eq!(raw.status, StatusCode::OK, "{}", raw.text());
+    assert!(raw.body.len() <= MAX_RAW);
+    assert!(raw
+        .header(header::CONTENT_DISPOSITION)
+        .starts_with("attachment; filename=\"bomb-metadata.json\""));
+    assert_eq!(raw.header(header::CACHE_CONTROL), "private, no-store");
+    let json = raw.json();
+    assert_eq!(json["parameters"], parameters.as_str());
+    assert!(json.get("bomb0").is_none());
+
+    // Anyone else gets what a missing id gets, to the byte (the id aside).
+    let missing_id = "Zzzzzzzzzzzz";
+    let missing = bob
+        .get(&format!("/api/asset/metadata?id={missing_id}"))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    for reply in [bob.get(&link).await, visitor.get(&link).await] {
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+        assert_eq!(reply.text().replace(&id, missing_id), missing.text());
+        assert_eq!(
+            reply.header(header::CONTENT_TYPE),
+            missing.header(header::CONTENT_TYPE)
+        );
+    }
+    // Nor does anyone else see the link.
+    let theirs = bob.get(&format!("/a/{id}")).await.text();
+    assert!(!theirs.contains(&link) && theirs.contains("was not kept"));
+
+    // Deleting the asset frees the file and its metadata alike.
+    let deleted = mallory
+        .post("/api/assets/delete", &[("id", id.as_str())])
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    let used = mallory.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
+    assert_eq!(used, Some(0));
+}
+
 on_both_backends!(
     tag_suggestions_show_only_tags_the_asker_may_see,
+    a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader,
     a_failed_job_says_why_and_can_be_retried,
     a_server_restart_mid_upload_resumes_from_what_was_synced,
     a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in,

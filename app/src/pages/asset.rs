@@ -87,6 +87,13 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
         }
         _ => None,
     };
+    let dropped_note = asset.metadata_dropped.clone().map(|what| {
+        format!("Some of this file's metadata was too large and was not kept: {what}.")
+    });
+    // Its owner may take the raw text away (a download, not a page: the router must not
+    // take the link).
+    let raw_link = (asset.is_mine && asset.raw_metadata_present)
+        .then(|| format!("/api/asset/metadata?id={}", percent_encode(&s.id, false)));
     let asset_id = s.id.clone();
     view! {
         <Title text=title_text(&format!("{} · atelier", s.title))/>
@@ -118,6 +125,10 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
                 </dl>
                 {asset.generation.map(|g| view! { <Parameters generation=g/> })}
                 {metadata_note.map(|note| view! { <p class="hint metadata-note">{note}</p> })}
+                {dropped_note.map(|note| view! { <p class="hint metadata-dropped">{note}</p> })}
+                {raw_link.map(|href| view! {
+                    <p class="hint"><a href=href download="" rel="external">"Download the raw metadata (JSON)"</a></p>
+                })}
                 <ul class="tags">
                     {s
                         .tags

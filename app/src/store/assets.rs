@@ -35,8 +35,55 @@ pub struct NewAsset {
     pub generation: Option<String>,
     /// JSON object of the raw metadata text the file carried, when it carried any.
     pub raw_metadata: Option<String>,
+    /// What of the file's metadata was over the limits and not kept, in words.
+    pub metadata_dropped: Option<String>,
     /// Version of the parsers that read the metadata (0: never read).
     pub parser_version: u32,
+}
+
+impl NewAsset {
+    /// Bytes of metadata stored with the asset (parsed, raw, and the note of what was
+    /// dropped): charged to the owner's quota with the file, freed with the asset.
+    pub fn metadata_bytes(&self) -> u64 {
+        text_bytes([&self.generation, &self.raw_metadata, &self.metadata_dropped])
+    }
+}
+
+fn text_bytes(texts: [&Option<String>; 3]) -> u64 {
+    texts
+        .into_iter()
+        .flatten()
+        .map(|text| text.len() as u64)
+        .sum()
+}
+
+/// What a file's metadata reading keeps, as JSON text ready to store (see
+/// [`AssetStore::set_generation`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredMetadata {
+    /// JSON of [`crate::model::Generation`].
+    pub generation: Option<String>,
+    /// JSON object of the raw text kept.
+    pub raw: Option<String>,
+    /// What was over the limits and not kept, in words.
+    pub dropped: Option<String>,
+    pub parser_version: u32,
+}
+
+impl StoredMetadata {
+    /// Bytes it takes, as [`NewAsset::metadata_bytes`] counts them.
+    pub fn bytes(&self) -> u64 {
+        text_bytes([&self.generation, &self.raw, &self.dropped])
+    }
+}
+
+/// An asset's raw metadata, for its owner to download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMetadata {
+    pub title: String,
+    pub original_filename: Option<String>,
+    /// The JSON object kept; `None` when the file carried no metadata.
+    pub json: Option<String>,
 }
 
 /// An asset's files and who may see them.
@@ -93,6 +140,14 @@ pub trait AssetStore: Send + Sync {
         viewer: Option<UserId>,
     ) -> Result<Option<AssetDetail>, StoreError>;
 
+    /// The raw metadata of `owner`'s asset; `None` when there is no such asset of theirs
+    /// (another user's, public or not, is `None` too).
+    async fn raw_metadata(
+        &self,
+        public_id: &str,
+        owner: UserId,
+    ) -> Result<Option<RawMetadata>, StoreError>;
+
     /// The asset's files and owner, for the media routes (which check visibility).
     async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError>;
 
@@ -116,12 +171,11 @@ pub trait AssetStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ReparseItem>, StoreError>;
 
-    /// Stores newly read metadata.
+    /// Stores newly read metadata, and moves the owner's storage use by the difference
+    /// in its size, in one transaction.
     async fn set_generation(
         &self,
         asset: AssetId,
-        generation: Option<&str>,
-        raw_metadata: Option<&str>,
-        version: u32,
+        metadata: &StoredMetadata,
     ) -> Result<(), StoreError>;
 }

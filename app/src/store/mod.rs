@@ -18,7 +18,9 @@ mod usage;
 use async_trait::async_trait;
 
 pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
-pub use assets::{AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem};
+pub use assets::{
+    AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
+};
 pub use error::StoreError;
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};

@@ -281,6 +281,7 @@ fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64, count: u64) -> Dra
             preview: None,
             generation: None,
             raw_metadata: None,
+            metadata_dropped: None,
             parser_version: 0,
         },
         slot,

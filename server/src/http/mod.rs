@@ -1,6 +1,6 @@
 //! The HTTP surface: pages (SSR), server functions under `/api/`, the streaming upload
-//! endpoints, assets' media under `/media/`, the admin's CSV export, the embedded front
-//! end, and `/healthz`.
+//! endpoints, assets' media under `/media/`, an asset's raw metadata for its owner, the
+//! admin's CSV export, the embedded front end, and `/healthz`.
 //!
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
@@ -10,6 +10,7 @@
 pub mod error;
 pub mod guard;
 mod media;
+mod metadata;
 pub mod rate;
 mod state;
 mod uploads;
@@ -73,6 +74,7 @@ pub fn router(state: ServerState) -> Router {
                 HeaderValue::from_static("same-origin"),
             )),
         )
+        .route("/api/asset/metadata", get(metadata::raw_metadata))
         .route("/admin/usage.csv", get(usage_csv::usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, state.context(), app_shell)

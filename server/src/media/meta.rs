@@ -1,33 +1,152 @@
 //! Generation metadata: what the tools that made an image wrote into it. PNG text chunks
 //! carry it for A1111/Forge (`parameters`), ComfyUI (`prompt`, `workflow`), InvokeAI
 //! (`invokeai_metadata`), NovelAI (`Comment`) and Fooocus (`parameters` as JSON). The raw
-//! text is always kept, so nothing is lost when a parser does not understand it.
+//! text is kept too, so nothing is lost when a parser does not understand it: within the
+//! limits below, enforced while reading (a compressed chunk is inflated no further than
+//! [`MAX_TEXT`]), with what was over them recorded ([`Dropped`]) rather than fatal.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use serde_json::{Map, Value};
 
 /// Bumped whenever the parsers learn something new; `atelier reparse` re-reads assets
-/// parsed by an older version.
-pub const PARSER_VERSION: u32 = 1;
+/// parsed by an older version. 2: every text and the raw metadata within the limits below.
+pub const PARSER_VERSION: u32 = 2;
 
-/// Largest text chunk kept, after decompression (a ComfyUI workflow is rarely over 1 MiB).
-const MAX_TEXT: u64 = 8 * 1024 * 1024;
-/// Largest total of text kept from one file.
-const MAX_TOTAL: usize = 16 * 1024 * 1024;
+/// Longest metadata text kept from a file (a PNG text chunk after inflating, an XMP
+/// packet, an EXIF `UserComment`), in bytes. Real ComfyUI workflows are 10–100 KB, the
+/// largest a few hundred; inflating a compressed chunk stops here.
+pub const MAX_TEXT: usize = 256 * 1024;
+/// Most raw metadata kept from one file: the stored JSON object of every text kept.
+pub const MAX_RAW: usize = 512 * 1024;
+/// Most texts read from one file; past them the rest are left out unread.
+pub const MAX_TEXTS: usize = 256;
+/// Most bytes read and inflated for metadata from one file, kept or not: past it the rest
+/// are left out unread, so a file of many small bombs costs no more than this.
+pub const MAX_READ: u64 = 8 * 1024 * 1024;
+/// How many left-out texts are named (the rest are counted).
+pub const MAX_DROPPED_NAMED: usize = 8;
+/// Bytes of a PNG text chunk's own fields (keyword, flags, language tags) allowed beyond
+/// [`MAX_TEXT`]: a chunk larger than both together cannot hold a text that is kept.
+const TEXT_CHUNK_FIELDS: u64 = 4 * 1024;
+/// Longest keyword of a PNG text chunk (the PNG specification's 79 bytes).
+const MAX_KEYWORD: usize = 79;
 
 pub use app::model::{Generation, Lora};
 
-/// The text chunks of a PNG (keyword → text), in file order. Compressed chunks are
-/// inflated with a size cap; anything unreadable is skipped, never fatal.
-pub fn png_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
+/// The metadata texts of a file: those read (keyword → text, in file order, each at most
+/// [`MAX_TEXT`] bytes) and those left out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Texts {
+    pub kept: Vec<(String, String)>,
+    /// The first [`MAX_DROPPED_NAMED`] left out, with why.
+    pub dropped: Vec<Dropped>,
+    /// How many more were left out.
+    pub dropped_more: u64,
+    /// Bytes read and inflated so far.
+    read: u64,
+}
+
+/// A text left out of what is kept, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// Longer than [`MAX_TEXT`].
+    TooLong { key: String },
+    /// Would have taken the raw metadata past [`MAX_RAW`]; `bytes` is its JSON size.
+    OverTotal { key: String, bytes: u64 },
+    /// Not read: the file had spent [`MAX_READ`] or [`MAX_TEXTS`].
+    Unread { key: String },
+}
+
+impl Texts {
+    /// Whether a text of `size` more bytes may still be read.
+    fn may_read(&self, size: u64) -> bool {
+        self.kept.len() < MAX_TEXTS && self.read.saturating_add(size) <= MAX_READ
+    }
+
+    fn spent(&mut self, bytes: u64) {
+        self.read = self.read.saturating_add(bytes);
+    }
+
+    /// Keeps a text read whole, or records one over [`MAX_TEXT`].
+    fn offer(&mut self, key: String, text: Result<String, TooLong>) {
+        match text {
+            Ok(text) if text.len() <= MAX_TEXT => self.kept.push((key, text)),
+            _ => self.leave_out(Dropped::TooLong { key }),
+        }
+    }
+
+    /// Records a text left out (named while there is room, else counted).
+    pub fn leave_out(&mut self, dropped: Dropped) {
+        if self.dropped.len() < MAX_DROPPED_NAMED {
+            self.dropped.push(dropped);
+        } else {
+            self.dropped_more += 1;
+        }
+    }
+
+    /// Nothing was found, kept or left out.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty() && self.dropped.is_empty() && self.dropped_more == 0
+    }
+}
+
+/// A text longer than [`MAX_TEXT`] (its reading stopped there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+/// Reads `reader` to its end into at most `max` bytes, never holding more: `TooLong` as
+/// soon as there is more.
+fn read_capped(mut reader: impl Read, max: usize) -> io::Result<Result<Vec<u8>, TooLong>> {
     let mut out = Vec::new();
-    let mut total = 0usize;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(Ok(out)),
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if out.len() + n > max {
+            return Ok(Err(TooLong));
+        }
+        if out.capacity() < out.len() + n {
+            let want = (out.capacity() * 2).max(out.len() + n).min(max);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| char::from(*b)).collect()
+}
+
+/// UTF-8 when it is (what tools write in practice), else Latin-1 (what PNG specifies).
+fn utf8_or_latin1(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| latin1(e.as_bytes()))
+}
+
+/// The keyword of a PNG text chunk whose data starts at `at`, from its first bytes.
+fn png_keyword<R: Read + Seek>(file: &mut R, at: u64, size: u64) -> Option<String> {
+    let mut head = vec![0u8; (MAX_KEYWORD as u64 + 1).min(size) as usize];
+    file.seek(SeekFrom::Start(at)).ok()?;
+    file.read_exact(&mut head).ok()?;
+    let nul = head.iter().position(|b| *b == 0)?;
+    (nul > 0).then(|| latin1(&head[..nul]))
+}
+
+/// The text chunks of a PNG (keyword → text), in file order. Compressed chunks are
+/// inflated up to [`MAX_TEXT`] and no further; a text over it, or past what one file may
+/// spend ([`MAX_READ`], [`MAX_TEXTS`]), is left out and recorded; anything unreadable is
+/// skipped, never fatal.
+pub fn png_text<R: Read + Seek>(file: &mut R) -> Texts {
+    let mut texts = Texts::default();
     let mut offset = 8u64;
     let Ok(len) = file.seek(SeekFrom::End(0)) else {
-        return out;
+        return texts;
     };
-    while offset + 12 <= len {
+    while offset.saturating_add(12) <= len {
         let mut header = [0u8; 8];
         if file.seek(SeekFrom::Start(offset)).is_err() || file.read_exact(&mut header).is_err() {
             break;
@@ -40,41 +159,52 @@ pub fn png_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
             break;
         }
         let is_text = matches!(&kind, b"tEXt" | b"zTXt" | b"iTXt");
-        if is_text && size <= MAX_TEXT && offset + 8 + size <= len {
-            let mut data = vec![0u8; size as usize];
-            if file.read_exact(&mut data).is_ok() {
-                if let Some((key, text)) = text_chunk(&kind, &data) {
-                    total += text.len();
-                    if total > MAX_TOTAL {
-                        break;
+        let data_at = offset + 8;
+        if is_text && data_at + size <= len {
+            if size > MAX_TEXT as u64 + TEXT_CHUNK_FIELDS {
+                if let Some(key) = png_keyword(file, data_at, size) {
+                    texts.leave_out(Dropped::TooLong { key });
+                }
+            } else if !texts.may_read(size) {
+                if let Some(key) = png_keyword(file, data_at, size) {
+                    texts.leave_out(Dropped::Unread { key });
+                }
+            } else {
+                let mut data = vec![0u8; size as usize];
+                if file.read_exact(&mut data).is_ok() {
+                    texts.spent(size);
+                    if let Some((key, text)) = text_chunk(&kind, &data) {
+                        // What inflating it cost (all of MAX_TEXT for one over it).
+                        texts.spent(text.as_ref().map_or(MAX_TEXT, String::len) as u64);
+                        texts.offer(key, text);
                     }
-                    out.push((key, text));
                 }
             }
         }
-        offset += 12 + size;
+        offset = data_at + size + 4;
     }
-    out
+    texts
 }
 
-fn inflate(data: &[u8]) -> Option<String> {
-    let mut text = String::new();
-    flate2::read::ZlibDecoder::new(data)
-        .take(MAX_TEXT)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
+/// Inflates zlib `data`, up to [`MAX_TEXT`] bytes.
+fn inflate(data: &[u8]) -> Option<Result<Vec<u8>, TooLong>> {
+    read_capped(flate2::read::ZlibDecoder::new(data), MAX_TEXT).ok()
 }
 
-fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
+/// A PNG text chunk's keyword and text (`TooLong` past [`MAX_TEXT`]); `None` when it is
+/// malformed.
+fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, Result<String, TooLong>)> {
     let nul = data.iter().position(|b| *b == 0)?;
-    let keyword: String = data[..nul].iter().map(|b| char::from(*b)).collect();
+    if nul == 0 || nul > MAX_KEYWORD {
+        return None;
+    }
+    let keyword = latin1(&data[..nul]);
     let rest = &data[nul + 1..];
     let text = match kind {
         // Latin-1 text.
-        b"tEXt" => rest.iter().map(|b| char::from(*b)).collect(),
+        b"tEXt" => Ok(latin1(rest)),
         // Compression method (0 = zlib), then compressed Latin-1 (in practice UTF-8).
-        b"zTXt" => inflate(rest.get(1..)?)?,
+        b"zTXt" => inflate(rest.get(1..)?)?.map(utf8_or_latin1),
         // Compressed flag, method, language tag\0, translated keyword\0, UTF-8 text.
         b"iTXt" => {
             let compressed = *rest.first()? == 1;
@@ -84,9 +214,9 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
             let translated_end = after.iter().position(|b| *b == 0)?;
             let body = &after[translated_end + 1..];
             if compressed {
-                inflate(body)?
+                inflate(body)?.map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             } else {
-                String::from_utf8_lossy(body).into_owned()
+                Ok(String::from_utf8_lossy(body).into_owned())
             }
         }
         _ => return None,
@@ -94,11 +224,11 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
     Some((keyword, text))
 }
 
-/// The APP1 segments of a JPEG (EXIF, XMP), in order, up to the image data.
-fn jpeg_app1_segments<R: Read + Seek>(file: &mut R) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
+/// The APP1 segments of a JPEG (EXIF, XMP), in order, up to the image data, each handed
+/// to `each` until it answers `false`.
+fn jpeg_app1_segments<R: Read + Seek>(file: &mut R, mut each: impl FnMut(Vec<u8>) -> bool) {
     let Ok(len) = file.seek(SeekFrom::End(0)) else {
-        return out;
+        return;
     };
     let mut offset = 2u64;
     for _ in 0..256 {
@@ -120,33 +250,38 @@ fn jpeg_app1_segments<R: Read + Seek>(file: &mut R) -> Vec<Vec<u8>> {
         }
         if marker[1] == 0xE1 && offset + 2 + size <= len {
             let mut data = vec![0u8; (size - 2) as usize];
-            if file.read_exact(&mut data).is_ok() {
-                out.push(data);
+            if file.read_exact(&mut data).is_ok() && !each(data) {
+                return;
             }
         }
         offset += 2 + size;
     }
-    out
 }
 
 /// Text metadata of a JPEG: the EXIF `UserComment` (where A1111 and others write their
 /// parameters) and the XMP packet, as `("UserComment", …)` and `("XMP", …)`.
-pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for data in jpeg_app1_segments(file) {
-        app1_text(&data, &mut out);
-    }
-    out
+pub fn jpeg_text<R: Read + Seek>(file: &mut R) -> Texts {
+    let mut texts = Texts::default();
+    jpeg_app1_segments(file, |data| {
+        if !texts.may_read(data.len() as u64) {
+            texts.leave_out(Dropped::Unread { key: "APP1".into() });
+            return false;
+        }
+        texts.spent(data.len() as u64);
+        app1_text(&data, &mut texts);
+        true
+    });
+    texts
 }
 
 /// Text metadata of a WebP: its `EXIF` and `XMP ` chunks.
-pub fn webp_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+pub fn webp_text<R: Read + Seek>(file: &mut R) -> Texts {
+    let mut texts = Texts::default();
     let Ok(len) = file.seek(SeekFrom::End(0)) else {
-        return out;
+        return texts;
     };
     let mut offset = 12u64;
-    while offset + 8 <= len {
+    while offset.saturating_add(8) <= len {
         let mut header = [0u8; 8];
         if file.seek(SeekFrom::Start(offset)).is_err() || file.read_exact(&mut header).is_err() {
             break;
@@ -155,36 +290,44 @@ pub fn webp_text<R: Read + Seek>(file: &mut R) -> Vec<(String, String)> {
             header[4], header[5], header[6], header[7],
         ]));
         let kind = &header[0..4];
-        if (kind == b"EXIF" || kind == b"XMP ") && size <= MAX_TEXT && offset + 8 + size <= len {
-            let mut data = vec![0u8; size as usize];
-            if file.read_exact(&mut data).is_ok() {
-                if kind == b"EXIF" {
-                    let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(&data);
-                    if let Some(text) = exif_user_comment(tiff) {
-                        out.push(("UserComment".to_string(), text));
+        let key = if kind == b"EXIF" { "EXIF" } else { "XMP" };
+        if (kind == b"EXIF" || kind == b"XMP ") && offset + 8 + size <= len {
+            if size > MAX_TEXT as u64 {
+                texts.leave_out(Dropped::TooLong { key: key.into() });
+            } else if !texts.may_read(size) {
+                texts.leave_out(Dropped::Unread { key: key.into() });
+            } else {
+                let mut data = vec![0u8; size as usize];
+                if file.read_exact(&mut data).is_ok() {
+                    texts.spent(size);
+                    if kind == b"EXIF" {
+                        let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(&data);
+                        if let Some(text) = exif_user_comment(tiff) {
+                            texts.offer("UserComment".into(), Ok(text));
+                        }
+                    } else {
+                        texts.offer(
+                            "XMP".into(),
+                            Ok(String::from_utf8_lossy(&data).into_owned()),
+                        );
                     }
-                } else {
-                    out.push((
-                        "XMP".to_string(),
-                        String::from_utf8_lossy(&data).into_owned(),
-                    ));
                 }
             }
         }
         // Chunks are padded to an even size.
         offset += 8 + size + (size & 1);
     }
-    out
+    texts
 }
 
-fn app1_text(data: &[u8], out: &mut Vec<(String, String)>) {
+fn app1_text(data: &[u8], texts: &mut Texts) {
     const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
     if let Some(tiff) = data.strip_prefix(b"Exif\0\0") {
         if let Some(text) = exif_user_comment(tiff) {
-            out.push(("UserComment".to_string(), text));
+            texts.offer("UserComment".into(), Ok(text));
         }
     } else if let Some(xml) = data.strip_prefix(XMP) {
-        out.push(("XMP".to_string(), String::from_utf8_lossy(xml).into_owned()));
+        texts.offer("XMP".into(), Ok(String::from_utf8_lossy(xml).into_owned()));
     }
 }
 
@@ -246,10 +389,15 @@ pub fn exif_orientation(tiff: &[u8]) -> Option<u16> {
 
 /// The EXIF orientation of a JPEG file, from its first APP1 segment.
 pub fn jpeg_orientation<R: Read + Seek>(file: &mut R) -> Option<u16> {
-    jpeg_app1_segments(file)
-        .iter()
-        .find_map(|data| data.strip_prefix(b"Exif\0\0"))
-        .and_then(exif_orientation)
+    let mut orientation = None;
+    jpeg_app1_segments(file, |data| match data.strip_prefix(b"Exif\0\0") {
+        Some(tiff) => {
+            orientation = exif_orientation(tiff);
+            false
+        }
+        None => true,
+    });
+    orientation
 }
 
 /// The EXIF `UserComment` (tag 0x9286 in the Exif IFD) of a TIFF block, decoded by its
@@ -292,17 +440,45 @@ fn exif_user_comment(tiff: &[u8]) -> Option<String> {
     non_empty(text.trim_end_matches('\0'))
 }
 
-/// The raw metadata kept with an asset: every text chunk, JSON where it is JSON.
-pub fn raw_json(chunks: &[(String, String)]) -> Value {
-    let mut map = Map::new();
+/// The raw metadata kept with an asset: every text, JSON where it is JSON, as one JSON
+/// object in file order of at most [`MAX_RAW`] bytes (`None` when nothing fits). A text
+/// that would take it past that is left out and returned; a keyword seen before is
+/// skipped (the parsers read the first too).
+pub fn raw_json(chunks: &[(String, String)]) -> (Option<String>, Vec<Dropped>) {
+    let mut out = String::from("{");
+    let mut seen = std::collections::HashSet::new();
+    let mut dropped = Vec::new();
     for (key, text) in chunks {
+        if !seen.insert(key.as_str()) {
+            continue;
+        }
         let value = serde_json::from_str::<Value>(text)
             .ok()
             .filter(|v| v.is_object() || v.is_array())
             .unwrap_or_else(|| Value::String(text.clone()));
-        map.insert(key.clone(), value);
+        let (Ok(key_json), Ok(value_json)) =
+            (serde_json::to_string(key), serde_json::to_string(&value))
+        else {
+            continue;
+        };
+        let entry = key_json.len() + 1 + value_json.len();
+        // A comma before it, the closing brace after.
+        if out.len() + 1 + entry + 1 > MAX_RAW {
+            dropped.push(Dropped::OverTotal {
+                key: key.clone(),
+                bytes: entry as u64,
+            });
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&key_json);
+        out.push(':');
+        out.push_str(&value_json);
     }
-    Value::Object(map)
+    out.push('}');
+    ((out.len() > 2).then_some(out), dropped)
 }
 
 /// Understands the chunks if any known tool wrote them.

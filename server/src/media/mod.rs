@@ -1,11 +1,15 @@
 //! The media pipeline: recognising uploads by their content ([`probe`]), reading the
-//! generation metadata they carry ([`meta`]), and making their thumbnails ([`thumbs`]).
+//! generation metadata they carry ([`meta`]) and keeping it within its limits ([`kept`]),
+//! and making their thumbnails ([`thumbs`]).
 
+pub mod kept;
 pub mod meta;
 pub mod probe;
 pub mod samples;
 pub mod thumbs;
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +22,8 @@ use std::{
 use app::model::{Generation, MediaType};
 use serde::{Deserialize, Serialize};
 
+use kept::Kept;
+use meta::Texts;
 use probe::{Format, ProbeError};
 
 /// Everything the server learns from a complete upload before it becomes an asset.
@@ -31,10 +37,12 @@ pub struct Examined {
     pub duration_ms: Option<u32>,
     pub codec: Option<String>,
     pub animated: bool,
-    /// What the metadata says, when a parser understood it.
+    /// What the metadata says, when a parser understood it (within its limits).
     pub generation: Option<Generation>,
-    /// The raw metadata text chunks (JSON object), when the file carried any.
-    pub raw_metadata: Option<serde_json::Value>,
+    /// The file carries metadata that is kept raw. This is what the upload's row stores,
+    /// so the raw text is never part of it: finishing reads it again from the file.
+    #[serde(default)]
+    pub raw_metadata_present: bool,
     pub parser_version: u32,
 }
 
@@ -44,34 +52,28 @@ impl Examined {
     }
 }
 
-/// The metadata text a file of `format` carries (empty for formats that carry none we read).
-pub fn metadata_text<R: Read + Seek>(file: &mut R, format: Format) -> Vec<(String, String)> {
-    let chunks = match format {
+/// The metadata texts a file of `format` carries, within the reading limits of [`meta`]
+/// (none for formats that carry none we read).
+pub fn metadata_text<R: Read + Seek>(file: &mut R, format: Format) -> Texts {
+    let texts = match format {
         Format::Png => meta::png_text(file),
         Format::Jpeg => meta::jpeg_text(file),
         Format::WebP => meta::webp_text(file),
-        _ => Vec::new(),
+        _ => Texts::default(),
     };
     let _ = file.seek(SeekFrom::Start(0));
-    chunks
+    texts
 }
 
-/// Reads the generation metadata of a file of `format`: (parsed, raw).
-pub fn read_generation<R: Read + Seek>(
-    file: &mut R,
-    format: Format,
-) -> (Option<Generation>, Option<serde_json::Value>) {
-    let chunks = metadata_text(file, format);
-    if chunks.is_empty() {
-        return (None, None);
-    }
-    (meta::parse(&chunks), Some(meta::raw_json(&chunks)))
+/// Reads the metadata of a file of `format` and keeps what the limits allow.
+pub fn read_metadata<R: Read + Seek>(file: &mut R, format: Format) -> Kept {
+    Kept::from_texts(&metadata_text(file, format))
 }
 
 /// Recognises a file and reads its metadata (blocking I/O; run it off the async threads).
 pub fn examine<R: Read + Seek>(file: &mut R) -> Result<Examined, ProbeError> {
     let probe = probe::probe(file)?;
-    let (generation, raw_metadata) = read_generation(file, probe.format);
+    let kept = read_metadata(file, probe.format);
     Ok(Examined {
         mime_type: probe.format.mime().to_string(),
         media_type: probe.format.media_type(),
@@ -82,21 +84,19 @@ pub fn examine<R: Read + Seek>(file: &mut R) -> Result<Examined, ProbeError> {
             .map(|ms| u32::try_from(ms).unwrap_or(u32::MAX)),
         codec: probe.codec,
         animated: probe.animated,
-        generation,
-        raw_metadata,
+        raw_metadata_present: kept.raw.is_some(),
+        generation: kept.generation,
         parser_version: meta::PARSER_VERSION,
     })
 }
 
-/// What the metadata of a stored file of type `mime` says now, for `atelier reparse`:
-/// (parsed, raw); nothing for a type that carries none (blocking).
-pub fn reread_metadata(
-    path: &Path,
-    mime: &str,
-) -> io::Result<(Option<Generation>, Option<serde_json::Value>)> {
+/// What the metadata of a stored (or completely uploaded) file of type `mime` says now,
+/// within the limits: for finishing an upload and for `atelier reparse`; nothing for a
+/// type that carries none (blocking).
+pub fn reread_metadata(path: &Path, mime: &str) -> io::Result<Kept> {
     let Some(format) = Format::from_mime(mime) else {
-        return Ok((None, None));
+        return Ok(Kept::default());
     };
     let mut file = io::BufReader::new(fs::File::open(path)?);
-    Ok(read_generation(&mut file, format))
+    Ok(read_metadata(&mut file, format))
 }

@@ -10,7 +10,7 @@ fn run(bytes: &[u8]) -> Result<Probe, ProbeError> {
 
 use super::samples::{encoded, png_chunk as chunk};
 
-fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+pub(super) fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend(((payload.len() + 8) as u32).to_be_bytes());
     out.extend(kind);
@@ -151,7 +151,7 @@ fn an_mp4_video_gives_its_size_duration_and_codec() {
 }
 
 /// A minimal WebM: EBML header, Segment with Info (duration) and one video track.
-fn webm(doc_type: &str, codec: &str, duration_ms: f64) -> Vec<u8> {
+pub(super) fn webm(doc_type: &str, codec: &str, duration_ms: f64) -> Vec<u8> {
     fn el(id: &[u8], payload: &[u8]) -> Vec<u8> {
         let mut out = id.to_vec();
         // 8-byte size: 0x01 then 7 bytes.
@@ -342,9 +342,16 @@ mod metadata {
     }
 
     fn read(png: &[u8]) -> (Vec<(String, String)>, Option<Generation>) {
-        let chunks = meta::png_text(&mut Cursor::new(png));
+        let chunks = meta::png_text(&mut Cursor::new(png)).kept;
         let parsed = meta::parse(&chunks);
         (chunks, parsed)
+    }
+
+    /// The raw metadata kept of `chunks`, as JSON.
+    fn raw(chunks: &[(String, String)]) -> serde_json::Value {
+        let (json, dropped) = meta::raw_json(chunks);
+        assert!(dropped.is_empty(), "{dropped:?}");
+        serde_json::from_str(&json.expect("something kept")).expect("JSON")
     }
 
     #[test]
@@ -414,7 +421,7 @@ mod metadata {
         assert_eq!(g.loras[0].name, "epiNoiseoffset_v2.safetensors");
         assert_eq!(g.loras[0].weight, Some(0.75));
         // The raw metadata keeps both chunks, as JSON.
-        let raw = meta::raw_json(&chunks);
+        let raw = raw(&chunks);
         assert!(raw["prompt"]["3"]["inputs"]["seed"].is_u64());
         assert_eq!(raw["workflow"]["version"], 0.4);
     }
@@ -471,7 +478,7 @@ mod metadata {
             text("prompt", "{not json"),
         ]));
         assert_eq!(generation, None);
-        let raw = meta::raw_json(&chunks);
+        let raw = raw(&chunks);
         assert_eq!(raw["Author"], "someone");
         assert_eq!(raw["prompt"], "{not json");
         // No text at all: nothing to keep.
@@ -536,7 +543,7 @@ mod metadata {
             let comment = [b"UNICODE\0".as_slice(), &utf16].concat();
             let exif = [b"Exif\0\0".as_slice(), &tiff_with_comment(little, &comment)].concat();
             let jpeg = jpeg_with_app1(&exif);
-            let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg));
+            let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg)).kept;
             assert_eq!(chunks.len(), 1, "{chunks:?}");
             let g = meta::parse(&chunks).expect("understood");
             assert_eq!(
@@ -551,7 +558,7 @@ mod metadata {
         // ASCII-coded comments too.
         let comment = [b"ASCII\0\0\0".as_slice(), b"a cat\nSteps: 5, Seed: 3"].concat();
         let exif = [b"Exif\0\0".as_slice(), &tiff_with_comment(false, &comment)].concat();
-        let g = meta::parse(&meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&exif))))
+        let g = meta::parse(&meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&exif))).kept)
             .expect("understood");
         assert_eq!((g.prompt.as_deref(), g.seed), (Some("a cat"), Some(3)));
     }
@@ -563,7 +570,7 @@ mod metadata {
             b"<x:xmpmeta><rdf:Description dc:creator=\"someone\"/></x:xmpmeta>",
         ]
         .concat();
-        let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&xmp)));
+        let chunks = meta::jpeg_text(&mut Cursor::new(&jpeg_with_app1(&xmp))).kept;
         assert_eq!(chunks[0].0, "XMP");
         assert!(chunks[0].1.contains("dc:creator"));
         assert_eq!(meta::parse(&chunks), None, "kept, not understood");
@@ -581,17 +588,71 @@ mod metadata {
                 webp.push(0);
             }
         }
-        let chunks = meta::webp_text(&mut Cursor::new(&webp));
+        let chunks = meta::webp_text(&mut Cursor::new(&webp)).kept;
         let g = meta::parse(&chunks).expect("understood");
         assert_eq!((g.prompt.as_deref(), g.seed), (Some("a fox"), Some(11)));
     }
 
     #[test]
-    fn a_zip_bomb_in_a_text_chunk_is_capped() {
+    fn a_zip_bomb_in_a_text_chunk_is_left_out_and_named() {
+        // 64 MiB of text in about 64 KiB: inflating stops at the limit.
         let huge = "a".repeat(64 * 1024 * 1024);
-        let (chunks, _) = read(&png_with(&[ztxt("parameters", &huge)]));
-        let kept: usize = chunks.iter().map(|(_, t)| t.len()).sum();
-        assert!(kept <= 8 * 1024 * 1024, "{kept} bytes kept");
+        let png = png_with(&[ztxt("workflow", &huge), text("parameters", A1111)]);
+        assert!(png.len() < 128 * 1024, "{} bytes", png.len());
+        let texts = meta::png_text(&mut Cursor::new(&png));
+        assert_eq!(
+            texts.dropped,
+            [meta::Dropped::TooLong {
+                key: "workflow".into()
+            }]
+        );
+        assert_eq!(texts.kept.len(), 1, "the other text is kept");
+        let kept = crate::media::kept::Kept::from_texts(&texts);
+        assert_eq!(
+            kept.generation.and_then(|g| g.seed),
+            Some(1_234_567_890),
+            "and understood"
+        );
+        let note = kept.dropped.expect("said so");
+        assert!(
+            note.contains("“workflow” (over the 256 KiB one text may take)"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn texts_up_to_the_limits_are_kept_whole_and_the_total_is_bounded() {
+        // A large real workflow (about 200 KB) is kept whole.
+        let workflow = format!(
+            "{{\"nodes\": [{}]}}",
+            vec![r#"{"id": 1, "type": "KSampler", "widgets_values": [1, 20, 8]}"#; 3000].join(", ")
+        );
+        assert!(workflow.len() > 150_000 && workflow.len() < meta::MAX_TEXT);
+        let (chunks, _) = read(&png_with(&[
+            text("prompt", COMFY),
+            itxt("workflow", &workflow, true),
+        ]));
+        assert_eq!(chunks[1].1, workflow);
+        assert_eq!(
+            raw(&chunks)["workflow"]["nodes"].as_array().map(Vec::len),
+            Some(3000)
+        );
+
+        // Three texts just under the per-text limit: the third would pass the total.
+        let big = "b".repeat(meta::MAX_TEXT - 100);
+        let (chunks, _) = read(&png_with(&[
+            text("one", &big),
+            ztxt("two", &big),
+            itxt("three", &big, true),
+        ]));
+        assert_eq!(chunks.len(), 3);
+        let (json, dropped) = meta::raw_json(&chunks);
+        let json = json.expect("kept");
+        assert!(json.len() <= meta::MAX_RAW, "{} bytes", json.len());
+        assert!(matches!(
+            dropped.as_slice(),
+            [meta::Dropped::OverTotal { key, .. }] if key == "three"
+        ));
     }
 }
 

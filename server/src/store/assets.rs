@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use app::model::{media_url, AssetDetail, AssetSummary, MediaType, MediaVariant};
+use app::model::{media_url, AssetDetail, AssetSummary, Generation, MediaType, MediaVariant};
 use app::model::{JobInfo, Visibility};
 use app::store::{
-    AssetId, AssetMedia, AssetStore, NewAsset, ProfileRecord, ReparseItem, StoreError, StoredRef,
-    UserId,
+    AssetId, AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoreError,
+    StoredMetadata, StoredRef, UserId,
 };
 use async_trait::async_trait;
 
@@ -15,7 +15,7 @@ use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::backend::Backend;
 use super::files::{stored_ref, stored_ref_columns, FileRows};
 use super::jobs::{JobRow, JOB_COLUMNS};
-use super::types::{asset_key, count, positive, Json, Ts};
+use super::types::{asset_key, count, positive, size, Json, Ts};
 use super::{for_each_backend, Db};
 
 /// How far an asset's key may move past taken ones (one microsecond each).
@@ -157,13 +157,15 @@ struct FileRow {
     original_filename: Option<String>,
     generation: Option<String>,
     raw_present: i32,
+    metadata_dropped: Option<String>,
 }
 
-/// Columns the asset page reads beyond [`AssetRow`]'s, with [`FILE_JOINS`].
+/// Columns the asset page reads beyond [`AssetRow`]'s, with [`FILE_JOINS`]: whether there
+/// is raw metadata, never the metadata itself (its owner downloads it on its own).
 const FILE_COLUMNS: &str = "f.sha256 AS file_sha256, f.mime_type AS file_mime, \
      f.byte_size AS file_size, a.negative_prompt, \
      a.original_filename, CAST(a.generation AS TEXT) AS generation, \
-     CASE WHEN a.raw_metadata IS NULL THEN 0 ELSE 1 END AS raw_present";
+     CASE WHEN a.raw_metadata IS NULL THEN 0 ELSE 1 END AS raw_present, a.metadata_dropped";
 
 /// Joins for [`FILE_COLUMNS`]: the original.
 const FILE_JOINS: &str = "LEFT JOIN files f ON f.id = a.file_id";
@@ -224,8 +226,9 @@ impl DetailRow {
         let extra = self.file;
         let generation = match extra.generation.as_deref() {
             None => None,
-            Some(json) => match serde_json::from_str(json) {
-                Ok(generation) => Some(generation),
+            // Within its limits however it was stored (rows older than them too).
+            Some(json) => match serde_json::from_str::<Generation>(json) {
+                Ok(generation) => Some(generation.bounded().0),
                 Err(err) => {
                     // Never fatal: the page still shows, with the raw metadata note.
                     tracing::warn!(asset = %id, %err, "stored generation metadata is unreadable");
@@ -245,6 +248,7 @@ impl DetailRow {
             original_filename: extra.original_filename,
             generation,
             raw_metadata_present: extra.raw_present != 0,
+            metadata_dropped: extra.metadata_dropped,
             job,
             is_mine: false,
             can_delete: false,
@@ -393,6 +397,26 @@ for_each_backend! {
             row.into_detail(job).map(Some)
         }
 
+        async fn raw_metadata(
+            &self,
+            public_id: &str,
+            owner: UserId,
+        ) -> Result<Option<RawMetadata>, StoreError> {
+            let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT title, original_filename, CAST(raw_metadata AS TEXT)
+                   FROM assets WHERE public_id = $1 AND owner_id = $2",
+            )
+            .bind(public_id)
+            .bind(owner.0)
+            .fetch_optional(self.reader())
+            .await?;
+            Ok(row.map(|(title, original_filename, json)| RawMetadata {
+                title,
+                original_filename,
+                json,
+            }))
+        }
+
         async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError> {
             let row = sqlx::query(&format!(
                 "SELECT a.owner_id, a.visibility, a.title, a.original_filename, {}, {}, {}
@@ -495,20 +519,45 @@ for_each_backend! {
         async fn set_generation(
             &self,
             asset: AssetId,
-            generation: Option<&str>,
-            raw_metadata: Option<&str>,
-            version: u32,
+            metadata: &StoredMetadata,
         ) -> Result<(), StoreError> {
+            let mut tx = self.writer().begin().await?;
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT owner_id FROM assets WHERE id = $1")
+                    .bind(asset.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(owner) = owner else {
+                return Ok(());
+            };
+            DB::lock_counters(&mut *tx, &[owner]).await?;
+            // The owner's storage moves by the difference, read under their row's lock
+            // (every change of an asset's metadata takes it), while the row still holds
+            // the old size.
             sqlx::query(
-                "UPDATE assets SET generation = $1, raw_metadata = $2, parser_version = $3
-                  WHERE id = $4",
+                "UPDATE users SET storage_bytes = storage_bytes + $1
+                        - (SELECT metadata_bytes FROM assets WHERE id = $2)
+                  WHERE id = $3 AND EXISTS (SELECT 1 FROM assets WHERE id = $2)",
             )
-            .bind(generation.map(Json))
-            .bind(raw_metadata.map(Json))
-            .bind(i32::try_from(version).unwrap_or(i32::MAX))
+            .bind(size(metadata.bytes()))
             .bind(asset.0)
-            .execute(self.writer())
+            .bind(owner)
+            .execute(&mut *tx)
             .await?;
+            sqlx::query(
+                "UPDATE assets SET generation = $1, raw_metadata = $2, metadata_dropped = $3,
+                        metadata_bytes = $4, parser_version = $5
+                  WHERE id = $6",
+            )
+            .bind(metadata.generation.as_deref().map(Json))
+            .bind(metadata.raw.as_deref().map(Json))
+            .bind(metadata.dropped.as_deref())
+            .bind(size(metadata.bytes()))
+            .bind(i32::try_from(metadata.parser_version).unwrap_or(i32::MAX))
+            .bind(asset.0)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
             Ok(())
         }
     }

@@ -26,7 +26,7 @@ pub(crate) trait Backend: Database {
     /// string aggregates are spelled `group_concat` on SQLite and `string_agg` on Postgres.
     const TAG_LIST: &'static str;
 
-    /// Assets per bulk insert: SQLite binds every value (19 per row; its limit is 32,766),
+    /// Assets per bulk insert: SQLite binds every value (22 per row; its limit is 32,766),
     /// Postgres binds one array per column whatever the count.
     const ASSET_ROWS_PER_INSERT: usize;
 

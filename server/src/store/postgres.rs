@@ -12,7 +12,7 @@ use sqlx::{Connection, Postgres, QueryBuilder};
 
 use super::backend::Backend;
 use super::plan::{push_filters, push_tag_source, SearchPlan, TextQuery};
-use super::types::{dim, key_time};
+use super::types::{dim, key_time, size};
 use super::{Db, OpenError};
 
 impl Db<Postgres> {
@@ -69,16 +69,16 @@ async fn insert_asset_rows(
                 (id, public_id, owner_id, title, prompt, model, media_type, file_id,
                  thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
                  visibility, original_filename, preview_file_id, generation, raw_metadata,
-                 parser_version)
+                 parser_version, metadata_dropped, metadata_bytes)
              SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
-                    c17::jsonb, c18::jsonb, c19
+                    c17::jsonb, c18::jsonb, c19, c21, c22
                FROM UNNEST(
                 $20::bigint[], $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::smallint[],
                 $7::bigint[], $8::bigint[], $9::int[], $10::int[], $11::int[],
                 $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::bigint[],
-                $17::text[], $18::text[], $19::int[])
+                $17::text[], $18::text[], $19::int[], $21::text[], $22::bigint[])
                 AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16,
-                     c17, c18, c19)
+                     c17, c18, c19, c21, c22)
              ON CONFLICT (id) DO NOTHING
              RETURNING id, public_id",
         )
@@ -162,6 +162,16 @@ async fn insert_asset_rows(
         )
         .bind(column(|a| i32::try_from(a.parser_version).ok()))
         .bind(rows.iter().map(|(key, _)| *key).collect::<Vec<i64>>())
+        .bind(
+            rows.iter()
+                .map(|(_, a)| a.metadata_dropped.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, a)| size(a.metadata_bytes()))
+                .collect::<Vec<i64>>(),
+        )
         .fetch_all(&mut *conn)
         .await?;
     Ok(rows
@@ -221,7 +231,7 @@ impl Backend for Postgres {
         names: &[&str],
     ) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "INSERT INTO tags (name) SELECT * FROM UNNEST($1::text[])
+            "INSERT INTO tags (name) SELECT u.name FROM UNNEST($1::text[]) AS u(name)
              ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
              RETURNING id, name",
         )
@@ -234,7 +244,8 @@ impl Backend for Postgres {
         let (assets, tags): (Vec<i64>, Vec<i64>) = links.iter().copied().unzip();
         sqlx::query(
             "INSERT INTO asset_tags (asset_id, tag_id)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[])
+             SELECT u.asset_id, u.tag_id FROM UNNEST($1::bigint[], $2::bigint[])
+                 AS u(asset_id, tag_id)
              ON CONFLICT DO NOTHING",
         )
         .bind(&assets)
@@ -250,12 +261,24 @@ impl Backend for Postgres {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO usage_events (at, day, feature, user_id, detail)
-             SELECT * FROM UNNEST($1::timestamptz[], $2::int[], $3::text[], $4::bigint[], $5::text[])",
+             SELECT u.at, u.day, u.feature, u.user_id, u.detail
+               FROM UNNEST($1::timestamptz[], $2::int[], $3::text[], $4::bigint[], $5::text[])
+                 AS u(at, day, feature, user_id, detail)",
         )
         .bind(events.iter().map(|e| e.at).collect::<Vec<DateTime<Utc>>>())
         .bind(events.iter().map(|e| Day::of(e.at).0).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.feature.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.user.map(|u| u.0)).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.feature.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.user.map(|u| u.0))
+                .collect::<Vec<_>>(),
+        )
         .bind(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;

@@ -98,7 +98,7 @@ where
            FROM sample {join} assets a ON a.id = sample.id
           GROUP BY a.media_type
          UNION ALL
-         SELECT * FROM (
+         SELECT facet, value, n FROM (
            SELECT 'tag' AS facet, t.name AS value, COUNT(*) AS n
              FROM sample {join} asset_tags x ON x.asset_id = sample.id
              {join} tags t ON t.id = x.tag_id"
@@ -114,7 +114,7 @@ where
     core.push(format_args!(
         " GROUP BY t.id, t.name ORDER BY n DESC, t.name{binary} LIMIT {FACET_TAGS}) top_tags
          UNION ALL
-         SELECT * FROM (
+         SELECT facet, value, n FROM (
            SELECT 'model' AS facet, MIN(a.model{binary}) AS value, COUNT(*) AS n
              FROM sample {join} assets a ON a.id = sample.id
             WHERE a.model IS NOT NULL AND a.model <> ''

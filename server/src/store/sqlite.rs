@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::backend::Backend;
 use super::plan::{push_filters, push_tag_source, SearchPlan};
-use super::types::{dim, Json, Ts};
+use super::types::{dim, size, Json, Ts};
 use super::{Db, OpenError};
 
 /// Full-text index segments tolerated before [`Maintenance::tidy_search_index`] merges them.
@@ -96,7 +96,7 @@ impl Backend for Sqlite {
                 (id, public_id, owner_id, title, prompt, model, media_type, file_id,
                  thumb_file_id, width, height, duration_ms, created_at, negative_prompt,
                  visibility, original_filename, preview_file_id, generation, raw_metadata,
-                 parser_version) ",
+                 metadata_dropped, metadata_bytes, parser_version) ",
         );
         insert.push_values(rows, |mut row, (key, asset)| {
             row.push_bind(*key)
@@ -118,6 +118,8 @@ impl Backend for Sqlite {
                 .push_bind(asset.preview.map(|f| f.0))
                 .push_bind(asset.generation.as_deref().map(Json))
                 .push_bind(asset.raw_metadata.as_deref().map(Json))
+                .push_bind(&asset.metadata_dropped)
+                .push_bind(size(asset.metadata_bytes()))
                 .push_bind(i64::from(asset.parser_version));
         });
         insert.push(" ON CONFLICT (id) DO NOTHING RETURNING public_id, id");

@@ -175,15 +175,21 @@ for_each_backend! {
             if gone {
                 return Ok(FinishOutcome::UploadGone);
             }
-            // The asset's insert trigger charges the bytes; this checks there is room for
-            // them and holds the owner's row until the commit (first, as every writer
-            // takes it; see Backend::lock_counters).
+            // The asset's insert trigger charges the bytes (the file's and the metadata's
+            // kept with it); this checks there is room for them and holds the owner's row
+            // until the commit (first, as every writer takes it; see
+            // Backend::lock_counters).
             let charged = sqlx::query(
                 "UPDATE users SET storage_bytes = storage_bytes
                   WHERE id = $1 AND storage_bytes + $2 <= $3",
             )
             .bind(owner.0)
-            .bind(size(finish.file.byte_size))
+            .bind(size(
+                finish
+                    .file
+                    .byte_size
+                    .saturating_add(finish.asset.metadata_bytes()),
+            ))
             .bind(size(finish.quota))
             .execute(&mut *tx)
             .await?

@@ -21,7 +21,7 @@ use super::{
     limits::check_quota,
     refusal::{internal, not_found, refusal_from_status},
 };
-use crate::media::Examined;
+use crate::media::{self, kept::Kept, Examined};
 use crate::storage::{self, remove_quietly, FileStore};
 
 impl UploadEngine {
@@ -38,11 +38,20 @@ impl UploadEngine {
             .format()
             .ok_or_else(|| internal("stored probe has an unknown type", &examined.mime_type))?;
         let now = Utc::now();
-        let asset = asset_from_form(user, &upload, &examined, form, now)?;
+        // The raw metadata is never kept on the upload's row: it is read again from the
+        // file, within the same limits.
+        let temp = self.temp_path(upload_id);
+        let kept = {
+            let (temp, mime) = (temp.clone(), examined.mime_type.clone());
+            tokio::task::spawn_blocking(move || media::reread_metadata(&temp, &mime))
+                .await
+                .map_err(|e| internal("reading metadata panicked", e))?
+                .map_err(|e| internal("cannot read an upload's metadata", e))?
+        };
+        let asset = asset_from_form(user, &upload, &examined, &kept, form, now)?;
         let limits = self.limits().await?;
 
         // Hash and check what arrived.
-        let temp = self.temp_path(upload_id);
         let (sha256, size) = {
             let temp = temp.clone();
             tokio::task::spawn_blocking(move || storage::hash_file(&temp))
@@ -103,7 +112,8 @@ impl UploadEngine {
                 })
             }
             FinishOutcome::QuotaExceeded { used } => {
-                let err = check_quota(used, size, limits.quota)
+                let needed = size.saturating_add(finish.asset.metadata_bytes());
+                let err = check_quota(used, needed, limits.quota)
                     .err()
                     .unwrap_or_else(|| ApiError::TooLarge("your storage quota is full".into()));
                 self.failed(user, &err);
@@ -167,15 +177,18 @@ fn complete_probe(upload: &UploadRecord) -> Result<Examined, ApiError> {
 }
 
 /// The asset a finished upload becomes: what the person typed, and where they left a field
-/// empty, what the file said (the title falls back to the file name).
+/// empty, what the file said (the title falls back to the file name); with the file's
+/// metadata as kept.
 fn asset_from_form(
     user: &User,
     upload: &UploadRecord,
     examined: &Examined,
+    kept: &Kept,
     form: UploadForm,
     now: DateTime<Utc>,
 ) -> Result<NewAsset, ApiError> {
-    let generation = examined.generation.clone().unwrap_or_default();
+    let stored = kept.stored();
+    let generation = kept.generation.clone().unwrap_or_default();
     let or_file = |typed: String, from_file: Option<String>, max: usize| {
         if typed.is_empty() {
             from_file.map(|v| v.chars().take(max).collect::<String>())
@@ -219,15 +232,10 @@ fn asset_from_form(
         visibility: form.visibility,
         original_filename: Some(upload.filename.clone()),
         preview: None,
-        generation: examined
-            .generation
-            .as_ref()
-            .and_then(|g| serde_json::to_string(g).ok()),
-        raw_metadata: examined
-            .raw_metadata
-            .as_ref()
-            .and_then(|r| serde_json::to_string(r).ok()),
-        parser_version: examined.parser_version,
+        generation: stored.generation,
+        raw_metadata: stored.raw,
+        metadata_dropped: stored.dropped,
+        parser_version: stored.parser_version,
     })
 }
 

@@ -96,7 +96,7 @@ impl Uploads for UploadEngine {
             width: examined.as_ref().map(|e| e.width),
             height: examined.as_ref().map(|e| e.height),
             duration_ms: examined.as_ref().and_then(|e| e.duration_ms),
-            raw_metadata_present: examined.as_ref().is_some_and(|e| e.raw_metadata.is_some()),
+            raw_metadata_present: examined.as_ref().is_some_and(|e| e.raw_metadata_present),
             metadata: examined.and_then(|e| e.generation),
             error: upload.error.map(|(message, _)| message),
         })

@@ -155,6 +155,14 @@ pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>
     }
 }
 
+/// What uploading `bytes` charges its owner's quota: the file, and the metadata atelier
+/// keeps with it (parsed, raw, and the note of what was left out).
+pub fn charged(bytes: &[u8]) -> u64 {
+    let format = atelier_server::media::probe::sniff(bytes).expect("a file atelier accepts");
+    let kept = atelier_server::media::read_metadata(&mut std::io::Cursor::new(bytes), format);
+    bytes.len() as u64 + kept.stored().bytes()
+}
+
 /// A password every test account may use (long enough, not a common one).
 pub const PASSWORD: &str = "violet tractor sings";
 
