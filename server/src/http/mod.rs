@@ -4,13 +4,16 @@
 //!
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
-//! depend on it. Every `ApiError` a handler answers with becomes a response through
+//! depend on it. [`serve`] runs the router on a socket under the connection limits;
+//! [`timeouts`] bounds each request. Every `ApiError` a handler answers with becomes a response through
 //! [`error::error_response`] (server functions answer through `app::error`).
 
 pub mod error;
 pub mod guard;
 mod media;
+pub mod serve;
 mod state;
+pub mod timeouts;
 mod uploads;
 mod usage_csv;
 
@@ -53,12 +56,17 @@ pub fn router(state: ServerState) -> Router {
     let not_found = leptos_axum::render_app_to_stream_with_context(state.context(), app_shell);
     let proxies = state.proxies.clone();
 
-    // Bodies that carry file bytes stream under their own, counted limits.
+    // Bodies that carry file bytes stream under their own, counted limits, and may take
+    // longer if they keep arriving fast enough.
     let upload_routes = Router::new()
         .route("/api/upload/chunk", post(uploads::chunk))
         .route("/api/upload/form", post(uploads::form))
         .route("/api/upload/poster", post(uploads::poster))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.timing.clone(),
+            timeouts::uploads,
+        ));
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -73,6 +81,10 @@ pub fn router(state: ServerState) -> Router {
             }
         })
         .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.timing.clone(),
+            timeouts::ordinary,
+        ))
         .merge(upload_routes)
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
         .layer(axum::middleware::from_fn(move |req, next| {
