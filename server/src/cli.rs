@@ -1,6 +1,12 @@
 //! The `atelier` command line.
 
-use std::{net::SocketAddr, path::PathBuf, time::Instant};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::PathBuf,
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -13,7 +19,10 @@ use crate::{
     demo::{self, SeedOptions},
     http::{
         rate::{self, Rate, RateLimits},
-        router, Security, ServerState,
+        router,
+        serve::{self as serving, ConnectionLimits},
+        timeouts::{self, RequestLimits},
+        Security, ServerState,
     },
     net::{IpRange, TrustedProxies},
     storage::FileStore,
@@ -99,6 +108,88 @@ pub struct ServeArgs {
     /// Filter counts (`/api/facets`) per client address.
     #[arg(long, env = "ATELIER_RATE_FACETS", default_value_t = rate::FACETS)]
     pub rate_facets: Rate,
+    /// Longest a client may take to send a request's headers; an HTTP/1.1 connection
+    /// idle between requests closes after it too. Durations: 10s, 500ms, 2m, 1h.
+    #[arg(long, env = "ATELIER_HEADER_TIMEOUT", default_value_t = Span(serving::HEADER_TIMEOUT))]
+    pub header_timeout: Span,
+    /// A connection with no request being handled and nothing sent for this long is closed.
+    #[arg(long, env = "ATELIER_IDLE_TIMEOUT", default_value_t = Span(serving::IDLE_TIMEOUT))]
+    pub idle_timeout: Span,
+    /// Connections served at once; past it, a new one waits 2 s for a slot, then is
+    /// closed. Keep it well under the open-file limit (ulimit -n).
+    #[arg(
+        long,
+        env = "ATELIER_MAX_CONNECTIONS",
+        default_value_t = serving::MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections: u32,
+    /// Longest an ordinary request may take until its answer begins (then 503).
+    #[arg(long, env = "ATELIER_REQUEST_TIMEOUT", default_value_t = Span(timeouts::REQUEST_TIMEOUT))]
+    pub request_timeout: Span,
+    /// Longest the bytes of one upload request (a chunk, or a whole file) may take to arrive.
+    #[arg(long, env = "ATELIER_UPLOAD_TIMEOUT", default_value_t = Span(timeouts::UPLOAD_TIMEOUT))]
+    pub upload_timeout: Span,
+    /// Slowest an upload body may arrive, in bytes per second over --upload-rate-window;
+    /// slower, it is cut and the client resumes from what arrived (0: no minimum).
+    #[arg(long, env = "ATELIER_UPLOAD_MIN_RATE", default_value_t = timeouts::UPLOAD_MIN_RATE)]
+    pub upload_min_rate: u64,
+    /// The stretch of time over which an upload's rate is measured.
+    #[arg(long, env = "ATELIER_UPLOAD_RATE_WINDOW", default_value_t = Span(timeouts::UPLOAD_RATE_WINDOW))]
+    pub upload_rate_window: Span,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may finish before their
+    /// connections are closed (uploads still arriving are cut, and keep what arrived).
+    #[arg(long, env = "ATELIER_SHUTDOWN_DEADLINE", default_value_t = Span(serving::SHUTDOWN_DEADLINE))]
+    pub shutdown_deadline: Span,
+    /// Longest one search or its facets may run; past it the search is stopped and
+    /// answered 503, asking to narrow it.
+    #[arg(long, env = "ATELIER_SEARCH_BUDGET", default_value_t = Span(store::SEARCH_BUDGET))]
+    pub search_budget: Span,
+}
+
+/// A positive duration on the command line: `500ms`, `10s`, `2m`, `1h`, or a number of
+/// seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl FromStr for Span {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let bad = || format!("“{text}” is not a duration such as 500ms, 10s, 2m or 1h");
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        let duration = match unit.trim() {
+            "ms" => Duration::from_millis(n),
+            "" | "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        if duration.is_zero() {
+            return Err(format!("“{text}”: the duration must be more than zero"));
+        }
+        Ok(Span(duration))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        if ms % 1000 != 0 {
+            write!(f, "{ms}ms")
+        } else if ms % 3_600_000 == 0 {
+            write!(f, "{}h", ms / 3_600_000)
+        } else if ms % 60_000 == 0 {
+            write!(f, "{}m", ms / 60_000)
+        } else {
+            write!(f, "{}s", ms / 1000)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,7 +446,10 @@ async fn settings(store: &dyn app::store::Store, command: SettingsCommand) -> Re
 }
 
 async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
-    let store = store::open(&config.database_url).await?;
+    let options = store::Options {
+        search_budget: args.search_budget.0,
+    };
+    let store = store::open_with(&config.database_url, options).await?;
     let files = FileStore::open(&config.data_dir).with_context(|| {
         format!(
             "cannot prepare file storage in {}",
@@ -375,10 +469,24 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
             facets: args.rate_facets,
         },
     };
-    let state = ServerState::with_security(store.clone(), files, security);
+    let state = ServerState::with_security(store.clone(), files, security).with_request_limits(
+        RequestLimits {
+            request_timeout: args.request_timeout.0,
+            upload_timeout: args.upload_timeout.0,
+            upload_min_rate: args.upload_min_rate,
+            upload_rate_window: args.upload_rate_window.0,
+        },
+    );
     let setup = offer_setup_link(&state, args.addr).await?;
+    let limits = ConnectionLimits {
+        header_timeout: args.header_timeout.0,
+        idle_timeout: args.idle_timeout.0,
+        max_connections: args.max_connections,
+        shutdown_deadline: args.shutdown_deadline.0,
+    };
+    let cut = state.timing.cut.clone();
     let background = Background::start(&state, Plan::serve()).await;
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state);
     // The dummy hash for unknown users' logins, made off the start-up path.
     tokio::task::spawn_blocking(app::auth::password::warm_up);
     tracing::info!(
@@ -393,10 +501,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
              (the link works once, until the server stops), or run `atelier user create NAME --admin`"
         );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped unexpectedly")?;
+    serving::serve(listener, app, limits, cut, serving::shutdown_signal()).await;
     tracing::info!("shutting down");
     background.stop().await;
     store.close().await;
@@ -421,34 +526,6 @@ async fn offer_setup_link(state: &ServerState, addr: SocketAddr) -> Result<Optio
         addr
     };
     Ok(Some(format!("http://{host}/register?setup={token}")))
-}
-
-/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server exits.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
@@ -515,4 +592,32 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         "demo data ready"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let span = |text: &str| text.parse::<Span>().map(|s| s.0);
+        assert_eq!(span("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(span("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(span("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(span("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(span("1h"), Ok(Duration::from_secs(3600)));
+        assert!(span("0s").is_err(), "a zero limit is refused");
+        assert!(span("soon").is_err());
+        assert!(span("5 days").is_err());
+        // Every default shows as it would be typed, and reads back the same.
+        for duration in [
+            serving::HEADER_TIMEOUT,
+            timeouts::UPLOAD_TIMEOUT,
+            store::SEARCH_BUDGET,
+            Duration::from_millis(1500),
+        ] {
+            assert_eq!(span(&Span(duration).to_string()), Ok(duration));
+        }
+        assert_eq!(Span(timeouts::UPLOAD_TIMEOUT).to_string(), "30m");
+    }
 }

@@ -66,6 +66,17 @@ fn every_subcommand_explains_itself() {
         "DATABASE_URL",
         "--insecure-cookies",
         "--trusted-proxies",
+        "--header-timeout",
+        "--idle-timeout",
+        "--max-connections",
+        "--request-timeout",
+        "--upload-timeout",
+        "--upload-min-rate",
+        "--upload-rate-window",
+        "--shutdown-deadline",
+        "--search-budget",
+        "ATELIER_MAX_CONNECTIONS",
+        "ATELIER_SEARCH_BUDGET",
     ] {
         assert!(text.contains(flag), "serve --help lacks {flag}");
     }

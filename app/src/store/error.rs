@@ -12,6 +12,11 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The work was stopped, or never started, because it would cost more than its
+    /// budget (a search past its time budget, or no search slot free in time); the message
+    /// says which and what to do about it.
+    #[error("{0}")]
+    OverBudget(String),
 }
 
 /// Driver errors as the store's kinds, so that the backends' code can use `?` on every
@@ -31,8 +36,8 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// How a request reports a store failure: a conflict as such, an unreachable database as
-/// `503`, anything else as an internal error (logged, never shown).
+/// How a request reports a store failure: a conflict as such, an unreachable database and
+/// work over its budget as `503` (the latter with its own message), anything else as an internal error (logged, never shown).
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -41,6 +46,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable("the database is not answering; try again shortly".into())
             }
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            StoreError::OverBudget(msg) => ApiError::Unavailable(msg),
             StoreError::Database(msg) => {
                 tracing::error!(%msg, "database error");
                 ApiError::Internal

@@ -4,7 +4,8 @@
 //!
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
-//! depend on it. Every `ApiError` a handler answers with becomes a response through
+//! depend on it. [`serve`] runs the router on a socket under the connection limits;
+//! [`timeouts`] bounds each request. Every `ApiError` a handler answers with becomes a response through
 //! [`error::error_response`] (server functions answer through `app::error`).
 
 pub mod error;
@@ -12,7 +13,9 @@ pub mod guard;
 mod media;
 mod metadata;
 pub mod rate;
+pub mod serve;
 mod state;
+pub mod timeouts;
 mod uploads;
 mod usage_csv;
 
@@ -56,12 +59,17 @@ pub fn router(state: ServerState) -> Router {
     let proxies = state.proxies.clone();
     let rates = state.rates.clone();
 
-    // Bodies that carry file bytes stream under their own, counted limits.
+    // Bodies that carry file bytes stream under their own, counted limits, and may take
+    // longer if they keep arriving fast enough.
     let upload_routes = Router::new()
         .route("/api/upload/chunk", post(uploads::chunk))
         .route("/api/upload/form", post(uploads::form))
         .route("/api/upload/poster", post(uploads::poster))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.timing.clone(),
+            timeouts::uploads,
+        ));
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -85,6 +93,10 @@ pub fn router(state: ServerState) -> Router {
             }
         })
         .layer(RequestBodyLimitLayer::new(guard::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.timing.clone(),
+            timeouts::ordinary,
+        ))
         .merge(upload_routes)
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
         .layer(axum::middleware::from_fn(guard::strict_transport))

@@ -13,6 +13,7 @@ use axum::extract::FromRef;
 use leptos::prelude::{provide_context, LeptosOptions};
 
 use super::rate::{RateLimiters, RateLimits};
+use super::timeouts::{RequestLimits, Timing, UploadCut};
 use crate::{net::TrustedProxies, storage::FileStore, upload::UploadEngine};
 
 /// How the server decides who a client is, how it sends cookies, and how often one client
@@ -51,6 +52,8 @@ pub struct ServerState {
     pub usage: Arc<app::usage::Usage>,
     /// The usage queue's receiving end, until `crate::background` starts the writer.
     pub(crate) usage_queue: crate::usage::Queue,
+    /// How long requests may take, and the switch that cuts upload bodies at shutdown.
+    pub timing: Timing,
 }
 
 impl FromRef<ServerState> for LeptosOptions {
@@ -88,7 +91,17 @@ impl ServerState {
             })),
             proxies: security.trusted_proxies,
             rates: Arc::new(RateLimiters::new(security.rate_limits)),
+            timing: Timing {
+                limits: RequestLimits::default(),
+                cut: UploadCut::default(),
+            },
         }
+    }
+
+    /// The same state with other request time limits.
+    pub fn with_request_limits(mut self, limits: RequestLimits) -> Self {
+        self.timing.limits = limits;
+        self
     }
 
     /// The same state with another upload engine (a smaller chunk size in tests).

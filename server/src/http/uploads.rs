@@ -57,6 +57,15 @@ fn boundary(headers: &HeaderMap) -> Result<String, ApiError> {
     })
 }
 
+/// Why a file's bytes stopped arriving, with the cause (a dropped connection, an upload
+/// slower than the minimum rate, a shutdown) that multer keeps behind its own words.
+fn stream_error(err: multer::Error) -> String {
+    match std::error::Error::source(&err) {
+        Some(cause) => format!("{err}: {cause}"),
+        None => err.to_string(),
+    }
+}
+
 fn multipart_error(err: multer::Error) -> ApiError {
     match err {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
@@ -131,7 +140,7 @@ async fn receive_chunk(
                     )
                     .into());
                 };
-                let data = field.map_err(|e| e.to_string());
+                let data = field.map_err(stream_error);
                 return engine.write_chunk(&user, upload_id, offset, data).await;
             }
             _ => skip_unknown(field).await?,
@@ -193,7 +202,7 @@ async fn receive_poster(state: &ServerState, req: Request) -> Result<(), ApiErro
                 let Some(upload_id) = upload_id.as_deref() else {
                     return Err(ApiError::BadRequest("send upload_id before data".into()));
                 };
-                let data = field.map_err(|e| e.to_string());
+                let data = field.map_err(stream_error);
                 return state.uploads.write_poster(&user, upload_id, data).await;
             }
             _ => skip_unknown(field).await?,
@@ -249,7 +258,7 @@ async fn receive_form(
             "file" => {
                 let filename = field.file_name().unwrap_or("upload").to_string();
                 // Fields after the file are not read: the form puts the file last.
-                let data = field.map_err(|e| e.to_string());
+                let data = field.map_err(stream_error);
                 return engine.upload_whole(&user, &filename, data, form).await;
             }
             "title" => form.title = small_text(field).await?,

@@ -2,7 +2,7 @@
 //! reason for it; and [`Maintenance`], written once on top of them. Everything else is written once in the domain modules, which
 //! [`for_each_backend!`](super::for_each_backend) compiles for both.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use app::store::{Maintenance, NewAsset, StoreError, UsageEvent};
 use async_trait::async_trait;
@@ -89,6 +89,21 @@ pub(crate) trait Backend: Database {
     /// Closes the pools: SQLite first folds its WAL back into the database file, so that a
     /// copied file is complete.
     fn close(db: &Db<Self>) -> impl Future<Output = ()> + Send;
+
+    /// Makes the statements a search runs on `conn` (a connection of the search pool) stop
+    /// once `budget` has passed: SQLite runs statements inside this process, where
+    /// dropping the future would not stop one, so a progress handler on the connection
+    /// aborts it; Postgres's search connections were opened with `statement_timeout`
+    /// (nothing to do per search).
+    fn arm_search_budget(
+        conn: &mut Self::Connection,
+        budget: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether `err` is a statement stopped by the search budget: SQLite's
+    /// `SQLITE_INTERRUPT` (from the progress handler), Postgres's `query_canceled` (from
+    /// `statement_timeout`).
+    fn over_budget(err: &sqlx::Error) -> bool;
 
     /// A search's `score` column and its `FROM `: the full-text indexes rank differently
     /// (`bm25` over FTS5, `ts_rank` over a `tsvector`).

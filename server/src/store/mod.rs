@@ -22,7 +22,7 @@ mod types;
 mod uploads;
 mod usage;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use app::store::{Store, StoreError};
 use sqlx::{Pool, Postgres, Sqlite};
@@ -32,12 +32,39 @@ pub type SqliteStore = Db<Sqlite>;
 /// The store on Postgres.
 pub type PgStore = Db<Postgres>;
 
+/// How long one search (its page or its facets) may run before it is stopped.
+pub const SEARCH_BUDGET: Duration = Duration::from_secs(3);
+/// Connections in the search pool: at most this many searches run at once, so however
+/// expensive they are, sessions, `/healthz` and every other read keep their own pool.
+pub const SEARCH_CONNECTIONS: u32 = 4;
+/// How long a search waits for a free search connection before it is refused as busy.
+pub const SEARCH_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// How the store is opened: what `atelier serve` can tune.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How long one search may run ([`SEARCH_BUDGET`]).
+    pub search_budget: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            search_budget: SEARCH_BUDGET,
+        }
+    }
+}
+
 /// A database's pools. Statements that write go to [`Db::writer`], reads to
 /// [`Db::reader`]: on SQLite one writer connection (so transactions never fight over the
-/// write lock) and a pool of read-only ones; on Postgres both are the same pool.
+/// write lock) and a pool of read-only ones; on Postgres both are the same pool. Searches
+/// and facets run on a pool of their own, [`Db::search`], under [`Db::search_budget`], so
+/// that a costly one never makes a login or a health check wait.
 pub struct Db<B: sqlx::Database> {
     writer: Pool<B>,
     reader: Pool<B>,
+    search: Pool<B>,
+    search_budget: Duration,
 }
 
 impl<B: sqlx::Database> Db<B> {
@@ -92,10 +119,15 @@ pub enum OpenError {
 
 /// Connects to the database named by `url` and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    open_with(url, Options::default()).await
+}
+
+/// [`open`] with options other than the defaults.
+pub async fn open_with(url: &str, options: Options) -> Result<Arc<dyn Store>, OpenError> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(PgStore::open(url).await?)),
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url, options).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::open(url, options).await?)),
         _ => Err(OpenError::UnknownScheme(redact(url))),
     }
 }

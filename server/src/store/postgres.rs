@@ -13,10 +13,13 @@ use sqlx::{Connection, Postgres, QueryBuilder};
 use super::backend::Backend;
 use super::plan::{push_filters, push_tag_source, SearchPlan, TextQuery};
 use super::types::{dim, key_time, size};
-use super::{Db, OpenError};
+use super::{Db, OpenError, Options, SEARCH_CONNECTIONS, SEARCH_QUEUE_WAIT};
+
+/// Postgres's SQLSTATE for a statement cancelled, here by `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
 
 impl Db<Postgres> {
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
+    pub async fn open(url: &str, opened: Options) -> Result<Self, OpenError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| OpenError::BadUrl {
             backend: Postgres::SCHEME,
             reason: e.to_string(),
@@ -36,7 +39,7 @@ impl Db<Postgres> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
         sqlx::migrate!("../migrations/postgres")
@@ -46,9 +49,19 @@ impl Db<Postgres> {
                 backend: Postgres::SCHEME,
                 reason: e.to_string(),
             })?;
+        // Searches get connections of their own whose every statement stops at the budget.
+        let budget_ms = opened.search_budget.as_millis().max(1);
+        let search = PgPoolOptions::new()
+            .max_connections(SEARCH_CONNECTIONS)
+            .acquire_timeout(SEARCH_QUEUE_WAIT)
+            .connect_with(options.options([("statement_timeout", format!("{budget_ms}ms"))]))
+            .await
+            .map_err(connect_error)?;
         Ok(Db {
             writer: pool.clone(),
             reader: pool,
+            search,
+            search_budget: opened.search_budget,
         })
     }
 }
@@ -298,7 +311,19 @@ impl Backend for Postgres {
         // list is full, and on autovacuum): nothing to do here.
         Ok(false)
     }
+    async fn arm_search_budget(
+        _conn: &mut PgConnection,
+        _budget: Duration,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn over_budget(err: &sqlx::Error) -> bool {
+        matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(QUERY_CANCELED))
+    }
+
     async fn close(db: &Db<Postgres>) {
+        db.search.close().await;
         db.writer.close().await;
     }
 

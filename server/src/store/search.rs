@@ -1,7 +1,12 @@
 //! Search: the SQL of a search written once (the page's filters, the relevance candidates,
 //! the outer query that reads the page's rows, the facets), with each backend adding what
 //! only it has through [`Backend`] (its ordered source for text, its text filter, its
-//! score); and the [`SearchStore`] built on it.
+//! score); and the [`SearchStore`] built on it. Searches and facets run on the search pool
+//! under the store's time budget ([`Backend::arm_search_budget`]); one stopped past it, or
+//! that finds no search connection free in time, is [`StoreError::OverBudget`], never an
+//! internal error.
+
+use std::time::Duration;
 
 use app::model::{
     AssetPage, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
@@ -9,7 +14,7 @@ use app::model::{
 use app::search::{Search, Sort, RELEVANCE_CANDIDATES};
 use app::store::{AssetQuery, Cursor, SearchStore, StoreError, UserId};
 use async_trait::async_trait;
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::{pool::PoolConnection, Database, Encode, QueryBuilder, Type};
 
 use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::assets::{asset_columns, AssetRow};
@@ -200,10 +205,41 @@ fn into_page(mut rows: Vec<ScoredRow>, limit: u32, sort: Sort) -> Result<AssetPa
 /// Tags per `IN (…)` list when looking up a search's tags.
 const TAGS_PER_QUERY: usize = 500;
 
+/// A search's failure as the store reports it: a statement stopped at the budget says so
+/// and what to do, other errors are what they are.
+fn search_error<DB: Backend>(err: sqlx::Error, budget: Duration) -> StoreError {
+    if DB::over_budget(&err) {
+        StoreError::OverBudget(format!(
+            "this search took longer than the {} ms this server allows and was stopped; \
+             narrow it (more words, a tag, a type, a model or a date range) and try again",
+            budget.as_millis()
+        ))
+    } else {
+        err.into()
+    }
+}
+
 for_each_backend! {
     impl Db<DB> {
+        /// A connection of the search pool with the budget armed: at most
+        /// [`super::SEARCH_CONNECTIONS`] searches run at once; one that waits longer than
+        /// [`super::SEARCH_QUEUE_WAIT`] for its turn is refused as busy.
+        async fn search_connection(&self) -> Result<PoolConnection<DB>, StoreError> {
+            let mut conn = self.search.acquire().await.map_err(|err| match err {
+                sqlx::Error::PoolTimedOut => StoreError::OverBudget(
+                    "too many searches are running at once; try again in a moment".into(),
+                ),
+                other => other.into(),
+            })?;
+            DB::arm_search_budget(&mut conn, self.search_budget).await?;
+            Ok(conn)
+        }
+
         /// Whom the search's `by:` names and the tags it names that exist.
-        async fn resolve(&self, search: &Search) -> Result<(OwnerFilter, Vec<FoundTag>), StoreError> {
+        async fn resolve(
+            conn: &mut <DB as Database>::Connection,
+            search: &Search,
+        ) -> Result<(OwnerFilter, Vec<FoundTag>), sqlx::Error> {
             let owner = match &search.owner {
                 None => OwnerFilter::Anyone,
                 Some(name) => {
@@ -211,7 +247,7 @@ for_each_backend! {
                         "SELECT {USER_COLUMNS} FROM users u WHERE {SAME_NAME}"
                     ))
                     .bind(name)
-                    .fetch_optional(self.reader())
+                    .fetch_optional(&mut *conn)
                     .await?;
                     user.map_or(OwnerFilter::Nobody, |u| OwnerFilter::User(u.id()))
                 }
@@ -227,7 +263,7 @@ for_each_backend! {
                     list.push_bind(*name);
                 }
                 query.push(")");
-                found.extend(query.build_query_as::<FoundTag>().fetch_all(self.reader()).await?);
+                found.extend(query.build_query_as::<FoundTag>().fetch_all(&mut *conn).await?);
             }
             Ok((owner, found))
         }
@@ -236,7 +272,9 @@ for_each_backend! {
     #[async_trait]
     impl SearchStore for Db<DB> {
         async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
-            let (owner, found) = self.resolve(&query.search).await?;
+            let mut conn = self.search_connection().await?;
+            let over = |err| search_error::<DB>(err, self.search_budget);
+            let (owner, found) = Self::resolve(&mut conn, &query.search).await.map_err(over)?;
             let Some(plan) = SearchPlan::new(query, owner, &found) else {
                 return Ok(AssetPage {
                     items: Vec::new(),
@@ -248,7 +286,11 @@ for_each_backend! {
             DB::push_score(&mut core, &plan);
             let key = DB::push_matches(&mut core, &plan);
             push_page(&mut core, &plan, key);
-            let rows: Vec<ScoredRow> = core.build_query_as().fetch_all(self.reader()).await?;
+            let rows: Vec<ScoredRow> = core
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(over)?;
             into_page(rows, plan.limit, plan.sort)
         }
 
@@ -258,14 +300,17 @@ for_each_backend! {
             viewer: Option<UserId>,
         ) -> Result<Facets, StoreError> {
             let query = AssetQuery::facets(search, viewer);
-            let (owner, found) = self.resolve(search).await?;
+            let mut conn = self.search_connection().await?;
+            let over = |err| search_error::<DB>(err, self.search_budget);
+            let (owner, found) = Self::resolve(&mut conn, search).await.map_err(over)?;
             let Some(plan) = SearchPlan::new(&query, owner, &found) else {
                 return Ok(Facets::default());
             };
             let rows = facets_query::<DB>(&plan)
                 .build_query_as()
-                .fetch_all(self.reader())
-                .await?;
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(over)?;
             facets_from_rows(rows)
         }
 

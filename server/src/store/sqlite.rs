@@ -1,8 +1,12 @@
 //! SQLite: the embedded default. WAL, `synchronous=NORMAL`, foreign keys on, a busy
 //! timeout, pages read through a memory map; one writer connection (so transactions never
-//! fight over the write lock) and a small pool of readers. Full-text search is FTS5.
+//! fight over the write lock), a small pool of readers and a smaller one for searches
+//! (each stopped past its budget by a progress handler). Full-text search is FTS5.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use app::stats::Day;
 use app::store::{NewAsset, StoreError, UsageEvent};
@@ -14,7 +18,14 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::backend::Backend;
 use super::plan::{push_filters, push_tag_source, SearchPlan};
 use super::types::{dim, size, Json, Ts};
-use super::{Db, OpenError};
+use super::{Db, OpenError, Options, SEARCH_CONNECTIONS, SEARCH_QUEUE_WAIT};
+
+/// Virtual-machine instructions between two looks at the clock by a search's progress
+/// handler (a look costs about as much as a few dozen instructions).
+const PROGRESS_EVERY_OPS: i32 = 2_000;
+
+/// SQLite's result code for a statement its progress handler stopped.
+const SQLITE_INTERRUPT: &str = "9";
 
 /// Full-text index segments tolerated before [`Maintenance::tidy_search_index`] merges them.
 const MAX_FTS_SEGMENTS: i64 = 4;
@@ -26,7 +37,7 @@ const EVENTS_PER_INSERT: usize = 500;
 const LINKS_PER_INSERT: usize = 800;
 
 impl Db<Sqlite> {
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
+    pub async fn open(url: &str, opened: Options) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| OpenError::BadUrl {
                 backend: Sqlite::SCHEME,
@@ -64,10 +75,28 @@ impl Db<Sqlite> {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers)
             .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone().read_only(true))
+            .await
+            .map_err(connect_error)?;
+        let search = SqlitePoolOptions::new()
+            .max_connections(SEARCH_CONNECTIONS)
+            .acquire_timeout(SEARCH_QUEUE_WAIT)
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // A search's progress handler (and its deadline) ends with the search.
+                    conn.lock_handle().await?.remove_progress_handler();
+                    Ok(true)
+                })
+            })
             .connect_with(options.read_only(true))
             .await
             .map_err(connect_error)?;
-        Ok(Db { writer, reader })
+        Ok(Db {
+            writer,
+            reader,
+            search,
+            search_budget: opened.search_budget,
+        })
     }
 }
 
@@ -204,7 +233,23 @@ impl Backend for Sqlite {
             .await?;
         Ok(true)
     }
+    async fn arm_search_budget(
+        conn: &mut SqliteConnection,
+        budget: Duration,
+    ) -> Result<(), StoreError> {
+        let deadline = Instant::now() + budget;
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(PROGRESS_EVERY_OPS, move || Instant::now() < deadline);
+        Ok(())
+    }
+
+    fn over_budget(err: &sqlx::Error) -> bool {
+        matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(SQLITE_INTERRUPT))
+    }
+
     async fn close(db: &Db<Sqlite>) {
+        db.search.close().await;
         db.reader.close().await;
         // Fold the WAL back into the main file so a copied database is complete.
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
