@@ -656,12 +656,21 @@ async fn an_upload_slower_than_the_minimum_rate_is_cut_and_resumes() {
 /// Assets the searches below scan: enough that excluding every tag takes a while.
 const SEARCH_ROWS: u64 = 30_000;
 
-/// `exclude_tags=` every tag there is: nothing matches, and every row must be looked at.
+/// `exclude_tags=` every style tag: each demo asset carries one, so nothing matches and
+/// every row must be looked at (within the search's tag limit).
 async fn exclude_everything(db: &TestDb) -> String {
-    let tags = db.store.suggest_tags("", 1_000).await.expect("tags");
-    assert!(tags.len() > 5, "{tags:?}");
+    let styles = atelier_server::demo::style_tags();
+    assert!(
+        styles.len() > 5 && styles.len() <= app::search::MAX_SEARCH_TAGS,
+        "{styles:?}"
+    );
+    let found = db.store.suggest_tags("", 1_000, None).await.expect("tags");
+    assert!(
+        styles.iter().all(|style| found.iter().any(|t| t == style)),
+        "{found:?}"
+    );
     url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("exclude_tags", &tags.join(","))
+        .append_pair("exclude_tags", &styles.join(","))
         .finish()
 }
 

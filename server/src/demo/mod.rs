@@ -186,6 +186,16 @@ const VIDEO_MODELS: &[&str] = &[
     "cogvideox-5b",
 ];
 
+/// The tags that name a style. Every demo asset carries exactly one, so a search that
+/// excludes them all (at most [`app::search::MAX_SEARCH_TAGS`]) matches nothing and must look
+/// at every asset: what the search-budget tests need.
+pub fn style_tags() -> Vec<&'static str> {
+    let mut tags: Vec<&'static str> = STYLES.iter().map(|(_, tag)| *tag).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
+}
+
 fn public_id(rng: &mut impl Rng) -> String {
     (0..PUBLIC_ID_LEN)
         .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
