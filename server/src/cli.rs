@@ -58,6 +58,8 @@ pub struct GlobalArgs {
     pub database_url: Option<String>,
 }
 
+// Parsed once at start-up: the size of `ServeArgs` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web app and its API.
