@@ -1297,7 +1297,154 @@ async fn a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader(db: &
     assert_eq!(used, Some(0));
 }
 
+/// What another person learns from an answer about `id`: its status, its type and its body
+/// with the id itself written as `ID` (and a page's per-response script nonce as `N`).
+fn answer_about(reply: &common::Reply, id: &str) -> (StatusCode, String, String) {
+    let mut body = reply.text().replace(id, "ID");
+    let mut at = 0;
+    while let Some(found) = body[at..].find("nonce=\"") {
+        let start = at + found + "nonce=\"".len();
+        let Some(len) = body[start..].find('"') else {
+            break;
+        };
+        body.replace_range(start..start + len, "N");
+        at = start;
+    }
+    (
+        reply.status,
+        reply.header(header::CONTENT_TYPE).to_string(),
+        body,
+    )
+}
+
+async fn another_persons_private_asset_is_a_missing_id_everywhere(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    let png = samples::a1111_png(64, 64);
+    let secret = publish(
+        &mut alice,
+        "secret.png",
+        &png,
+        &[("visibility", "private"), ("tags", "hidden-plans")],
+    )
+    .await;
+    processed(&mut alice, &secret).await;
+    let missing = "Zzzzzzzzzzzz";
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+
+    let reads = [
+        "/a/{}",
+        "/media/{}/original",
+        "/media/{}/original?download=1",
+        "/media/{}/thumb",
+        "/media/{}/preview",
+        "/api/asset?id={}",
+        "/api/asset/metadata?id={}",
+    ];
+    for who in [&mut bob, &mut visitor] {
+        for route in reads {
+            let theirs = who.get(&route.replace("{}", &secret)).await;
+            let nobodys = who.get(&route.replace("{}", missing)).await;
+            assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{route}");
+            assert_eq!(
+                answer_about(&theirs, &secret),
+                answer_about(&nobodys, missing),
+                "{route}"
+            );
+        }
+    }
+    // Writes: deleting it, retrying its job.
+    for (path, field) in [
+        ("/api/assets/delete", "id"),
+        ("/api/jobs/retry", "asset_id"),
+    ] {
+        let theirs = bob.post(path, &[(field, secret.as_str())]).await;
+        let nobodys = bob.post(path, &[(field, missing)]).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            answer_about(&theirs, &secret),
+            answer_about(&nobodys, missing),
+            "{path}"
+        );
+    }
+    // Searches, facets and tag suggestions do not count or name it.
+    for uri in [
+        "/api/assets?q=hidden",
+        "/api/assets?tags=hidden-plans",
+        "/api/assets?owner=alice",
+    ] {
+        assert_eq!(
+            bob.get(uri).await.json()["items"],
+            serde_json::json!([]),
+            "{uri}"
+        );
+    }
+    let facets = bob.get("/api/facets?owner=alice").await.json();
+    assert_eq!(facets["counted"], 0, "{facets}");
+    assert_eq!(
+        bob.get("/api/tags?prefix=hidden").await.json(),
+        serde_json::json!([])
+    );
+    // And it is all still there for alice.
+    assert_eq!(
+        alice.get(&format!("/api/asset?id={secret}")).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn a_role_sent_to_a_write_endpoint_is_ignored(db: &TestDb) {
+    let state = state(db).await;
+    let mut mallory = Browser::new(&state, [203, 0, 113, 20], FIREFOX);
+    let elevated = [("role", "admin"), ("is_admin", "true")];
+    let registered = mallory
+        .post(
+            "/api/register",
+            &[
+                ("username", "mallory"),
+                ("password", common::PASSWORD),
+                elevated[0],
+                elevated[1],
+            ],
+        )
+        .await;
+    assert_eq!(registered.json()["role"], "user", "{}", registered.text());
+    let png = samples::a1111_png(64, 64);
+    let (upload, last) = upload_bytes(&mut mallory, "m.png", &png).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text());
+    let finished = finish(&mut mallory, &upload, &elevated).await;
+    assert_eq!(finished.status, StatusCode::OK, "{}", finished.text());
+    for (path, form) in [
+        (
+            "/api/login",
+            vec![("username", "mallory"), ("password", common::PASSWORD)],
+        ),
+        ("/api/sessions/revoke-others", vec![]),
+        (
+            "/api/password",
+            vec![
+                ("current", common::PASSWORD),
+                ("password", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        ),
+    ] {
+        let mut form = form;
+        form.extend_from_slice(&elevated);
+        let reply = mallory.post(path, &form).await;
+        assert!(reply.status.is_success(), "{path}: {}", reply.text());
+        assert_eq!(mallory.me().await.json()["role"], "user", "after {path}");
+    }
+    // The admin's pages and data stay closed.
+    assert_eq!(
+        mallory.get("/api/admin/usage").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 on_both_backends!(
+    another_persons_private_asset_is_a_missing_id_everywhere,
+    a_role_sent_to_a_write_endpoint_is_ignored,
     tag_suggestions_show_only_tags_the_asker_may_see,
     a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader,
     a_failed_job_says_why_and_can_be_retried,
