@@ -1,6 +1,8 @@
 //! Running the `atelier` binary as an operator would: help, bad configuration, a taken
 //! port, a clean shutdown on SIGTERM, and the setup link of a fresh instance.
 
+mod common;
+
 use std::{
     net::TcpListener,
     path::Path,
@@ -8,16 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// The binary in `dir`, with SQLite in `dir/data`.
 fn atelier(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("ATELIER_DATA_DIR")
-        .env_remove("ATELIER_ADDR")
-        .env("RUST_LOG", "warn")
-        .env("RUST_BACKTRACE", "1");
-    cmd
+    common::atelier(dir, None, args)
 }
 
 /// Exits non-zero with exactly one line on stderr, saying `needle`, and no panic.

@@ -13,28 +13,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{TestDb, PASSWORD};
+use common::{atelier, TestDb, PASSWORD};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 
 // ---- the binary ---------------------------------------------------------------------
-
-fn atelier(dir: &Path, database_url: Option<&str>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("ATELIER_DATA_DIR")
-        .env_remove("ATELIER_ADDR")
-        .env("RUST_LOG", "warn")
-        .env("RUST_BACKTRACE", "1");
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd
-}
 
 /// A running `atelier serve`, killed if a test ends without stopping it.
 struct Server {

@@ -3,30 +3,22 @@
 //! through to a password check and answers the rest `429` at once; the server's memory
 //! stays bounded and `/healthz` keeps answering quickly the whole time.
 
+mod common;
+
 use std::{
-    path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
+use common::{atelier, PASSWORD};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 
-const PASSWORD: &str = "violet tractor sings";
 const GUESSES: usize = 200;
 /// The login throttle's allowance (`app::auth::throttle::MAX_FAILURES`).
 const ALLOWED: usize = app::auth::throttle::MAX_FAILURES;
-
-fn atelier(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.arg("--data-dir")
-        .arg(dir)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn");
-    cmd
-}
 
 /// A running server, killed when dropped.
 struct Server(std::process::Child);
@@ -75,12 +67,15 @@ fn resident_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_guesses_at_once_get_ten_checks_and_the_site_stays_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut create = atelier(dir.path())
-        .args(["user", "create", "victim", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("user create");
+    let mut create = atelier(
+        dir.path(),
+        None,
+        &["user", "create", "victim", "--password-stdin"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("user create");
     {
         use std::io::Write;
         create
@@ -97,11 +92,14 @@ async fn two_hundred_guesses_at_once_get_ten_checks_and_the_site_stays_up() {
         .expect("free port")
         .port();
     let server = Server(
-        atelier(dir.path())
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("serve"),
+        atelier(
+            dir.path(),
+            None,
+            &["serve", "--addr", &format!("127.0.0.1:{port}")],
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve"),
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).await.is_err()

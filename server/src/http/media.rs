@@ -126,7 +126,10 @@ pub(super) async fn media(
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     let name = download_name(&media, variant, &file.mime_type);
-    headers.insert(header::CONTENT_DISPOSITION, content_disposition(&name));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition("inline", &name),
+    );
     if download && status.is_success() && state.usage.enabled() {
         let who = state
             .accounts
@@ -179,8 +182,9 @@ fn download_name(
     }
 }
 
-/// `inline` with an ASCII fallback name and the exact name in RFC 5987 form.
-fn content_disposition(name: &str) -> HeaderValue {
+/// `kind` (`inline` or `attachment`) with an ASCII fallback name and the exact name in
+/// RFC 5987 form.
+pub(super) fn content_disposition(kind: &'static str, name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| match c {
@@ -189,9 +193,10 @@ fn content_disposition(name: &str) -> HeaderValue {
         })
         .collect();
     let encoded = app::model::percent_encode(name, false);
-    header_value(&format!(
-        "inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    HeaderValue::from_str(&format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     ))
+    .unwrap_or_else(|_| HeaderValue::from_static(kind))
 }
 
 #[cfg(test)]
@@ -200,7 +205,7 @@ mod tests {
 
     #[test]
     fn download_names_are_safe_in_a_header() {
-        let value = content_disposition("café \"x\";\r\nSet-Cookie: a=b.png");
+        let value = content_disposition("inline", "café \"x\";\r\nSet-Cookie: a=b.png");
         let text = value.to_str().expect("ascii");
         assert!(
             text.starts_with("inline; filename=\"caf_ _x____Set-Cookie: a=b.png\""),

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{error::error_response, state::ServerState};
+use super::{error::error_response, media::content_disposition, state::ServerState};
 use crate::media::meta::MAX_RAW;
 
 #[derive(serde::Deserialize)]
@@ -76,7 +76,10 @@ pub(super) async fn raw_metadata(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             ),
-            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (
+                header::CONTENT_DISPOSITION,
+                content_disposition("attachment", &name),
+            ),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),
@@ -89,20 +92,4 @@ pub(super) async fn raw_metadata(
         json,
     )
         .into_response()
-}
-
-/// `attachment` with an ASCII fallback name and the exact name in RFC 5987 form.
-fn attachment(name: &str) -> HeaderValue {
-    let ascii: String = name
-        .chars()
-        .map(|c| match c {
-            ' '..='~' if c != '"' && c != '\\' && c != '%' && c != ';' => c,
-            _ => '_',
-        })
-        .collect();
-    let encoded = app::model::percent_encode(name, false);
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }

@@ -1,4 +1,4 @@
-//! Opening a fresh, empty store on each backend for a test.
+//! Opening a fresh, empty store on each backend for a test, and running the real binary.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -8,6 +8,28 @@ use app::store::{AssetQuery, Cursor, Store};
 use atelier_server::{config::sqlite_url, store};
 use rand::Rng;
 use sqlx::{Connection, Executor};
+
+/// The real `atelier` binary run in `dir` with `args`, as an operator would there: SQLite
+/// in `dir/data` unless `database_url` names another database, nothing from the
+/// environment that would point it elsewhere, warnings logged.
+pub fn atelier(
+    dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("ATELIER_DATA_DIR")
+        .env_remove("ATELIER_ADDR")
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "1");
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
 
 /// Set by `make test` (scripts/postgres.sh): a server where tests may create databases.
 pub const POSTGRES_ENV: &str = "ATELIER_TEST_POSTGRES_URL";
