@@ -45,7 +45,8 @@ else
 fi
 
 step "unit and integration tests (SQLite${pg_url:+ and Postgres})"
-cargo test -p app -p server
+# The tests that run the binary (limits, crashes, floods, the CLI) run the release build.
+ATELIER_TEST_BINARY="$root/target/release/atelier" cargo test -p app -p server
 
 step "browser tests against the release binary (Chromium${pg_url:+, SQLite and Postgres})"
 (cd end2end && npx playwright test)

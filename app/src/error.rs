@@ -39,6 +39,10 @@ pub enum ApiError {
     /// The database or another dependency did not answer.
     #[error("{0}")]
     Unavailable(String),
+    /// The server's disk is (nearly) full: nothing was kept, and the same request may
+    /// succeed once space is freed (the upload page tries again by itself).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Something failed on the server; details are in the server's log, not here.
     #[error("the server could not complete this request")]
     Internal,
@@ -48,6 +52,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The server's disk (or the database's) is full: what this request wrote is undone.
+    pub fn disk_full() -> ApiError {
+        ApiError::InsufficientStorage(
+            "the server is out of disk space, so nothing of this request was kept; \
+             try again later (an upload goes on where it stopped)"
+                .into(),
+        )
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
@@ -60,6 +73,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => 422,
             ApiError::TooManyRequests(_) => 429,
             ApiError::Unavailable(_) => 503,
+            ApiError::InsufficientStorage(_) => 507,
             ApiError::Internal | ApiError::Network(_) => 500,
         }
     }

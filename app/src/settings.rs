@@ -65,6 +65,26 @@ pub const UPLOAD_EXPIRY_HOURS: Setting = Setting {
     description: "hours an unfinished upload is kept before its bytes are deleted (1 to 8760)",
 };
 
+pub const MAX_OPEN_UPLOADS: Setting = Setting {
+    key: "max_open_uploads",
+    kind: Kind::Whole {
+        min: 1,
+        max: 10_000,
+    },
+    default: "100",
+    description: "unfinished uploads one person may have at once (1 to 10000); each holds its \
+                  announced size against their quota until it is published, cancelled or \
+                  expires",
+};
+
+pub const MIN_FREE_DISK: Setting = Setting {
+    key: "min_free_disk",
+    kind: Kind::Size,
+    default: "512MiB",
+    description: "free space kept on the data disk, e.g. 512MiB: an upload that would leave \
+                  less is refused (507) until space is freed",
+};
+
 pub const USAGE_TRACKING: Setting = Setting {
     key: "usage_tracking",
     kind: Kind::Choice(&["on", "off"]),
@@ -80,12 +100,14 @@ pub const USAGE_RETENTION_DAYS: Setting = Setting {
 };
 
 /// Every runtime setting, in the order they are listed.
-pub const ALL: [Setting; 7] = [
+pub const ALL: [Setting; 9] = [
     REGISTRATION_MODE,
     UPLOAD_QUOTA,
     MAX_IMAGE_SIZE,
     MAX_VIDEO_SIZE,
     UPLOAD_EXPIRY_HOURS,
+    MAX_OPEN_UPLOADS,
+    MIN_FREE_DISK,
     USAGE_TRACKING,
     USAGE_RETENTION_DAYS,
 ];
@@ -140,6 +162,8 @@ pub struct Settings {
     pub max_image_size: u64,
     pub max_video_size: u64,
     pub upload_expiry_hours: u32,
+    pub max_open_uploads: u32,
+    pub min_free_disk: u64,
     pub usage_tracking: bool,
     pub usage_retention_days: u32,
 }
@@ -171,6 +195,8 @@ impl Settings {
             max_image_size: size(&MAX_IMAGE_SIZE),
             max_video_size: size(&MAX_VIDEO_SIZE),
             upload_expiry_hours: whole(&UPLOAD_EXPIRY_HOURS),
+            max_open_uploads: whole(&MAX_OPEN_UPLOADS),
+            min_free_disk: size(&MIN_FREE_DISK),
             usage_tracking: value(&USAGE_TRACKING) == "on",
             usage_retention_days: whole(&USAGE_RETENTION_DAYS),
         }
@@ -236,6 +262,8 @@ mod tests {
         assert_eq!(defaults.max_image_size, 50 << 20);
         assert_eq!(defaults.max_video_size, 512 << 20);
         assert_eq!(defaults.upload_expiry_hours, 24);
+        assert_eq!(defaults.max_open_uploads, 100);
+        assert_eq!(defaults.min_free_disk, 512 << 20);
         assert!(defaults.usage_tracking);
         assert_eq!(defaults.usage_retention_days, 90);
 

@@ -72,7 +72,12 @@ pub struct UploadLimits {
     pub max_image_bytes: u64,
     pub max_video_bytes: u64,
     pub quota_bytes: u64,
+    /// What the user's assets hold (originals, stills, metadata).
     pub used_bytes: u64,
+    /// Unfinished uploads of theirs, and the bytes they announced (held against the quota).
+    pub open_uploads: u32,
+    pub open_upload_bytes: u64,
+    pub max_open_uploads: u32,
 }
 
 /// `POST /api/upload/finish`'s answer.

@@ -14,8 +14,29 @@ pub enum ChunkOutcome {
     Resume { received: u64 },
     /// Refused for good (not media, too large, quota): the message says why.
     Refused { status: u16, message: String },
+    /// Not now (the server's disk is full): the chunk was not kept; send it again later.
+    Later { message: String },
     /// The request never got an answer (offline, reset, aborted by pause).
     Network,
+}
+
+/// The first wait after the server said "not now" (a full disk, too many unfinished
+/// uploads); each further wait doubles, up to [`LATER_MAX_MS`].
+pub const LATER_FIRST_MS: i32 = 15_000;
+pub const LATER_MAX_MS: i32 = 120_000;
+
+/// Whether the server said "not now" rather than "no": asked again later, the same request
+/// may succeed.
+pub fn later(error: &crate::error::ApiError) -> bool {
+    matches!(
+        error,
+        crate::error::ApiError::InsufficientStorage(_) | crate::error::ApiError::TooManyRequests(_)
+    )
+}
+
+/// What a card says while it waits to ask again.
+pub fn waiting_note(message: &str, wait_ms: i32) -> String {
+    format!("{message} (trying again in {} s)", wait_ms / 1000)
 }
 
 /// A key that names one file on this device across reloads.
@@ -140,6 +161,13 @@ pub async fn send_chunk(
         // A chunk cut short: what arrived was kept.
         (400, Some(received)) if body.contains("cut short") => ChunkOutcome::Resume { received },
         (502..=504, _) => ChunkOutcome::Network,
+        (507, _) => ChunkOutcome::Later {
+            message: json
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("the server is out of disk space")
+                .to_string(),
+        },
         (status, _) => ChunkOutcome::Refused {
             status,
             message: json

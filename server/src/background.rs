@@ -95,6 +95,16 @@ impl Background {
         }
 
         crate::jobs::requeue_interrupted(state.store.as_ref()).await;
+        if plan.upkeep {
+            match state.uploads.recover().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    files = n,
+                    "removed temp files of uploads an earlier run finished"
+                ),
+                Err(err) => tracing::warn!(%err, "cannot look for temp files an earlier run left"),
+            }
+        }
         for _ in 0..plan.workers.max(1) {
             let worker =
                 crate::jobs::work(state.store.clone(), state.files.clone(), state.jobs.clone());

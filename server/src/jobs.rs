@@ -89,13 +89,11 @@ pub async fn retry(
 /// Runs one job to done or failed.
 pub async fn run(store: &dyn Store, files: &FileStore, job: &ClaimedJob) {
     let started = std::time::Instant::now();
-    let result = make_stills(store, files, job).await;
-    let now = Utc::now();
-    let recorded = match result {
-        Ok(output) => store.complete_job(job, &output, now).await,
+    let recorded = match make_stills(store, files, job).await {
+        Ok(stills) => store_stills(store, files, job, stills).await,
         Err(error) => {
             tracing::warn!(asset = %job.asset_public_id, %error, "job failed");
-            store.fail_job(job.id, &error, now).await
+            store.fail_job(job.id, &error, Utc::now()).await
         }
     };
     match recorded {
@@ -110,11 +108,74 @@ pub async fn run(store: &dyn Store, files: &FileStore, job: &ClaimedJob) {
     }
 }
 
+/// What a job made, not yet stored: the stills (thumbnail, then preview) and a note.
+struct Stills {
+    made: Vec<Thumb>,
+    note: Option<String>,
+}
+
+/// Stores the stills and records the job done, under the stills' file locks (as uploads
+/// and deletions hold them): a deletion cannot remove a file between its placing and the
+/// row that names it. A still placed whose row did not commit is removed again.
+async fn store_stills(
+    store: &dyn Store,
+    files: &FileStore,
+    job: &ClaimedJob,
+    stills: Stills,
+) -> Result<(), app::store::StoreError> {
+    let named: Vec<(String, Thumb)> = stills
+        .made
+        .into_iter()
+        .map(|still| (crate::storage::digest(&still.jpeg), still))
+        .collect();
+    let shas: Vec<&str> = named.iter().map(|(sha, _)| sha.as_str()).collect();
+    let _guards = files.lock_many(&shas).await;
+    let mut stored = Vec::with_capacity(named.len());
+    for (_, still) in &named {
+        let (files, jpeg) = (files.clone(), still.jpeg.clone());
+        let put = tokio::task::spawn_blocking(move || files.put(&jpeg, "jpg"))
+            .await
+            .map_err(|e| format!("storing a thumbnail panicked: {e}"))
+            .and_then(|put| put.map_err(|e| format!("cannot store a thumbnail: {e}")));
+        match put {
+            Ok(put) => stored.push(NewFile {
+                sha256: put.sha256,
+                byte_size: put.byte_size,
+                mime_type: "image/jpeg".into(),
+                width: Some(still.width),
+                height: Some(still.height),
+                duration_ms: None,
+                storage_path: put.storage_path,
+                created_at: Utc::now(),
+            }),
+            Err(error) => {
+                tracing::warn!(asset = %job.asset_public_id, %error, "job failed");
+                return store.fail_job(job.id, &error, Utc::now()).await;
+            }
+        }
+    }
+    let mut made = stored.iter().cloned();
+    let output = JobOutput {
+        thumb: made.next(),
+        preview: made.next(),
+        note: stills.note,
+    };
+    let recorded = store.complete_job(job, &output, Utc::now()).await;
+    if recorded.is_err() {
+        for file in &stored {
+            if !store.file_exists(&file.sha256).await.unwrap_or(true) {
+                crate::storage::remove_quietly(&files.path_of(&file.storage_path)).await;
+            }
+        }
+    }
+    recorded
+}
+
 async fn make_stills(
     store: &dyn Store,
     files: &FileStore,
     job: &ClaimedJob,
-) -> Result<JobOutput, String> {
+) -> Result<Stills, String> {
     let original = job
         .original
         .clone()
@@ -149,9 +210,8 @@ async fn make_stills(
         _ => (None, None),
     };
     if note.is_some() && source.is_none() {
-        return Ok(JobOutput {
-            thumb: None,
-            preview: None,
+        return Ok(Stills {
+            made: Vec::new(),
             note,
         });
     }
@@ -175,33 +235,7 @@ async fn make_stills(
         .map_err(|e| format!("thumbnailing panicked: {e}"))??
     };
     let _ = store.set_job_progress(job.id, 80).await;
-    let mut stored = Vec::with_capacity(stills.len());
-    for still in stills {
-        let files = files.clone();
-        let file = tokio::task::spawn_blocking(move || -> std::io::Result<NewFile> {
-            let put = files.put(&still.jpeg, "jpg")?;
-            Ok(NewFile {
-                sha256: put.sha256,
-                byte_size: put.byte_size,
-                mime_type: "image/jpeg".into(),
-                width: Some(still.width),
-                height: Some(still.height),
-                duration_ms: None,
-                storage_path: put.storage_path,
-                created_at: Utc::now(),
-            })
-        })
-        .await
-        .map_err(|e| format!("storing a thumbnail panicked: {e}"))?
-        .map_err(|e| format!("cannot store a thumbnail: {e}"))?;
-        stored.push(file);
-    }
-    let mut stored = stored.into_iter();
-    Ok(JobOutput {
-        thumb: stored.next(),
-        preview: stored.next(),
-        note,
-    })
+    Ok(Stills { made: stills, note })
 }
 
 /// Is `ffmpeg` on PATH?

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod background;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod demo;
 pub mod http;
 pub mod jobs;

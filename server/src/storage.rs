@@ -53,8 +53,21 @@ impl FileStore {
     /// Waits for the lock on work with the stored file of this SHA-256: placing it and
     /// committing its row, or removing it when no row names it any more.
     pub async fn lock(&self, sha256: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        let index = u8::from_str_radix(sha256.get(..2).unwrap_or("00"), 16).unwrap_or(0);
-        self.locks[usize::from(index) % FILE_LOCKS].lock().await
+        self.locks[lock_index(sha256)].lock().await
+    }
+
+    /// Waits for the locks on several stored files at once (a finish placing an original
+    /// and its poster, a job its stills): each lock once, in one order, so two such
+    /// holders never wait on each other.
+    pub async fn lock_many(&self, sha256s: &[&str]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut indexes: Vec<usize> = sha256s.iter().map(|sha| lock_index(sha)).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let mut guards = Vec::with_capacity(indexes.len());
+        for index in indexes {
+            guards.push(self.locks[index].lock().await);
+        }
+        guards
     }
 
     /// The folder content-addressed files live under.
@@ -65,6 +78,13 @@ impl FileStore {
     /// The folder for files being written (uploads in progress, files about to be placed).
     pub fn tmp_dir(&self) -> &Path {
         &self.tmp
+    }
+
+    /// Bytes free on the disk the files live on, for an unprivileged writer (blocking,
+    /// but one system call).
+    pub fn free_space(&self) -> io::Result<u64> {
+        let stat = rustix::fs::statvfs(&self.root)?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
     /// Where a stored file lives on disk.
@@ -79,7 +99,7 @@ impl FileStore {
 
     /// Stores `bytes` (blocking I/O; call from `spawn_blocking` in async code).
     pub fn put(&self, bytes: &[u8], ext: &str) -> io::Result<StoredFile> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        let sha256 = digest(bytes);
         let storage_path = Self::storage_path(&sha256, ext);
         let target = self.path_of(&storage_path);
         let stored = StoredFile {
@@ -135,6 +155,17 @@ impl FileStore {
         }
         out
     }
+}
+
+/// The lock that serialises work on the stored file of this SHA-256.
+fn lock_index(sha256: &str) -> usize {
+    let prefix = u8::from_str_radix(sha256.get(..2).unwrap_or("00"), 16).unwrap_or(0);
+    usize::from(prefix) % FILE_LOCKS
+}
+
+/// The hex SHA-256 a stored file of these bytes is named by.
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Whether a file was last modified more than `grace` before `now` (a file whose time
@@ -220,6 +251,19 @@ mod tests {
             fs::read_dir(dir.path().join("tmp")).expect("tmp").count(),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn several_locks_are_taken_once_each_in_one_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::open(dir.path()).expect("open");
+        // Two names on one lock (00… and 40… share it) are one guard, not a deadlock.
+        let guards = store.lock_many(&["00aa", "40bb", "01cc"]).await;
+        assert_eq!(guards.len(), 2);
+        assert!(store.locks[0].try_lock().is_err(), "held");
+        assert!(store.locks[1].try_lock().is_err(), "held");
+        drop(guards);
+        assert!(store.locks[0].try_lock().is_ok(), "let go");
     }
 
     #[test]

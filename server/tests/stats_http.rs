@@ -216,12 +216,14 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
         lines[1]
     );
 
-    // Her profile, as she sees it: views and storage against her quota.
+    // Her profile, as she sees it: views and storage against her quota (the file, its
+    // metadata and its stills, once its job made them).
+    common::processed(&mut ada, &asset).await;
     let profile = ada.get("/api/profile?username=ada").await.json();
     assert_eq!(profile["views_received"], 2);
     assert_eq!(
         profile["storage"]["used"].as_u64(),
-        Some(common::charged(&samples::a1111_png(64, 48)))
+        Some(common::charged(&samples::a1111_png(64, 48)) + common::stills_bytes(db, &asset).await)
     );
     assert_eq!(profile["storage"]["quota"].as_u64(), Some(2 << 30));
     let seen_by_others = visitor.get("/api/profile?username=ada").await.json();
@@ -354,9 +356,13 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+    let (stills_first, stills_second) = (
+        common::stills_bytes(db, &first).await,
+        common::stills_bytes(db, &second).await,
+    );
     assert_eq!(
         used(&mut ada, "ada").await,
-        Some(2 * common::charged(&bytes))
+        Some(2 * common::charged(&bytes) + stills_first + stills_second)
     );
 
     // Bob cannot delete Ada's: the same 404 as a missing one.
@@ -376,7 +382,10 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
         ada.get(&format!("/api/asset?id={first}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(used(&mut ada, "ada").await, Some(common::charged(&bytes)));
+    assert_eq!(
+        used(&mut ada, "ada").await,
+        Some(common::charged(&bytes) + stills_second)
+    );
     // The bytes are still another asset's, so the file stays and serves.
     assert_eq!(
         bo.get(&format!("/media/{second}/original")).await.status,

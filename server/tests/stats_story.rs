@@ -168,7 +168,17 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
                         created_at: start(),
                         expires_at: start() + Duration::days(1),
                     };
-                    store.create_upload(&upload).await.expect("upload row");
+                    let room = app::store::UploadRoom {
+                        quota: u64::MAX,
+                        max_open: u32::MAX,
+                    };
+                    assert_eq!(
+                        store
+                            .create_upload(&upload, room)
+                            .await
+                            .expect("upload row"),
+                        app::store::UploadStart::Started
+                    );
                     let finish = FinishUpload {
                         upload_id: upload.public_id.clone(),
                         file: file(rng.gen_range(0..40)),
@@ -268,9 +278,13 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
         .pairs(
             "SELECT CAST(u.id AS TEXT) || ':' ||
                     CAST((SELECT COUNT(*) FROM assets a WHERE a.owner_id = u.id) AS TEXT),
-                    CAST((SELECT COALESCE(SUM(f.byte_size), 0)
-                            FROM assets a JOIN files f ON f.id = a.file_id
-                           WHERE a.owner_id = u.id) AS BIGINT)
+                    CAST((SELECT COALESCE(SUM(
+                                     COALESCE((SELECT byte_size FROM files WHERE id = a.file_id), 0)
+                                   + COALESCE((SELECT byte_size FROM files WHERE id = a.thumb_file_id), 0)
+                                   + COALESCE((SELECT byte_size FROM files WHERE id = a.preview_file_id), 0)
+                                   + COALESCE((SELECT byte_size FROM files WHERE id = a.poster_file_id), 0)
+                                   + a.metadata_bytes), 0)
+                            FROM assets a WHERE a.owner_id = u.id) AS BIGINT)
                FROM users u",
         )
         .await;

@@ -16,7 +16,9 @@ use axum::{
     http::{header, Request, StatusCode},
 };
 use bytes::Bytes;
-use common::{member, multipart, post_multipart, Browser, Reply, TestDb, FIREFOX};
+use common::{
+    member, multipart, post_multipart, processed, stills_bytes, Browser, Reply, TestDb, FIREFOX,
+};
 use sha2::{Digest, Sha256};
 
 /// Small chunks, so a few kilobytes make a many-chunk upload.
@@ -93,20 +95,6 @@ async fn publish(
         .as_str()
         .expect("asset id")
         .to_string()
-}
-
-/// The asset as its page's API call sees it, once its processing job has ended.
-async fn processed(browser: &mut Browser, asset_id: &str) -> serde_json::Value {
-    for _ in 0..200 {
-        let reply = browser.get(&format!("/api/asset?id={asset_id}")).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        let asset = reply.json();
-        if matches!(asset["job"]["state"].as_str(), Some("done" | "failed")) {
-            return asset;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the processing job of {asset_id} did not end in 10 s");
 }
 
 /// Every file under `dir`, recursively.
@@ -288,10 +276,12 @@ async fn a_creator_uploads_a_comfyui_png_and_finds_the_prompt_filled_in(db: &Tes
     let gallery = alice.get("/api/assets").await.json();
     assert_eq!(gallery["items"][0]["id"], asset_id.as_str());
     assert_eq!(gallery["items"][0]["thumb_url"], asset["thumb_url"]);
-    // Her quota is charged the file and the metadata kept with it.
+    // Her quota is charged the file, the metadata kept with it and the stills.
     let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
     assert!(common::charged(&png) > png.len() as u64);
-    assert_eq!(used, Some(common::charged(&png)));
+    let stills = stills_bytes(db, &asset_id).await;
+    assert!(stills > 0);
+    assert_eq!(used, Some(common::charged(&png) + stills));
 }
 
 /// A body that delivers `bytes` and fails, as a dropped connection does, once the server
@@ -701,10 +691,15 @@ async fn identical_uploads_at_once_are_stored_once(db: &TestDb) {
     assert_eq!(stored.len(), 1, "twenty assets, one file: {stored:?}");
     assert_eq!(std::fs::read(&stored[0]).expect("read"), png);
     let mut alice = alice;
+    let mut stills = 0;
+    for id in &ids {
+        processed(&mut alice, id).await;
+        stills += stills_bytes(db, id).await;
+    }
     let used = alice.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
     assert_eq!(
         used,
-        Some(20 * common::charged(&png)),
+        Some(20 * common::charged(&png) + stills),
         "each asset counts for its owner"
     );
 }
@@ -778,40 +773,389 @@ async fn a_database_failure_at_finish_leaves_no_file(db: &TestDb) {
     assert_eq!(stored_with_extension(db, "png").len(), 1);
 }
 
-async fn the_storage_quota_is_kept_even_by_racing_uploads(db: &TestDb) {
+async fn set(db: &TestDb, key: &str, value: &str) {
+    db.store
+        .set_setting(key, value, chrono::Utc::now())
+        .await
+        .expect("setting");
+}
+
+fn upload_id(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["upload_id"]
+        .as_str()
+        .expect("upload id")
+        .to_string()
+}
+
+/// An upload holds its announced size against the quota from its start: a second one that
+/// would not fit beside it is refused before a byte is sent and starts once the first is
+/// cancelled; starts racing each other never take more room than there is; and finishing
+/// is checked again against what the assets hold.
+async fn an_unfinished_upload_holds_its_size_against_the_quota(db: &TestDb) {
     let state = state(db).await;
     let mut alice = member(&state, "alice", 1).await;
     let png = samples::a1111_png(96, 96);
-    let quota = common::charged(&png) * 3 / 2;
-    db.store
-        .set_setting("upload_quota", &quota.to_string(), chrono::Utc::now())
-        .await
-        .expect("setting");
+    let size = png.len() as u64;
+    set(db, "upload_quota", &(size * 3 / 2).to_string()).await;
 
-    // Two uploads each fit on their own; only one of them fits with the other.
-    let (first, _) = upload_bytes(&mut alice, "one.png", &png).await;
-    let other = samples::a1111_png(97, 97);
-    let (one, two) = (common::charged(&png), common::charged(&other));
-    assert!(two <= quota && one + two > quota);
-    let (second, _) = upload_bytes(&mut alice, "two.png", &other).await;
-    assert_eq!(finish(&mut alice, &first, &[]).await.status, StatusCode::OK);
-    let over = finish(&mut alice, &second, &[]).await;
+    let first = upload_id(&start(&mut alice, "one.png", png.len(), None).await);
+    let limits = alice.get("/api/upload/limits").await.json();
+    assert_eq!(limits["open_uploads"], 1, "{limits}");
+    assert_eq!(limits["open_upload_bytes"], size, "{limits}");
+    let refused = start(&mut alice, "two.png", png.len(), None).await;
     assert_eq!(
-        over.status,
+        refused.status,
         StatusCode::PAYLOAD_TOO_LARGE,
         "{}",
-        over.text()
+        refused.text()
     );
-    assert!(over.text().contains("storage quota"), "{}", over.text());
+    let message = refused.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("held by 1 unfinished upload") && message.contains("storage quota"),
+        "{message}"
+    );
+    let cancelled = alice
+        .post("/api/upload/cancel", &[("upload_id", &first)])
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text());
+    let second = upload_id(&start(&mut alice, "two.png", png.len(), None).await);
+    alice
+        .post("/api/upload/cancel", &[("upload_id", &second)])
+        .await;
+
+    // Eight starts at once from eight tabs, with room for two: two start.
+    set(db, "upload_quota", &(size * 5 / 2).to_string()).await;
+    let tabs: Vec<_> = (0..8)
+        .map(|i| {
+            let mut tab = alice.clone();
+            let size = png.len();
+            tokio::spawn(async move { start(&mut tab, &format!("{i}.png"), size, None).await })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for tab in tabs {
+        let reply = tab.await.expect("a tab");
+        match reply.status {
+            StatusCode::OK => started.push(upload_id(&reply)),
+            StatusCode::PAYLOAD_TOO_LARGE => {}
+            other => panic!("{other}: {}", reply.text()),
+        }
+    }
+    assert_eq!(started.len(), 2, "{started:?}");
+
+    // Both send everything; each finishes (room was held for both).
+    for id in &started {
+        let mut offset = 0u64;
+        for piece in png.chunks(CHUNK as usize) {
+            let reply = send_chunk(&mut alice, id, offset, piece).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            offset = reply.json()["received"].as_u64().expect("received");
+        }
+    }
+    // Finishing is checked against what the assets hold (stills included): room for both.
+    set(db, "upload_quota", &(common::charged(&png) * 4).to_string()).await;
+    for id in &started {
+        let done = finish(&mut alice, id, &[]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    }
     assert_eq!(
         stored_with_extension(db, "png").len(),
         1,
-        "the refused file is not kept"
+        "the same bytes, stored once"
     );
-
-    // And a new upload that cannot fit is refused before any byte is sent.
+    // With nothing left over, a new upload is refused before any byte is sent.
+    let owner = db
+        .store
+        .find_user("alice")
+        .await
+        .expect("lookup")
+        .expect("alice")
+        .id;
+    let used = db.store.storage_used(owner).await.expect("used");
+    set(db, "upload_quota", &used.to_string()).await;
     let refused = start(&mut alice, "three.png", png.len(), None).await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        alice.get("/api/upload/limits").await.json()["open_uploads"],
+        0
+    );
+}
+
+/// A person may have only so many unfinished uploads: past the cap a start is a 429 that
+/// says what to do, and one finished or cancelled makes room again. Refused uploads do not
+/// count (their bytes are gone).
+async fn unfinished_uploads_are_capped_per_person(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    set(db, "max_open_uploads", "2").await;
+    let png = samples::a1111_png(64, 64);
+    let one = upload_id(&start(&mut alice, "1.png", png.len(), None).await);
+    // A refused upload (not media) leaves the count.
+    let junk = upload_id(&start(&mut alice, "junk.png", 64, None).await);
+    let refused = send_chunk(&mut alice, &junk, 0, &[b'x'; 64]).await;
+    assert_eq!(refused.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let two = upload_id(&start(&mut alice, "2.png", png.len(), None).await);
+    let over = start(&mut alice, "3.png", png.len(), None).await;
+    assert_eq!(
+        over.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        over.text()
+    );
+    let body = over.json();
+    assert_eq!(body["error"], "too_many_requests");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("2 unfinished uploads") && message.contains("cancel"),
+        "{message}"
+    );
+    // Someone else's count is their own.
+    upload_id(&start(&mut bob, "b.png", png.len(), None).await);
+    // Publishing one makes room.
+    let mut offset = 0u64;
+    for piece in png.chunks(CHUNK as usize) {
+        let reply = send_chunk(&mut alice, &one, offset, piece).await;
+        offset = reply.json()["received"].as_u64().expect("received");
+    }
+    assert_eq!(finish(&mut alice, &one, &[]).await.status, StatusCode::OK);
+    upload_id(&start(&mut alice, "3.png", png.len(), None).await);
+    assert_eq!(
+        start(&mut alice, "4.png", png.len(), None).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    alice
+        .post("/api/upload/cancel", &[("upload_id", &two)])
+        .await;
+    upload_id(&start(&mut alice, "4.png", png.len(), None).await);
+}
+
+/// Thumbnails, previews and a video's poster frame are charged to their owner with the
+/// original, and freed with it.
+async fn stills_and_posters_count_against_the_quota(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let owner = db
+        .store
+        .find_user("alice")
+        .await
+        .expect("lookup")
+        .expect("alice")
+        .id;
+    let png = samples::a1111_png(700, 500);
+    let asset = publish(&mut alice, "big.png", &png, &[]).await;
+    let processed_png = processed(&mut alice, &asset).await;
+    assert_eq!(processed_png["job"]["state"], "done", "{processed_png}");
+    let stills = stills_bytes(db, &asset).await;
+    assert!(stills > 0, "a 700 px image has a thumbnail and a preview");
+    let used = db.store.storage_used(owner).await.expect("used");
+    assert_eq!(used, common::charged(&png) + stills);
+    assert_eq!(
+        alice.get("/api/upload/limits").await.json()["used_bytes"],
+        used
+    );
+
+    // A video with the poster frame its uploader's browser drew.
+    let video = samples::mp4(64, 48, 10);
+    let (id, last) = upload_bytes(&mut alice, "clip.mp4", &video).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text());
+    let poster = samples::a1111_png(64, 48);
+    let sent = post_multipart(
+        &mut alice,
+        "/api/upload/poster",
+        &[("upload_id", id.as_bytes()), ("data", &poster)],
+        false,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let done = finish(&mut alice, &id, &[]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    let clip = done.json()["asset_id"].as_str().expect("id").to_string();
+    processed(&mut alice, &clip).await;
+    let clip_stills = stills_bytes(db, &clip).await;
+    assert!(clip_stills >= poster.len() as u64, "the poster is charged");
+    assert_eq!(
+        db.store.storage_used(owner).await.expect("used"),
+        used + common::charged(&video) + clip_stills
+    );
+
+    // Deleting frees all of it.
+    for id in [&asset, &clip] {
+        let gone = alice
+            .post("/api/assets/delete", &[("id", id.as_str())])
+            .await;
+        assert_eq!(gone.status, StatusCode::OK, "{}", gone.text());
+    }
+    assert_eq!(db.store.storage_used(owner).await.expect("used"), 0);
+}
+
+/// Below the free-space floor on the data disk, uploads wait with a 507 that says why; a
+/// chunk refused so leaves the upload as it was, and it goes on once there is room.
+async fn below_the_free_space_floor_uploads_wait_with_507(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let png = samples::comfyui_png(600, 400);
+    assert!(png.len() as u64 > 3 * CHUNK, "a many-chunk upload");
+    let id = upload_id(&start(&mut alice, "one.png", png.len(), None).await);
+    let first = send_chunk(&mut alice, &id, 0, &png[..CHUNK as usize]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+
+    set(db, "min_free_disk", "1024TiB").await;
+    let refused = start(&mut alice, "two.png", png.len(), None).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        refused.text()
+    );
+    let body = refused.json();
+    assert_eq!(body["error"], "insufficient_storage");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("running out of disk space")),
+        "{body}"
+    );
+    let chunk = send_chunk(
+        &mut alice,
+        &id,
+        CHUNK,
+        &png[CHUNK as usize..2 * CHUNK as usize],
+    )
+    .await;
+    assert_eq!(
+        chunk.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        chunk.text()
+    );
+    assert_eq!(chunk.json()["received"], CHUNK, "resume from where it was");
+    let temp = db.dir.path().join("tmp").join(format!("upload-{id}"));
+    assert_eq!(
+        std::fs::metadata(&temp).expect("temp file").len(),
+        CHUNK,
+        "nothing of the refused chunk was kept"
+    );
+    // The form without JavaScript is told the same, back on its page.
+    let (boundary, form) = multipart(&[("file", &png)]);
+    let reply = alice
+        .send_body(
+            Request::post("/api/upload/form")
+                .header(header::ACCEPT, "text/html")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                ),
+            Body::from(form),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert!(
+        reply
+            .header(header::LOCATION)
+            .contains("running%20out%20of%20disk"),
+        "{}",
+        reply.header(header::LOCATION)
+    );
+
+    set(db, "min_free_disk", "1MiB").await;
+    let mut offset = CHUNK;
+    for piece in png[CHUNK as usize..].chunks(CHUNK as usize) {
+        let reply = send_chunk(&mut alice, &id, offset, piece).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        offset = reply.json()["received"].as_u64().expect("received");
+    }
+    assert_eq!(finish(&mut alice, &id, &[]).await.status, StatusCode::OK);
+}
+
+/// An upload's expiry slides while its bytes arrive: a slow upload that keeps going is
+/// not swept, while one that stopped is.
+async fn an_upload_that_keeps_going_does_not_expire(db: &TestDb) {
+    let state = state(db).await;
+    let mut alice = member(&state, "alice", 1).await;
+    set(db, "upload_expiry_hours", "2").await;
+    let png = samples::comfyui_png(600, 400);
+    assert!(png.len() as u64 > 3 * CHUNK, "a many-chunk upload");
+    let going = upload_id(&start(&mut alice, "going.png", png.len(), None).await);
+    let stopped = upload_id(&start(&mut alice, "stopped.png", png.len(), None).await);
+
+    // Ninety minutes on (30 left of 120), the first gets another chunk; the second got
+    // nothing.
+    for id in [&going, &stopped] {
+        shift_expiry(db, id, chrono::Duration::minutes(-90)).await;
+    }
+    let reply = send_chunk(&mut alice, &going, 0, &png[..CHUNK as usize]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let slid = db
+        .store
+        .find_upload(&going)
+        .await
+        .expect("lookup")
+        .expect("row")
+        .expires_at;
+    let now = chrono::Utc::now();
+    assert!(
+        slid > now + chrono::Duration::minutes(110),
+        "a whole window again: {slid} at {now}"
+    );
+    // An hour later the sweeper takes only the one that stopped.
+    let removed = state
+        .uploads
+        .sweep(now + chrono::Duration::hours(1), false)
+        .await
+        .expect("sweep");
+    assert_eq!(removed, 1);
+    assert!(db
+        .store
+        .find_upload(&going)
+        .await
+        .expect("lookup")
+        .is_some());
+    assert!(db
+        .store
+        .find_upload(&stopped)
+        .await
+        .expect("lookup")
+        .is_none());
+}
+
+/// Moves an upload's expiry by `by` (as if it had started that much earlier or later).
+async fn shift_expiry(db: &TestDb, upload_id: &str, by: chrono::Duration) {
+    let row = db
+        .store
+        .find_upload(upload_id)
+        .await
+        .expect("lookup")
+        .expect("row");
+    let moved = row.expires_at + by;
+    use sqlx::Connection;
+    let micros = moved.timestamp_micros();
+    match db.store.backend() {
+        "sqlite" => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::query("UPDATE uploads SET expires_at = $1 WHERE public_id = $2")
+                .bind(micros)
+                .bind(upload_id)
+                .execute(&mut conn)
+                .await
+                .expect("update");
+        }
+        _ => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::query("UPDATE uploads SET expires_at = $1 WHERE public_id = $2")
+                .bind(moved)
+                .bind(upload_id)
+                .execute(&mut conn)
+                .await
+                .expect("update");
+        }
+    }
 }
 
 async fn private_media_is_a_404_to_everyone_else(db: &TestDb) {
@@ -1250,11 +1594,13 @@ async fn a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader(db: &
         metadata_bytes as usize > parameters.len() && metadata_bytes as usize <= MAX_RAW + MAX_TEXT,
         "{metadata_bytes} bytes charged"
     );
+    processed(&mut mallory, &id).await;
+    let stills = stills_bytes(db, &id).await;
     let used = mallory.get("/api/upload/limits").await.json()["used_bytes"].as_u64();
     assert_eq!(
         used,
-        Some(png.len() as u64 + metadata_bytes as u64),
-        "file + metadata"
+        Some(png.len() as u64 + metadata_bytes as u64 + stills),
+        "file + metadata + stills"
     );
 
     // The owner downloads the raw text: the parameters whole, the bombs not at all.
@@ -1454,7 +1800,11 @@ on_both_backends!(
     bad_uploads_get_their_own_status_and_leave_nothing,
     identical_uploads_at_once_are_stored_once,
     a_database_failure_at_finish_leaves_no_file,
-    the_storage_quota_is_kept_even_by_racing_uploads,
+    an_unfinished_upload_holds_its_size_against_the_quota,
+    unfinished_uploads_are_capped_per_person,
+    stills_and_posters_count_against_the_quota,
+    below_the_free_space_floor_uploads_wait_with_507,
+    an_upload_that_keeps_going_does_not_expire,
     private_media_is_a_404_to_everyone_else,
     a_phone_video_plays_and_seeks,
     the_form_without_javascript_uploads_one_file,

@@ -54,13 +54,24 @@ fn Uploader(limits: UploadLimits) -> impl IntoView {
     // the page to the multi-file uploader.
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move || set_hydrated.set(true));
-    let left = limits.quota_bytes.saturating_sub(limits.used_bytes);
+    let left = limits
+        .quota_bytes
+        .saturating_sub(limits.used_bytes)
+        .saturating_sub(limits.open_upload_bytes);
+    let held = (limits.open_uploads > 0).then(|| {
+        format!(
+            " ({} held by {} unfinished upload{}, until published or cancelled)",
+            format_bytes(limits.open_upload_bytes),
+            limits.open_uploads,
+            if limits.open_uploads == 1 { "" } else { "s" }
+        )
+    });
     view! {
         <p class="hint">
             "Images up to " {format_bytes(limits.max_image_bytes)} ", videos up to "
             {format_bytes(limits.max_video_bytes)} " (5 minutes). You have "
             <strong>{format_bytes(left)}</strong> " left of your " {format_bytes(limits.quota_bytes)}
-            " storage."
+            " storage" {held} "."
         </p>
         {error}
         <Show when=move || hydrated.get() fallback=move || view! { <PlainForm/> }>
@@ -507,6 +518,20 @@ impl Card {
                     self.note.set(None);
                     self.phase.set(Phase::Done(done.url));
                 }
+                #[cfg(feature = "hydrate")]
+                Err(error) if crate::upload_client::later(&error) => {
+                    // Still uploaded, and the server will have room again: published then.
+                    let wait = crate::upload_client::LATER_FIRST_MS;
+                    self.phase
+                        .set(Phase::Retrying(crate::upload_client::waiting_note(
+                            &error.to_string(),
+                            wait,
+                        )));
+                    crate::upload_client::sleep(wait).await;
+                    if matches!(self.phase.get_untracked(), Phase::Retrying(_)) {
+                        self.publish();
+                    }
+                }
                 Err(error) => {
                     // Still uploaded: fix the form and publish again.
                     self.note.set(Some(error.to_string()));
@@ -559,11 +584,26 @@ impl Card {
         let (upload_id, mut received) = match resumed {
             Some(found) => found,
             None => {
-                let started =
-                    crate::api::start_upload(self.name.get_value(), self.size, None).await;
-                match started {
-                    Ok(ticket) => (ticket.upload_id, ticket.received),
-                    Err(error) => return self.fail(error.to_string()),
+                // A full disk or too many unfinished uploads is "not now": asked again.
+                let mut wait = client::LATER_FIRST_MS;
+                loop {
+                    let started =
+                        crate::api::start_upload(self.name.get_value(), self.size, None).await;
+                    match started {
+                        Ok(ticket) => break (ticket.upload_id, ticket.received),
+                        Err(error) if client::later(&error) => {
+                            self.phase.set(Phase::Retrying(client::waiting_note(
+                                &error.to_string(),
+                                wait,
+                            )));
+                            client::sleep(wait).await;
+                            wait = (wait * 2).min(client::LATER_MAX_MS);
+                            if self.stopped() {
+                                return;
+                            }
+                        }
+                        Err(error) => return self.fail(error.to_string()),
+                    }
                 }
             }
         };
@@ -572,6 +612,7 @@ impl Card {
 
         self.received.set(received);
         let mut backoff = 1_000;
+        let mut later = client::LATER_FIRST_MS;
 
         while received < self.size {
             if self.stopped() {
@@ -598,6 +639,19 @@ impl Card {
                 ChunkOutcome::Sent { received: now } | ChunkOutcome::Resume { received: now } => {
                     received = now;
                     backoff = 1_000;
+                    later = client::LATER_FIRST_MS;
+                }
+                ChunkOutcome::Later { message } => {
+                    if self.stopped() {
+                        return;
+                    }
+                    self.phase
+                        .set(Phase::Retrying(client::waiting_note(&message, later)));
+                    client::sleep(later).await;
+                    later = (later * 2).min(client::LATER_MAX_MS);
+                    if let Ok(status) = crate::api::upload_status(upload_id.clone()).await {
+                        received = status.received;
+                    }
                 }
                 ChunkOutcome::Refused { message, .. } => {
                     client::forget(&key);

@@ -21,14 +21,17 @@ pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
 pub use assets::{
     AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
 };
-pub use error::StoreError;
+pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};
 pub use jobs::{ClaimedJob, JobOutput, JobStore};
 pub use search::{AssetQuery, Cursor, SearchStore};
 pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
-pub use uploads::{FinishOutcome, FinishUpload, NewUpload, UploadRecord, UploadStore};
+pub use uploads::{
+    FinishOutcome, FinishUpload, NewUpload, OpenUploads, UploadRecord, UploadRoom, UploadStart,
+    UploadStore,
+};
 pub use usage::{UsageEvent, UsageRollup, UsageStore, UserFeatureCount, UserFigures};
 
 /// The database itself: which one, whether it answers, and its upkeep.

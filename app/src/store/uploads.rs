@@ -20,6 +20,39 @@ pub struct NewUpload {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What an upload may start within: its owner's storage quota (what their assets hold
+/// plus what their unfinished uploads announced) and how many unfinished uploads they may
+/// have at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadRoom {
+    pub quota: u64,
+    pub max_open: u32,
+}
+
+/// A person's unfinished uploads (not refused): how many, and the bytes they announced,
+/// which they hold against the quota until they finish, are cancelled or expire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenUploads {
+    pub count: u32,
+    pub bytes: u64,
+}
+
+/// Whether an upload started; when it did not, nothing was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UploadStart {
+    Started,
+    /// Its size would take the owner past their quota: `used` by their assets, `open` by
+    /// their unfinished uploads.
+    OverQuota {
+        used: u64,
+        open: OpenUploads,
+    },
+    /// The owner already has as many unfinished uploads as they may.
+    TooManyOpen {
+        open: OpenUploads,
+    },
+}
+
 /// An upload in progress, as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UploadRecord {
@@ -54,6 +87,17 @@ pub struct FinishUpload {
     pub poster: Option<NewFile>,
 }
 
+impl FinishUpload {
+    /// What the asset charges its owner when it is made: the file, the poster frame and
+    /// the metadata kept (its thumbnails are charged when its job makes them).
+    pub fn charge(&self) -> u64 {
+        self.file
+            .byte_size
+            .saturating_add(self.asset.metadata_bytes())
+            .saturating_add(self.poster.as_ref().map_or(0, |p| p.byte_size))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FinishOutcome {
     Finished,
@@ -67,7 +111,24 @@ pub enum FinishOutcome {
 
 #[async_trait]
 pub trait UploadStore: Send + Sync {
-    async fn create_upload(&self, upload: &NewUpload) -> Result<(), StoreError>;
+    /// Starts an upload if it fits `room`, counting the owner's unfinished uploads, in one
+    /// transaction that holds the owner's row (two starts at once cannot both take the
+    /// last room).
+    async fn create_upload(
+        &self,
+        upload: &NewUpload,
+        room: UploadRoom,
+    ) -> Result<UploadStart, StoreError>;
+
+    /// The owner's unfinished uploads that were not refused.
+    async fn open_uploads(&self, owner: UserId) -> Result<OpenUploads, StoreError>;
+
+    /// Moves an upload's expiry to `expires_at` if that is later (bytes are arriving).
+    async fn extend_upload(
+        &self,
+        public_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     async fn find_upload(&self, public_id: &str) -> Result<Option<UploadRecord>, StoreError>;
 

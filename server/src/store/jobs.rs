@@ -99,7 +99,13 @@ for_each_backend! {
             now: DateTime<Utc>,
         ) -> Result<(), StoreError> {
             let mut tx = self.writer().begin().await?;
-            DB::lock_counters(&mut *tx, &[]).await?;
+            // The stills are charged to the asset's owner (a trigger): their row first.
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT owner_id FROM assets WHERE id = $1")
+                    .bind(job.asset.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            DB::lock_counters(&mut *tx, owner.as_slice()).await?;
             let thumb = match &output.thumb {
                 Some(file) => Some(DB::put_file(&mut *tx, file).await?.0),
                 None => None,

@@ -1,7 +1,8 @@
 //! Uploads in progress, and finishing one: the transaction that makes it an asset.
 
 use app::store::{
-    FinishOutcome, FinishUpload, NewUpload, StoreError, UploadRecord, UploadStore, UserId,
+    FinishOutcome, FinishUpload, NewUpload, OpenUploads, StoreError, UploadRecord, UploadRoom,
+    UploadStart, UploadStore, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -59,9 +60,59 @@ impl From<UploadRow> for UploadRecord {
 }
 
 for_each_backend! {
+    /// The owner's unfinished uploads that were not refused (a refused upload's bytes are
+    /// gone).
+    async fn open_uploads(
+        conn: &mut <DB as sqlx::Database>::Connection,
+        owner: UserId,
+    ) -> Result<OpenUploads, StoreError> {
+        let (n, bytes): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(byte_size), 0) AS BIGINT)
+               FROM uploads WHERE owner_id = $1 AND error IS NULL",
+        )
+        .bind(owner.0)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(OpenUploads {
+            count: u32::try_from(n).unwrap_or(u32::MAX),
+            bytes: count(bytes),
+        })
+    }
+
     #[async_trait]
     impl UploadStore for Db<DB> {
-        async fn create_upload(&self, upload: &NewUpload) -> Result<(), StoreError> {
+        async fn create_upload(
+            &self,
+            upload: &NewUpload,
+            room: UploadRoom,
+        ) -> Result<UploadStart, StoreError> {
+            let mut tx = self.writer().begin().await?;
+            // The owner's row, held to the commit: a second start of theirs waits here and
+            // then counts this one (SQLite's one writer already runs them one at a time).
+            let used: Option<i64> = sqlx::query_scalar(
+                "UPDATE users SET storage_bytes = storage_bytes WHERE id = $1
+                 RETURNING storage_bytes",
+            )
+            .bind(upload.owner.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(used) = used.map(count) else {
+                return Err(StoreError::Database(format!(
+                    "no user {} to start an upload for",
+                    upload.owner.0
+                )));
+            };
+            let open = open_uploads(&mut tx, upload.owner).await?;
+            if open.count >= room.max_open {
+                return Ok(UploadStart::TooManyOpen { open });
+            }
+            if used
+                .saturating_add(open.bytes)
+                .saturating_add(upload.byte_size)
+                > room.quota
+            {
+                return Ok(UploadStart::OverQuota { used, open });
+            }
             sqlx::query(
                 "INSERT INTO uploads (public_id, owner_id, filename, byte_size, expected_sha256,
                                       created_at, updated_at, expires_at)
@@ -74,6 +125,27 @@ for_each_backend! {
             .bind(&upload.expected_sha256)
             .bind(Ts(upload.created_at))
             .bind(Ts(upload.expires_at))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(UploadStart::Started)
+        }
+
+        async fn open_uploads(&self, owner: UserId) -> Result<OpenUploads, StoreError> {
+            let mut conn = self.writer().acquire().await?;
+            open_uploads(&mut conn, owner).await
+        }
+
+        async fn extend_upload(
+            &self,
+            public_id: &str,
+            expires_at: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "UPDATE uploads SET expires_at = $1 WHERE public_id = $2 AND expires_at < $1",
+            )
+            .bind(Ts(expires_at))
+            .bind(public_id)
             .execute(self.writer())
             .await?;
             Ok(())
@@ -175,8 +247,8 @@ for_each_backend! {
             if gone {
                 return Ok(FinishOutcome::UploadGone);
             }
-            // The asset's insert trigger charges the bytes (the file's and the metadata's
-            // kept with it); this checks there is room for them and holds the owner's row
+            // The asset's triggers charge the bytes (the file's, the poster's and the
+            // metadata's kept with it); this checks there is room for them and holds the owner's row
             // until the commit (first, as every writer takes it; see
             // Backend::lock_counters).
             let charged = sqlx::query(
@@ -184,12 +256,7 @@ for_each_backend! {
                   WHERE id = $1 AND storage_bytes + $2 <= $3",
             )
             .bind(owner.0)
-            .bind(size(
-                finish
-                    .file
-                    .byte_size
-                    .saturating_add(finish.asset.metadata_bytes()),
-            ))
+            .bind(size(finish.charge()))
             .bind(size(finish.quota))
             .execute(&mut *tx)
             .await?

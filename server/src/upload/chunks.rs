@@ -5,10 +5,15 @@
 use std::{
     collections::HashSet,
     fs,
+    path::Path,
     sync::{Arc, Mutex},
 };
 
-use app::{error::ApiError, store::User, upload::ChunkReceipt};
+use app::{
+    error::ApiError,
+    store::{UploadRecord, User},
+    upload::ChunkReceipt,
+};
 use bytes::Bytes;
 use chrono::Utc;
 use futures::Stream;
@@ -16,7 +21,7 @@ use futures::Stream;
 use super::{
     engine::UploadEngine,
     limits::Limits,
-    refusal::{internal, refusal_from_status, ChunkError},
+    refusal::{internal, io_failure, refusal_from_status, ChunkError},
     stream::{check_head, read_head, stream_to_file, sync_file, Cap, Stopped, SNIFF_MIN},
 };
 
@@ -90,6 +95,15 @@ impl UploadEngine {
                 received: Some(base),
             });
         }
+        let limits = self.limits().await?;
+        // Room on the disk for the most this chunk may bring, keeping the floor.
+        let incoming = self.chunk_size.min(upload.byte_size - base);
+        self.check_disk(&limits, incoming)
+            .map_err(|error| ChunkError {
+                error,
+                received: Some(base),
+            })?;
+        self.slide_expiry(&upload, &limits).await;
         let path = self.temp_path(upload_id);
         let caps = Cap::Fixed(vec![
             (
@@ -107,20 +121,17 @@ impl UploadEngine {
                 )),
             ),
         ]);
-        let streamed = stream_to_file(&mut data, path.clone(), base, caps).await?;
+        // A chunk that could not be written whole (a full disk) is not kept at all: the
+        // client sends it again later.
+        let streamed = match stream_to_file(&mut data, path.clone(), base, caps).await {
+            Ok(streamed) => streamed,
+            Err(error) => return Err(self.cut_back(&path, base, error).await),
+        };
         let written = streamed.written;
         let cut_short = match streamed.stopped {
             Some(Stopped::Refused(error)) => {
                 // A refused chunk is not kept at all: the client sends it again, smaller.
-                let path = path.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    fs::OpenOptions::new().write(true).open(path)?.set_len(base)
-                })
-                .await;
-                return Err(ChunkError {
-                    error,
-                    received: Some(base),
-                });
+                return Err(self.cut_back(&path, base, error).await);
             }
             Some(Stopped::CutShort(reason)) => Some(reason),
             None => None,
@@ -131,13 +142,18 @@ impl UploadEngine {
         // bytes are synced in the background while the next chunks arrive (as the kernel
         // writes back for dd), so a power cut costs at most that much, asked for again.
         if received == upload.byte_size || cut_short.is_some() {
-            sync_file(path.clone())
-                .await
-                .map_err(|e| internal("cannot sync an upload's temp file", e))?;
-            self.store
-                .set_upload_received(upload_id, received, Utc::now())
-                .await
-                .map_err(ApiError::from)?;
+            let synced = match sync_file(path.clone()).await {
+                Ok(()) => self
+                    .store
+                    .set_upload_received(upload_id, received, Utc::now())
+                    .await
+                    .map_err(ApiError::from),
+                Err(err) => Err(io_failure("cannot sync an upload's temp file", err)),
+            };
+            if let Err(error) = synced {
+                // Not durable, or no receipt says so: the chunk is asked for again.
+                return Err(self.cut_back(&path, base, error).await);
+            }
             self.set_ahead(upload_id, None);
         } else {
             self.set_ahead(upload_id, Some(received));
@@ -170,12 +186,6 @@ impl UploadEngine {
         // bytes cannot slip past the check).
         let complete = received == upload.byte_size;
         let sniff = written > 0 && base < SNIFF_MIN as u64;
-        // The limits matter for the first chunks and the last only.
-        let limits = if sniff || complete {
-            self.limits().await?
-        } else {
-            Limits::default()
-        };
         if sniff {
             let head = if base == 0 {
                 streamed.head.clone()
@@ -196,5 +206,37 @@ impl UploadEngine {
             }
         }
         Ok(ChunkReceipt { received, complete })
+    }
+
+    /// Cuts an upload's temp file back to `base` (what was there before this chunk) and
+    /// answers `error` with that offset to resume from.
+    async fn cut_back(&self, path: &Path, base: u64, error: ApiError) -> ChunkError {
+        let path = path.to_path_buf();
+        let cut = tokio::task::spawn_blocking(move || {
+            fs::OpenOptions::new().write(true).open(path)?.set_len(base)
+        })
+        .await;
+        if let Ok(Err(err)) = cut {
+            tracing::warn!(%err, "cannot cut an upload back to its last receipt");
+        }
+        ChunkError {
+            error,
+            received: Some(base),
+        }
+    }
+
+    /// Bytes are arriving: an upload with less than half its expiry window left gets a
+    /// whole window again, so a slow upload that keeps going is never swept mid-way.
+    async fn slide_expiry(&self, upload: &UploadRecord, limits: &Limits) {
+        let now = Utc::now();
+        if upload.expires_at - now < limits.expiry / 2 {
+            if let Err(err) = self
+                .store
+                .extend_upload(&upload.public_id, now + limits.expiry)
+                .await
+            {
+                tracing::warn!(%err, upload = %upload.public_id, "cannot extend an upload's expiry");
+            }
+        }
     }
 }

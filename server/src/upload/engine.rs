@@ -17,7 +17,10 @@ use app::{
 use chrono::Utc;
 use tokio::sync::Notify;
 
-use super::{limits::Limits, refusal::not_found};
+use super::{
+    limits::Limits,
+    refusal::{internal, not_found},
+};
 use crate::storage::{remove_quietly, FileStore};
 
 pub struct UploadEngine {
@@ -69,6 +72,16 @@ impl UploadEngine {
         Limits::load(self.store.as_ref()).await
     }
 
+    /// Whether `incoming` more bytes may go to the data disk, keeping its free-space floor
+    /// (507 when not).
+    pub(super) fn check_disk(&self, limits: &Limits, incoming: u64) -> Result<(), ApiError> {
+        let free = self
+            .files
+            .free_space()
+            .map_err(|e| internal("cannot read the data disk's free space", e))?;
+        limits.check_disk(free, incoming)
+    }
+
     pub(super) fn temp_path(&self, upload_id: &str) -> PathBuf {
         self.tmp.join(format!("upload-{upload_id}"))
     }
@@ -97,6 +110,14 @@ impl UploadEngine {
                 None => ahead.remove(upload_id),
             };
         }
+    }
+
+    /// Whether a chunk of this upload is arriving now.
+    pub(super) fn chunk_in_flight(&self, upload_id: &str) -> bool {
+        self.in_flight
+            .lock()
+            .map(|set| set.contains(upload_id))
+            .unwrap_or(false)
     }
 
     /// The upload `upload_id` names, if it is `user`'s; any other is "not found".

@@ -2,7 +2,7 @@
 //! with its file row, the owner's storage use, the asset and its processing job in one
 //! transaction; a file this upload placed that no row names afterwards is removed again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use app::stats::Feature;
 use app::{
@@ -19,7 +19,8 @@ use chrono::{DateTime, Utc};
 use super::{
     engine::UploadEngine,
     limits::check_quota,
-    refusal::{internal, not_found, refusal_from_status},
+    poster::PendingPoster,
+    refusal::{internal, io_failure, not_found, refusal_from_status},
 };
 use crate::media::{self, kept::Kept, Examined};
 use crate::storage::{self, remove_quietly, FileStore};
@@ -76,7 +77,7 @@ impl UploadEngine {
             }
         }
         let poster = match examined.media_type {
-            MediaType::Video => self.stored_poster(upload_id).await?,
+            MediaType::Video => self.pending_poster(upload_id).await?,
             MediaType::Image => None,
         };
         let asset_id = asset.public_id.clone();
@@ -94,10 +95,11 @@ impl UploadEngine {
             },
             asset,
             quota: limits.quota,
-            poster,
+            poster: poster.as_ref().map(|p| p.file.clone()),
         };
-        match self.place_and_commit(&temp, &finish).await? {
+        match self.place_and_commit(&temp, &finish, poster).await? {
             FinishOutcome::Finished => {
+                crate::crash::point("finish-committed");
                 remove_quietly(&temp).await;
                 remove_quietly(&self.poster_path(upload_id)).await;
                 self.jobs.notify_one();
@@ -112,8 +114,7 @@ impl UploadEngine {
                 })
             }
             FinishOutcome::QuotaExceeded { used } => {
-                let needed = size.saturating_add(finish.asset.metadata_bytes());
-                let err = check_quota(used, needed, limits.quota)
+                let err = check_quota(used, finish.charge(), limits.quota)
                     .err()
                     .unwrap_or_else(|| ApiError::TooLarge("your storage quota is full".into()));
                 self.failed(user, &err);
@@ -123,35 +124,55 @@ impl UploadEngine {
         }
     }
 
-    /// Links the upload into content-addressed storage and commits its rows, under the
-    /// file's lock: a concurrent upload of the same bytes waits, then finds both in place.
-    /// A file this call placed is removed again unless a row points to it afterwards.
+    /// Links the upload (and stores its poster frame) into content-addressed storage and
+    /// commits the rows, under the files' locks: a concurrent upload of the same bytes
+    /// waits, then finds both in place; a deletion cannot remove a file between its
+    /// placing and the commit. A file this call placed is removed again unless a row
+    /// points to it afterwards.
     async fn place_and_commit(
         &self,
         temp: &Path,
         finish: &FinishUpload,
+        poster: Option<PendingPoster>,
     ) -> Result<FinishOutcome, ApiError> {
-        let _guard = self.files.lock(&finish.file.sha256).await;
-        let target = self.files.path_of(&finish.file.storage_path);
-        let placed = if tokio::fs::try_exists(&target).await.unwrap_or(false) {
-            false
-        } else {
-            let (temp, target) = (temp.to_path_buf(), target.clone());
-            tokio::task::spawn_blocking(move || storage::place(&temp, &target))
-                .await
-                .map_err(|e| internal("placing a file panicked", e))?
-                .map_err(|e| internal("cannot place an uploaded file", e))?;
-            true
-        };
-        let outcome = self.store.finish_upload(finish).await;
-        let committed = matches!(outcome, Ok(FinishOutcome::Finished));
-        if placed && !committed {
-            match self.store.file_exists(&finish.file.sha256).await {
-                Ok(true) => {}
-                Ok(false) | Err(_) => remove_quietly(&target).await,
+        let mut names = vec![finish.file.sha256.as_str()];
+        names.extend(poster.as_ref().map(|p| p.file.sha256.as_str()));
+        let _guards = self.files.lock_many(&names).await;
+        let mut placed: Vec<(String, PathBuf)> = Vec::new();
+        let outcome = async {
+            if let Some(poster) = poster {
+                let target = self.files.path_of(&poster.file.storage_path);
+                if !tokio::fs::try_exists(&target).await.unwrap_or(false) {
+                    let files = self.files.clone();
+                    tokio::task::spawn_blocking(move || files.put(&poster.bytes, poster.extension))
+                        .await
+                        .map_err(|e| internal("storing a poster panicked", e))?
+                        .map_err(|e| io_failure("cannot store a poster", e))?;
+                    placed.push((poster.file.sha256.clone(), target));
+                }
+            }
+            let target = self.files.path_of(&finish.file.storage_path);
+            if !tokio::fs::try_exists(&target).await.unwrap_or(false) {
+                let (from, to) = (temp.to_path_buf(), target.clone());
+                tokio::task::spawn_blocking(move || storage::place(&from, &to))
+                    .await
+                    .map_err(|e| internal("placing a file panicked", e))?
+                    .map_err(|e| io_failure("cannot place an uploaded file", e))?;
+                placed.push((finish.file.sha256.clone(), target));
+            }
+            crate::crash::point("finish-placed");
+            Ok::<_, ApiError>(self.store.finish_upload(finish).await?)
+        }
+        .await;
+        if !matches!(outcome, Ok(FinishOutcome::Finished)) {
+            for (sha256, target) in &placed {
+                match self.store.file_exists(sha256).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => remove_quietly(target).await,
+                }
             }
         }
-        Ok(outcome?)
+        outcome
     }
 }
 

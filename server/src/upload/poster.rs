@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 
 use super::{
     engine::UploadEngine,
-    refusal::{internal, probe_refusal},
+    refusal::{internal, io_failure, probe_refusal},
 };
 use crate::media::{self, probe::Format};
 use crate::storage::FileStore;
@@ -61,29 +61,42 @@ impl UploadEngine {
             let partial = path.with_extension("poster-partial");
             fs::write(&partial, &bytes)
                 .and_then(|()| fs::rename(&partial, &path))
-                .map_err(|e| internal("cannot keep a poster", e))
+                .map_err(|e| io_failure("cannot keep a poster", e))
         })
         .await
         .map_err(|e| internal("poster check panicked", e))?
     }
 
-    /// The poster frame the browser sent with a video upload, stored; `None` without one.
-    /// (If the finish then fails, the sweeper removes the file no row names.)
-    pub(super) async fn stored_poster(&self, upload_id: &str) -> Result<Option<NewFile>, ApiError> {
+    /// The poster frame the browser sent with a video upload, read and named but not yet
+    /// stored (finishing stores it under its file lock); `None` without one.
+    pub(super) async fn pending_poster(
+        &self,
+        upload_id: &str,
+    ) -> Result<Option<PendingPoster>, ApiError> {
         let path = self.poster_path(upload_id);
-        let files = self.files.clone();
-        let stored = tokio::task::spawn_blocking(move || store_poster_file(&files, &path))
+        let read = tokio::task::spawn_blocking(move || read_poster_file(&path))
             .await
-            .map_err(|e| internal("storing a poster panicked", e))?;
-        Ok(stored.unwrap_or_else(|err| {
-            tracing::warn!(%err, upload_id, "cannot store a poster; the job will do without");
-            None
-        }))
+            .map_err(|e| internal("reading a poster panicked", e))?;
+        match read {
+            Ok(poster) => Ok(poster),
+            Err(err) => {
+                tracing::warn!(%err, upload_id, "cannot read a poster; the job will do without");
+                Ok(None)
+            }
+        }
     }
 }
 
-/// Stores the poster frame at `path`, if there is one (blocking).
-fn store_poster_file(files: &FileStore, path: &Path) -> io::Result<Option<NewFile>> {
+/// A poster frame about to be stored with its video.
+pub(super) struct PendingPoster {
+    pub bytes: Vec<u8>,
+    /// The file row it becomes (its SHA-256 and storage path already named).
+    pub file: NewFile,
+    pub extension: &'static str,
+}
+
+/// The poster frame at `path`, if there is one (blocking).
+fn read_poster_file(path: &Path) -> io::Result<Option<PendingPoster>> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -92,15 +105,21 @@ fn store_poster_file(files: &FileStore, path: &Path) -> io::Result<Option<NewFil
     let Ok(probe) = media::probe::probe(&mut io::Cursor::new(&bytes)) else {
         return Ok(None);
     };
-    let stored = files.put(&bytes, probe.format.extension())?;
-    Ok(Some(NewFile {
-        sha256: stored.sha256,
-        byte_size: stored.byte_size,
+    let sha256 = crate::storage::digest(&bytes);
+    let extension = probe.format.extension();
+    let file = NewFile {
+        storage_path: FileStore::storage_path(&sha256, extension),
+        sha256,
+        byte_size: bytes.len() as u64,
         mime_type: probe.format.mime().to_string(),
         width: Some(probe.width),
         height: Some(probe.height),
         duration_ms: None,
-        storage_path: stored.storage_path,
         created_at: Utc::now(),
+    };
+    Ok(Some(PendingPoster {
+        bytes,
+        file,
+        extension,
     }))
 }

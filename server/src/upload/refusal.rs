@@ -38,6 +38,16 @@ pub(super) fn refusal_from_status(message: String, status: u16) -> ApiError {
     }
 }
 
+/// A failed file write or sync: a full disk (`ENOSPC`, `EDQUOT`) is a 507 the client
+/// retries later; anything else is logged and answered with the internal error.
+pub(super) fn io_failure(context: &str, err: std::io::Error) -> ApiError {
+    if app::store::is_disk_full(&err) {
+        tracing::warn!(%err, "{context}: the disk is full");
+        return ApiError::disk_full();
+    }
+    internal(context, err)
+}
+
 /// Logs what went wrong on the server and answers with the opaque internal error.
 pub(super) fn internal(context: &str, err: impl std::fmt::Display) -> ApiError {
     tracing::error!(%err, "{context}");

@@ -6,7 +6,7 @@ use app::stats::Feature;
 use app::{
     error::ApiError,
     model::JobInfo,
-    store::User,
+    store::{UploadStart, User},
     units::format_bytes,
     upload::{FinishedUpload, UploadForm, UploadLimits, UploadStatus, UploadTicket},
     upload_engine::Uploads,
@@ -14,10 +14,11 @@ use app::{
 
 use super::{
     engine::{new_upload, UploadEngine},
-    limits::check_quota,
-    refusal::internal,
+    limits::{over_quota, too_many_open},
+    refusal::io_failure,
 };
 use crate::media::Examined;
+use crate::storage::remove_quietly;
 
 #[async_trait::async_trait]
 impl Uploads for UploadEngine {
@@ -53,21 +54,30 @@ impl Uploads for UploadEngine {
             self.failed(user, &err);
             return Err(err);
         }
-        let used = self.store.storage_used(user.id).await?;
-        if let Err(err) = check_quota(used, size, limits.quota) {
+        if let Err(err) = self.check_disk(&limits, size) {
             self.failed(user, &err);
             return Err(err);
         }
         let upload_id = app::ids::new_public_id();
         // The temp file exists before the row, so a row always has its file.
-        tokio::fs::File::create(self.temp_path(&upload_id))
+        let temp = self.temp_path(&upload_id);
+        tokio::fs::File::create(&temp)
             .await
-            .map_err(|e| internal("cannot create an upload's temp file", e))?;
-        self.store
-            .create_upload(&new_upload(
-                &upload_id, user, filename, size, expected, &limits,
-            ))
-            .await?;
+            .map_err(|e| io_failure("cannot create an upload's temp file", e))?;
+        let row = new_upload(&upload_id, user, filename, size, expected, &limits);
+        let refusal = match self.store.create_upload(&row, limits.room()).await {
+            Ok(UploadStart::Started) => None,
+            Ok(UploadStart::OverQuota { used, open }) => {
+                Some(over_quota(used, open, size, limits.quota))
+            }
+            Ok(UploadStart::TooManyOpen { open }) => Some(too_many_open(open, limits.expiry)),
+            Err(err) => Some(ApiError::from(err)),
+        };
+        if let Some(err) = refusal {
+            remove_quietly(&temp).await;
+            self.failed(user, &err);
+            return Err(err);
+        }
         self.usage
             .record(Feature::UploadStarted, Some(user.id), "chunked");
         Ok(UploadTicket {
@@ -104,12 +114,16 @@ impl Uploads for UploadEngine {
 
     async fn limits_for(&self, user: &User) -> Result<UploadLimits, ApiError> {
         let limits = self.limits().await?;
+        let open = self.store.open_uploads(user.id).await?;
         Ok(UploadLimits {
             chunk_size: self.chunk_size,
             max_image_bytes: limits.max_image,
             max_video_bytes: limits.max_video,
             quota_bytes: limits.quota,
             used_bytes: self.store.storage_used(user.id).await?,
+            open_uploads: open.count,
+            open_upload_bytes: open.bytes,
+            max_open_uploads: limits.max_open,
         })
     }
 

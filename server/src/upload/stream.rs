@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 
 use super::{
     limits::{too_large, Limits},
-    refusal::internal,
+    refusal::{internal, io_failure},
 };
 use crate::media;
 
@@ -131,7 +131,7 @@ where
     let written = writer
         .await
         .map_err(|e| internal("an upload writer panicked", e))?
-        .map_err(|e| internal("cannot write an upload's temp file", e))?;
+        .map_err(|e| io_failure("cannot write an upload's temp file", e))?;
     Ok(Streamed {
         written,
         head,

@@ -28,31 +28,52 @@ impl UploadEngine {
         let mut removed = 0u64;
         loop {
             let expired = self.store.expired_uploads(now, EXPIRED_BATCH).await?;
-            if expired.is_empty() {
-                break;
-            }
+            let mut gone = 0;
             for id in &expired {
+                // A chunk arriving right now slides the expiry itself: not swept under it.
+                if self.chunk_in_flight(id) {
+                    continue;
+                }
                 self.discard(id).await;
-                removed += 1;
+                gone += 1;
+            }
+            removed += gone;
+            if gone == 0 {
+                break;
             }
         }
         // Temp files older than an hour that no upload row names (a crash between creating
         // the file and the row, an interrupted put).
-        for (path, name) in old_entries(&self.tmp, GRACE).await {
+        removed += self.sweep_temp(GRACE, false).await?;
+        if walk_files {
+            removed += self.sweep_orphan_files(GRACE).await?;
+        }
+        Ok(removed)
+    }
+
+    /// At start-up, before any request: an upload's temp files whose row is gone (a crash
+    /// after a finish committed, before it removed them) go whatever their age, as no
+    /// upload of this process can be between creating one and its row yet.
+    pub async fn recover(&self) -> Result<u64, ApiError> {
+        self.sweep_temp(Duration::ZERO, true).await
+    }
+
+    /// Temp files older than `grace` that no upload row names (only upload files when
+    /// `uploads_only`; otherwise also leftovers of interrupted puts).
+    async fn sweep_temp(&self, grace: Duration, uploads_only: bool) -> Result<u64, ApiError> {
+        let mut removed = 0;
+        for (path, name) in old_entries(&self.tmp, grace).await {
             let stale = match name.strip_prefix("upload-") {
                 Some(rest) => {
                     let id = rest.split('.').next().unwrap_or(rest);
                     self.store.find_upload(id).await?.is_none()
                 }
-                None => true,
+                None => !uploads_only,
             };
             if stale {
                 remove_quietly(&path).await;
                 removed += 1;
             }
-        }
-        if walk_files {
-            removed += self.sweep_orphan_files(GRACE).await?;
         }
         Ok(removed)
     }

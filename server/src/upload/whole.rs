@@ -4,7 +4,7 @@
 use app::stats::Feature;
 use app::{
     error::ApiError,
-    store::User,
+    store::{UploadStart, User},
     upload::{FinishedUpload, UploadForm},
 };
 use bytes::Bytes;
@@ -13,8 +13,8 @@ use futures::Stream;
 
 use super::{
     engine::{new_upload, UploadEngine},
-    limits::check_quota,
-    refusal::internal,
+    limits::{over_quota, too_many_open},
+    refusal::io_failure,
     stream::{stream_to_file, sync_file, Cap, Stopped},
 };
 use crate::storage::remove_quietly;
@@ -37,6 +37,10 @@ impl UploadEngine {
         self.usage
             .record(Feature::UploadStarted, Some(user.id), "form");
         let limits = self.limits().await?;
+        if let Err(err) = self.check_disk(&limits, 0) {
+            self.failed(user, &err);
+            return Err(err);
+        }
         let upload_id = app::ids::new_public_id();
         let path = self.temp_path(&upload_id);
         let result = async {
@@ -56,15 +60,21 @@ impl UploadEngine {
             }
             sync_file(path.clone())
                 .await
-                .map_err(|e| internal("cannot sync an upload's temp file", e))?;
-            let used = self.store.storage_used(user.id).await?;
-            check_quota(used, written, limits.quota)?;
+                .map_err(|e| io_failure("cannot sync an upload's temp file", e))?;
+            // Its size was not known before it arrived: the floor is checked again with the
+            // bytes on the disk.
+            self.check_disk(&limits, 0)?;
             let now = Utc::now();
-            self.store
-                .create_upload(&new_upload(
-                    &upload_id, user, filename, written, None, &limits,
-                ))
-                .await?;
+            let row = new_upload(&upload_id, user, filename, written, None, &limits);
+            match self.store.create_upload(&row, limits.room()).await? {
+                UploadStart::Started => {}
+                UploadStart::OverQuota { used, open } => {
+                    return Err(over_quota(used, open, written, limits.quota))
+                }
+                UploadStart::TooManyOpen { open } => {
+                    return Err(too_many_open(open, limits.expiry))
+                }
+            }
             self.store
                 .set_upload_received(&upload_id, written, now)
                 .await?;

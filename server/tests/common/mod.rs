@@ -9,6 +9,13 @@ use atelier_server::{config::sqlite_url, store};
 use rand::Rng;
 use sqlx::{Connection, Executor};
 
+pub mod wire;
+
+/// Names another build of `atelier` for the tests that run the binary: `make test` sets it
+/// to the release binary, so that every attack in those tests is tried against what people
+/// run. Unset, they run the debug binary cargo built with them.
+pub const BINARY_ENV: &str = "ATELIER_TEST_BINARY";
+
 /// The real `atelier` binary run in `dir` with `args`, as an operator would there: SQLite
 /// in `dir/data` unless `database_url` names another database, nothing from the
 /// environment that would point it elsewhere, warnings logged.
@@ -17,7 +24,11 @@ pub fn atelier(
     database_url: Option<&str>,
     args: &[&str],
 ) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"));
+    let binary = std::env::var_os(BINARY_ENV)
+        .filter(|path| !path.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_atelier").into());
+    let mut cmd = std::process::Command::new(binary);
     cmd.current_dir(dir)
         .args(args)
         .env_remove("DATABASE_URL")
@@ -185,11 +196,61 @@ pub fn charged(bytes: &[u8]) -> u64 {
     bytes.len() as u64 + kept.stored().bytes()
 }
 
+/// The bytes of an asset's stills, as its owner is charged for them: each still it names,
+/// by the size of its file.
+pub async fn stills_bytes(db: &TestDb, asset_id: &str) -> u64 {
+    let sql = "SELECT COALESCE((SELECT byte_size FROM files WHERE id = a.thumb_file_id), 0)
+                    + COALESCE((SELECT byte_size FROM files WHERE id = a.preview_file_id), 0)
+                    + COALESCE((SELECT byte_size FROM files WHERE id = a.poster_file_id), 0)
+                 FROM assets a WHERE a.public_id = $1";
+    let bytes: i64 = match db.store.backend() {
+        "sqlite" => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .bind(asset_id)
+                .fetch_one(&mut conn)
+                .await
+                .expect("asset row")
+        }
+        _ => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            sqlx::query_scalar(sql)
+                .bind(asset_id)
+                .fetch_one(&mut conn)
+                .await
+                .expect("asset row")
+        }
+    };
+    u64::try_from(bytes).expect("a size")
+}
+
+/// The asset as its page's API call sees it, once its processing job has ended.
+pub async fn processed(browser: &mut Browser, asset_id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let reply = browser.get(&format!("/api/asset?id={asset_id}")).await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text());
+        let asset = reply.json();
+        if matches!(asset["job"]["state"].as_str(), Some("done" | "failed")) {
+            return asset;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the processing job of {asset_id} did not end in 10 s");
+}
+
 /// A password every test account may use (long enough, not a common one).
 pub const PASSWORD: &str = "violet tractor sings";
 
 /// A server over `db` whose uploads go in `chunk`-byte chunks, with one processing worker.
 pub async fn serving(db: &TestDb, chunk: u64) -> atelier_server::http::ServerState {
+    // A test machine may have less free disk than the default floor keeps (512 MiB); the
+    // floor's own story sets it.
+    db.store
+        .set_setting("min_free_disk", "1MiB", chrono::Utc::now())
+        .await
+        .expect("min_free_disk");
     let files = atelier_server::storage::FileStore::open(db.dir.path()).expect("file store");
     let state = atelier_server::http::ServerState::new(db.store.clone(), files)
         .with_uploads(|engine| engine.with_chunk_size(chunk));
