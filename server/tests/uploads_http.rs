@@ -1457,14 +1457,6 @@ async fn tag_suggestions_show_only_tags_the_asker_may_see(db: &TestDb) {
 }
 
 /// A compressed PNG text chunk (`zTXt`).
-fn ztxt(keyword: &str, text: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    zlib.write_all(text).expect("compress");
-    let data = zlib.finish().expect("compress");
-    samples::png_chunk(b"zTXt", &[keyword.as_bytes(), b"\0\0", &data].concat())
-}
-
 /// What the database holds for an asset's metadata: the bytes charged for it, and the
 /// byte length of its raw JSON as stored.
 async fn stored_metadata(db: &TestDb, asset_id: &str) -> (i64, Option<i64>) {
@@ -1513,12 +1505,12 @@ async fn a_metadata_bomb_is_kept_within_limits_and_charged_to_its_uploader(db: &
     // A small PNG whose compressed texts inflate to 30 MB, and a real A1111 text whose
     // prompt is far longer than any real one.
     let bombs: Vec<Vec<u8>> = (0..3)
-        .map(|n| ztxt(&format!("bomb{n}"), &vec![b'{'; 10 << 20]))
+        .map(|n| samples::ztxt_chunk(&format!("bomb{n}"), &vec![b'{'; 10 << 20]))
         .collect();
     let long_prompt = "masterpiece, best quality, ".repeat(2_000);
     let parameters = format!("{long_prompt}\nSteps: 28, Sampler: Euler a, Seed: 42, Model: sdxl");
     let mut chunks = bombs;
-    chunks.push(ztxt("parameters", parameters.as_bytes()));
+    chunks.push(samples::ztxt_chunk("parameters", parameters.as_bytes()));
     let png = samples::png_with(64, 64, &chunks);
     assert!(png.len() < 64 * 1024, "a small file: {} bytes", png.len());
 

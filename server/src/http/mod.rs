@@ -119,8 +119,26 @@ pub fn router(state: ServerState) -> Router {
         // A panic in a handler becomes a 500 for that request only.
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(server_timing))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state)
+}
+
+/// A failed request in the log: `503` and `507` are answers the server gives on purpose
+/// (a search over its budget, a timeout, a full disk; the client is told to come back),
+/// so they are warnings; anything else is an error.
+fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass as Class;
+    let ms = latency.as_millis() as u64;
+    match class {
+        Class::StatusCode(status) if matches!(status.as_u16(), 503 | 507) => {
+            tracing::warn!(status = status.as_u16(), ms, "answered: try again later")
+        }
+        other => tracing::error!(classification = %other, ms, "response failed"),
+    }
 }
 
 /// `Server-Timing: app;dur=<ms>`: how long the server took until the response's head was

@@ -60,6 +60,16 @@ pub fn text_chunk(keyword: &str, value: &str) -> Vec<u8> {
     )
 }
 
+/// A `zTXt` chunk: `text` compressed (a metadata bomb when it is large and repetitive).
+pub fn ztxt_chunk(keyword: &str, text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = zlib.write_all(text);
+    let data = zlib.finish().unwrap_or_default();
+    png_chunk(b"zTXt", &[keyword.as_bytes(), b"\0\0", &data].concat())
+}
+
 /// A real `width` × `height` PNG with `chunks` inserted after its header.
 pub fn png_with(width: u32, height: u32, chunks: &[Vec<u8>]) -> Vec<u8> {
     let png = encoded(image::ImageFormat::Png, width, height);
