@@ -39,20 +39,24 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
     out
 }
 
+/// A connection to the SQLite database at `url`, once `PRAGMA integrity_check` said `ok`.
+async fn sound_sqlite(url: &str) -> sqlx::SqliteConnection {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
+    let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(&mut conn)
+        .await
+        .expect("integrity_check");
+    assert_eq!(check, ["ok"], "the SQLite database is damaged");
+    conn
+}
+
 /// The `files` rows' storage paths and the `uploads` rows' ids, read straight from the
 /// database; on SQLite, after `PRAGMA integrity_check` says `ok`.
 async fn rows(db: &TestDb) -> (BTreeSet<String>, BTreeSet<String>) {
     let files = "SELECT storage_path FROM files";
     let uploads = "SELECT public_id FROM uploads";
     if db.url.starts_with("sqlite") {
-        let mut conn = sqlx::SqliteConnection::connect(&db.url)
-            .await
-            .expect("connect");
-        let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(&mut conn)
-            .await
-            .expect("integrity_check");
-        assert_eq!(check, ["ok"], "the SQLite database is damaged");
+        let mut conn = sound_sqlite(&db.url).await;
         let files = sqlx::query_scalar(files).fetch_all(&mut conn).await;
         let uploads = sqlx::query_scalar(uploads).fetch_all(&mut conn).await;
         (
@@ -176,16 +180,14 @@ async fn killed_while_a_chunk_arrives_the_upload_resumes(db: &TestDb) {
     consistent(db, &[]).await;
 }
 
-/// The server crashes after placing an upload's file, before committing the rows that name
-/// it. After the restart the upload is still there, finishing it again makes the asset,
-/// and nothing is left that no row names.
-async fn a_crash_between_placing_and_committing_is_finished_again(db: &TestDb) {
-    let dir = db.dir.path();
+/// Starts the server with a crash point, uploads a small file as `ada` and asks to finish
+/// it; the server aborts at the point, and the answer is lost. The session and upload id.
+async fn crash_while_finishing(db: &TestDb, point: &str) -> (String, String) {
     let mut server = Server::start_with(
-        dir,
+        db.dir.path(),
         Some(&db.url),
         &[],
-        &[(atelier_server::crash::CRASH_AT_ENV, "finish-placed")],
+        &[(atelier_server::crash::CRASH_AT_ENV, point)],
     )
     .await;
     let session = register(&server.addr, "ada").await;
@@ -209,15 +211,22 @@ async fn a_crash_between_placing_and_committing_is_finished_again(db: &TestDb) {
         lost.map(|r| r.status)
     );
     let status = server.ended(Duration::from_secs(10)).await;
-    assert!(!status.success(), "it crashed: {status}");
-    drop(server);
+    assert!(!status.success(), "it crashed at {point}: {status}");
+    (session, upload_id)
+}
+
+/// The server crashes after placing an upload's file, before committing the rows that name
+/// it. After the restart the upload is still there, finishing it again makes the asset,
+/// and nothing is left that no row names.
+async fn a_crash_between_placing_and_committing_is_finished_again(db: &TestDb) {
+    let (session, upload_id) = crash_while_finishing(db, "finish-placed").await;
     // The crash came where it should: the file is placed and no row names it.
     let (file_rows, upload_rows) = rows(db).await;
     assert!(file_rows.is_empty(), "{file_rows:?}");
     assert!(upload_rows.contains(&upload_id));
     assert_eq!(files_under(&data(db).join("files")).len(), 1);
 
-    let server = Server::start(dir, Some(&db.url), &[]).await;
+    let server = Server::start(db.dir.path(), Some(&db.url), &[]).await;
     let status = upload_status(&server.addr, &session, &upload_id).await;
     assert_eq!(status["complete"], true, "{status}");
     let done = post_form(
@@ -236,31 +245,7 @@ async fn a_crash_between_placing_and_committing_is_finished_again(db: &TestDb) {
 /// The server crashes just after committing a finished upload, before removing its temp
 /// file. The asset is there after the restart, and start-up removed the temp file.
 async fn a_crash_after_committing_leaves_no_temp_file(db: &TestDb) {
-    let dir = db.dir.path();
-    let mut server = Server::start_with(
-        dir,
-        Some(&db.url),
-        &[],
-        &[(atelier_server::crash::CRASH_AT_ENV, "finish-committed")],
-    )
-    .await;
-    let session = register(&server.addr, "ada").await;
-    let file = noise_png(120);
-    let upload_id = start_upload(&server.addr, &session, &file).await;
-    let sent = send_chunk(&server.addr, &session, &upload_id, 0, &file).await;
-    assert_eq!(sent.status, 200, "{}", sent.text());
-    let _ = exchange(
-        &server.addr,
-        format!(
-            "POST /api/upload/finish HTTP/1.1\r\nAccept: application/json\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\n{}",
-            cookie(Some(&session))
-        ),
-        format!("upload_id={upload_id}").as_bytes(),
-    )
-    .await;
-    assert!(!server.ended(Duration::from_secs(10)).await.success());
-    drop(server);
+    let (session, upload_id) = crash_while_finishing(db, "finish-committed").await;
     assert!(
         data(db)
             .join("tmp")
@@ -269,7 +254,7 @@ async fn a_crash_after_committing_leaves_no_temp_file(db: &TestDb) {
         "the crash came before the temp file went"
     );
 
-    let server = Server::start(dir, Some(&db.url), &[]).await;
+    let server = Server::start(db.dir.path(), Some(&db.url), &[]).await;
     let asset = only_asset(db).await;
     jobs_done(&server.addr, &session, &asset).await;
     let gone = get(
@@ -424,15 +409,10 @@ async fn a_full_disk_answers_507_and_uploads_go_on_once_space_is_freed() {
     .await;
     assert_eq!(refused.status, 507, "{}", refused.text());
     drop(server);
-    let url = atelier_server::config::sqlite_url(&dir.path().join("data/atelier.db"));
-    let mut conn = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("connect");
-    let check: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(&mut conn)
-        .await
-        .expect("integrity_check");
-    assert_eq!(check, ["ok"]);
+    sound_sqlite(&atelier_server::config::sqlite_url(
+        &dir.path().join("data/atelier.db"),
+    ))
+    .await;
 }
 
 /// Fifty people upload at once while others browse the gallery, on SQLite's one writer:
