@@ -118,7 +118,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ATELIER_IDLE_TIMEOUT", default_value_t = Span(serving::IDLE_TIMEOUT))]
     pub idle_timeout: Span,
     /// Connections served at once; past it, a new one waits 2 s for a slot, then is
-    /// closed. Keep it well under the open-file limit (ulimit -n).
+    /// closed. At start the soft open-file limit is raised to fit it (up to the hard
+    /// limit; a warning says when that is not enough).
     #[arg(
         long,
         env = "ATELIER_MAX_CONNECTIONS",
@@ -486,6 +487,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         shutdown_deadline: args.shutdown_deadline.0,
     };
+    serving::fit_open_files(args.max_connections);
     let cut = state.timing.cut.clone();
     let background = Background::start(&state, Plan::serve()).await;
     let app = router(state);

@@ -57,9 +57,54 @@ use super::timeouts::UploadCut;
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may sit with no request handled and nothing sent.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Connections served at once. Each takes a file descriptor: keep it well under the
-/// process's limit (`ulimit -n`), which the database and stored files share.
+/// Connections served at once. Each takes a file descriptor: at start the soft open-file
+/// limit is raised to fit them (see [`fit_open_files`]).
 pub const MAX_CONNECTIONS: u32 = 1024;
+/// File descriptors kept for everything but connections: the database's, stored files
+/// being served and uploads being written, the listener, the log.
+pub const RESERVED_DESCRIPTORS: u64 = 512;
+
+/// Makes room for `max_connections` under the open-file limit: raises the soft limit
+/// towards the hard one (as far as `max_connections` plus [`RESERVED_DESCRIPTORS`] need,
+/// never lowering it) and warns when they still do not fit, saying what to change. The
+/// soft limit now in force (`None`: unlimited).
+pub fn fit_open_files(max_connections: u32) -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let needed = u64::from(max_connections) + RESERVED_DESCRIPTORS;
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current?;
+    if current >= needed {
+        return Some(current);
+    }
+    let raised = limit.maximum.map_or(needed, |hard| needed.min(hard));
+    let now = if raised > current
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(raised),
+                maximum: limit.maximum,
+            },
+        )
+        .is_ok()
+    {
+        tracing::info!(from = current, to = raised, "raised the open-file limit");
+        raised
+    } else {
+        current
+    };
+    if now < needed {
+        tracing::warn!(
+            limit = now,
+            max_connections,
+            "the open-file limit leaves room for only {} connections (--max-connections is \
+             {max_connections}); raise it (ulimit -n, or LimitNOFILE= under systemd) or lower \
+             --max-connections",
+            now.saturating_sub(RESERVED_DESCRIPTORS)
+        );
+    }
+    Some(now)
+}
+
 /// How long a connection past [`MAX_CONNECTIONS`] waits for a slot before it is closed.
 pub const CONNECTION_WAIT: Duration = Duration::from_secs(2);
 /// Connections that may wait for a slot at once; past them, new ones are closed at once.
