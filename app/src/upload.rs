@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ApiError;
 use crate::model::{Generation, MediaType, Visibility};
 
 /// Bytes per chunk unless the server says otherwise.
@@ -98,6 +99,28 @@ pub struct UploadForm {
     pub tags: String,
     pub model: String,
     pub visibility: Visibility,
+}
+
+/// Fits a form field to its limit (trimmed), naming the field when it is over.
+pub fn checked_field(value: &str, name: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::BadRequest(format!(
+            "the {name} may have at most {max} characters"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// The tags of a comma-separated field, normalised, or why there are too many.
+pub fn checked_tags(field: &str) -> Result<Vec<String>, ApiError> {
+    let tags = parse_tags(field);
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::BadRequest(format!(
+            "an asset may have at most {MAX_TAGS} tags"
+        )));
+    }
+    Ok(tags)
 }
 
 /// Splits a comma-separated tag field into normalised tags.

@@ -44,7 +44,7 @@ test.describe('without JavaScript', () => {
     await expect(page).toHaveURL(`/a/${image.id}`);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(image.title);
     const detail = await (await request.get(`/api/asset?id=${image.id}`)).json();
-    await expect(page.locator('.prompt')).toHaveText(detail.prompt);
+    await expect(page.locator('p.prompt:not(.negative)')).toHaveText(detail.prompt);
     await expect(page.locator('.tags li')).toHaveText(detail.tags);
     const img = page.locator('.media img');
     // The asset page shows the 1024 px still, linked to the original.

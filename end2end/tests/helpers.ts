@@ -1,5 +1,5 @@
 import { expect, type Page } from '@playwright/test';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 
 export const PASSWORD = 'violet tractor sings';
 
@@ -61,4 +61,36 @@ export function pngChunk(type: string, data: Buffer): Buffer {
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(crc32(body) >>> 0);
   return Buffer.concat([length, body, crc]);
+}
+
+/** The `parameters` text A1111/Forge writes into its PNGs. */
+export const A1111 =
+  'a lighthouse on a cliff at dawn, volumetric light\n' +
+  'Negative prompt: blurry, lowres\n' +
+  'Steps: 30, Sampler: Euler a, CFG scale: 6.5, Seed: 424242, Size: 96x64, Model: forge_test_model';
+
+/** A real width × height RGB PNG carrying `parameters` as A1111 writes it. */
+export function a1111Png(width: number, height: number): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const rows: Buffer[] = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) {
+      row[1 + x * 3] = (x * 5) & 255;
+      row[2 + x * 3] = (y * 7) & 255;
+      row[3 + x * 3] = 160;
+    }
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('tEXt', Buffer.from(`parameters\0${A1111}`, 'latin1')),
+    pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }

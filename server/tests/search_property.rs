@@ -12,7 +12,7 @@ use app::model::{
     normalize_tags, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
 };
 use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
-use app::store::{AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
+use app::store::{AssetEdit, AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::TestDb;
 use rand::{
@@ -207,7 +207,47 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
         ASSETS,
         "every asset has its own creation time"
     );
+    edit_some(store, rng, &mut known).await;
     known
+}
+
+/// A quarter of the assets edited by their owners, all at once: new texts, model, tags and
+/// visibility. The searches below must find them as they are now.
+async fn edit_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut [Known]) {
+    let mut edits = Vec::new();
+    for (n, asset) in known.iter_mut().enumerate() {
+        if n % 4 != 1 {
+            continue;
+        }
+        let how_many = rng.gen_range(0..=3);
+        let tags: Vec<&str> = TAGS.choose_multiple(rng, how_many).copied().collect();
+        let edit = AssetEdit {
+            title: text(rng, 1..=3),
+            prompt: text(rng, 0..=8),
+            negative_prompt: text(rng, 0..=2),
+            model: MODELS.choose(rng).expect("model").map(str::to_string),
+            tags: normalize_tags(tags),
+            visibility: if rng.gen_bool(0.3) {
+                Visibility::Private
+            } else {
+                Visibility::Public
+            },
+        };
+        asset.tokens = text_tokens(&format!("{} {}", edit.title, edit.prompt));
+        asset.model = edit.model.clone();
+        asset.tags = edit.tags.clone();
+        asset.visibility = edit.visibility;
+        edits.push((asset.id.clone(), asset.owner, edit));
+    }
+    let done = futures::future::join_all(
+        edits
+            .iter()
+            .map(|(id, owner, edit)| store.edit_asset(id, *owner, false, edit)),
+    )
+    .await;
+    for (result, (id, _, _)) in done.into_iter().zip(&edits) {
+        assert!(result.expect("edit"), "{id} was edited");
+    }
 }
 
 fn contains_run(tokens: &[String], run: &[String]) -> bool {

@@ -211,6 +211,31 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
                         live.lock().expect("live").extend(ids);
                     }
                     done
+                } else if roll < 70 {
+                    // An edit (by an admin, so any owner's): new texts, model, tags and
+                    // visibility, racing the deletions.
+                    let target = {
+                        let live = live.lock().expect("live");
+                        (!live.is_empty()).then(|| live[rng.gen_range(0..live.len())].clone())
+                    };
+                    match target {
+                        Some(target) => {
+                            let draft = asset(target.clone(), owner, &mut rng);
+                            let edit = app::store::AssetEdit {
+                                title: draft.title,
+                                prompt: draft.prompt,
+                                negative_prompt: String::new(),
+                                model: draft.model,
+                                tags: draft.tags,
+                                visibility: draft.visibility,
+                            };
+                            store
+                                .edit_asset(&target, owner, true, &edit)
+                                .await
+                                .map(drop)
+                        }
+                        None => Ok(()),
+                    }
                 } else if roll < 95 {
                     let victim = {
                         let mut live = live.lock().expect("live");
@@ -318,6 +343,22 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
         )
         .await;
     assert_eq!(top_models, counted_models);
+    // Each user's assets by type and visibility (the profile's summary), edits included.
+    let kept_counts = raw
+        .pairs(
+            "SELECT CAST(user_id AS TEXT) || ':' || CAST(media_type AS TEXT) || ':' || visibility,
+                    CAST(assets AS BIGINT)
+               FROM user_counts WHERE assets <> 0",
+        )
+        .await;
+    let counted_counts = raw
+        .pairs(
+            "SELECT CAST(owner_id AS TEXT) || ':' || CAST(media_type AS TEXT) || ':' || visibility,
+                    COUNT(*)
+               FROM assets GROUP BY owner_id, media_type, visibility",
+        )
+        .await;
+    assert_eq!(kept_counts, counted_counts);
     // Deleted assets took their unshared files with them: a file is left unreferenced
     // only by a bulk insert that lost its race after storing the file row.
     let orphans = raw

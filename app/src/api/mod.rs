@@ -1,10 +1,12 @@
 //! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
 
 mod accounts;
+mod curate;
 pub mod stats;
 mod uploads;
 
 pub use accounts::*;
+pub use curate::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
 pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
 pub use uploads::*;

@@ -6,8 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::asset_edit::EditForm;
 use super::notice::ErrorNotice;
-use crate::api::{get_asset, DeleteAsset, RetryJob};
+use crate::api::{get_asset, DeleteAsset, RetryJob, UpdateAsset};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
@@ -19,15 +20,16 @@ pub fn AssetPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let retry = ServerAction::<RetryJob>::new();
+    let update = ServerAction::<UpdateAsset>::new();
     let asset = Resource::new(
-        move || (id(), retry.version().get()),
-        |(id, _)| get_asset(id),
+        move || (id(), retry.version().get(), update.version().get()),
+        |(id, _, _)| get_asset(id),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match asset.await {
-                    Ok(asset) => view! { <AssetView asset retry/> }.into_any(),
+                    Ok(asset) => view! { <AssetView asset retry update/> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Not found · atelier"/>
@@ -45,7 +47,14 @@ pub fn AssetPage() -> impl IntoView {
 }
 
 #[component]
-fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView {
+fn AssetView(
+    asset: AssetDetail,
+    retry: ServerAction<RetryJob>,
+    update: ServerAction<UpdateAsset>,
+) -> impl IntoView {
+    let edit = asset
+        .can_delete
+        .then(|| view! { <EditForm asset=asset.clone() update/> });
     let s = asset.summary;
     let (w, h) = (s.width.unwrap_or(1), s.height.unwrap_or(1));
     let style = format!("aspect-ratio: {w} / {h}");
@@ -140,6 +149,7 @@ fn AssetView(asset: AssetDetail, retry: ServerAction<RetryJob>) -> impl IntoView
                         .collect_view()}
                 </ul>
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
+                {edit}
                 {asset.can_delete.then(|| view! { <DeleteForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
             </div>
         </article>

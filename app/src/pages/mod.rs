@@ -1,5 +1,6 @@
 mod account;
 mod asset;
+mod asset_edit;
 mod gallery;
 mod login;
 mod not_found;

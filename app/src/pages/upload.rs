@@ -170,7 +170,7 @@ fn MetadataFields(prefix: String, card: Option<Card>) -> impl IntoView {
 }
 
 /// Offers existing tags for the last, unfinished tag of a comma-separated list.
-fn suggest(value: String, suggestions: RwSignal<Vec<String>>) {
+pub(super) fn suggest(value: String, suggestions: RwSignal<Vec<String>>) {
     let (done, last) = match value.rsplit_once(',') {
         Some((done, last)) => (format!("{done}, "), last.trim().to_string()),
         None => (String::new(), value.trim().to_string()),

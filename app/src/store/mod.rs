@@ -5,6 +5,7 @@
 
 mod accounts;
 mod assets;
+mod curate;
 mod error;
 mod files;
 mod ids;
@@ -21,6 +22,7 @@ pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
 pub use assets::{
     AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
 };
+pub use curate::{AssetEdit, CurateStore};
 pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};
@@ -64,6 +66,7 @@ pub trait Store:
     + SettingStore
     + FileStore
     + AssetStore
+    + CurateStore
     + SearchStore
     + UploadStore
     + JobStore
@@ -79,6 +82,7 @@ impl<T> Store for T where
         + SettingStore
         + FileStore
         + AssetStore
+        + CurateStore
         + SearchStore
         + UploadStore
         + JobStore

@@ -10,6 +10,7 @@
 mod accounts;
 mod assets;
 mod backend;
+mod curate;
 mod files;
 mod jobs;
 mod plan;

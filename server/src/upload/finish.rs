@@ -10,8 +10,8 @@ use app::{
     model::MediaType,
     store::{FinishOutcome, FinishUpload, NewAsset, NewFile, UploadRecord, User},
     upload::{
-        parse_tags, title_from_filename, FinishedUpload, UploadForm, MAX_MODEL_LEN, MAX_PROMPT_LEN,
-        MAX_TAGS, MAX_TITLE_LEN,
+        checked_field as field, checked_tags, title_from_filename, FinishedUpload, UploadForm,
+        MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TITLE_LEN,
     },
 };
 use chrono::{DateTime, Utc};
@@ -229,12 +229,7 @@ fn asset_from_form(
     let negative = or_file(negative, generation.negative_prompt, MAX_PROMPT_LEN);
     let model = field(&form.model, "model", MAX_MODEL_LEN)?;
     let model = or_file(model, generation.model, MAX_MODEL_LEN);
-    let tags = parse_tags(&form.tags);
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::BadRequest(format!(
-            "an asset may have at most {MAX_TAGS} tags"
-        )));
-    }
+    let tags = checked_tags(&form.tags)?;
     Ok(NewAsset {
         public_id: app::ids::new_public_id(),
         owner: user.id,
@@ -258,15 +253,4 @@ fn asset_from_form(
         metadata_dropped: stored.dropped,
         parser_version: stored.parser_version,
     })
-}
-
-/// Fits a form field to its limit, naming the field when it is over.
-fn field(value: &str, name: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(ApiError::BadRequest(format!(
-            "the {name} may have at most {max} characters"
-        )));
-    }
-    Ok(value.to_string())
 }

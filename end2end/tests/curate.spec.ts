@@ -1,0 +1,86 @@
+import { test, expect, type Browser } from '@playwright/test';
+
+import { a1111Png, hydrated, logIn, register, uniqueName, watch } from './helpers';
+
+/** Registers `username` and publishes one picture through the plain upload form (in a
+ * context of its own, without JavaScript); answers the asset page's path. */
+async function publish(browser: Browser, baseURL: string, username: string): Promise<string> {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const page = await context.newPage();
+  await register(page, username);
+  await expect(page).toHaveURL('/');
+  await page.goto('/upload');
+  await page.getByLabel('Title').fill('Neon aley');
+  await page.getByLabel('Tags').fill('neon, city');
+  // Out of the gallery, which other stories read.
+  await page.getByLabel('Visibility').selectOption('private');
+  await page.locator('#plain-file').setInputFiles({
+    name: 'alley.png',
+    mimeType: 'image/png',
+    buffer: a1111Png(48, 32),
+  });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page).toHaveURL(/\/a\/[A-Za-z0-9]{12}$/);
+  const path = new URL(page.url()).pathname;
+  await context.close();
+  return path;
+}
+
+test.describe('with JavaScript', () => {
+  test('an owner fixes a title and a tag in place', async ({ page, browser, baseURL }) => {
+    const name = uniqueName('editor');
+    const path = await publish(browser, baseURL!, name);
+    const problems = watch(page);
+    await logIn(page, name);
+    await page.goto(path);
+    await hydrated(page);
+    await page.getByText('Edit…').click();
+    const form = page.locator('form.edit-form');
+    await form.getByLabel('Title').fill('Neon alley');
+    await form.getByLabel('Tags').fill('neon, night');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Neon alley');
+    await expect(page.locator('ul.tags')).toContainText('night');
+    await expect(page.locator('ul.tags')).not.toContainText('city');
+    expect(new URL(page.url()).pathname).toBe(path);
+    // A bad field is named on the page, and nothing changes.
+    if (!(await form.isVisible())) {
+      await page.getByText('Edit…').click();
+    }
+    await form.getByLabel('Title').fill(' ');
+    await form.getByLabel('Title').evaluate((input: HTMLInputElement) => input.removeAttribute('required'));
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText('the title may not be empty')).toBeVisible();
+    await page.reload();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Neon alley');
+    expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
+  });
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the edit form posts and comes back; a private picture stays out of sight', async ({ page, browser, baseURL }) => {
+    const name = uniqueName('plain-editor');
+    const path = await publish(browser, baseURL!, name);
+    await logIn(page, name);
+    await page.goto(path);
+    await page.locator('details.edit-asset summary').click();
+    const form = page.locator('form.edit-form');
+    await expect(form.getByLabel('Visibility')).toHaveValue('private');
+    await form.getByLabel('Title').fill('Neon alley');
+    await form.getByLabel('Tags').fill('neon, night');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page).toHaveURL(path);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Neon alley');
+    await expect(page.locator('ul.tags li')).toHaveText(['neon', 'night']);
+    await expect(page.getByText('only you can see this')).toBeVisible();
+
+    const visitor = await browser.newContext({ javaScriptEnabled: false, baseURL });
+    const stranger = await visitor.newPage();
+    const answer = await stranger.goto(path);
+    expect(answer?.status()).toBe(404);
+    await expect(stranger.getByText('Save changes')).toHaveCount(0);
+    await visitor.close();
+  });
+});

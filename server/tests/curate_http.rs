@@ -1,0 +1,224 @@
+//! Curating what was published, over HTTP as people and scripts do it: an owner fixes a
+//! title and a tag and hides a picture; someone else's attempt answers as a missing id;
+//! bad fields are refused by name; the form works without JavaScript; an admin may edit
+//! anyone's. Each story runs on SQLite and on Postgres.
+
+mod common;
+
+use app::model::{MediaType, Visibility};
+use app::store::NewAsset;
+use axum::http::{header, StatusCode};
+use common::{member, Browser, TestDb, FIREFOX};
+
+const ID: &str = "Aneonalley01";
+
+/// Alice's picture as she published it, typo and all.
+async fn published(db: &TestDb) {
+    let owner = db
+        .store
+        .find_user("alice")
+        .await
+        .expect("lookup")
+        .expect("alice")
+        .id;
+    let asset = NewAsset {
+        public_id: ID.into(),
+        owner,
+        title: "Neon aley".into(),
+        prompt: "a neon alley at night, rain".into(),
+        model: Some("sdxl".into()),
+        media_type: MediaType::Image,
+        file: None,
+        thumb: None,
+        width: Some(512),
+        height: Some(512),
+        duration_ms: None,
+        tags: vec!["city".into(), "neon".into()],
+        created_at: chrono::Utc::now(),
+        negative_prompt: String::new(),
+        visibility: Visibility::Public,
+        original_filename: None,
+        preview: None,
+        generation: None,
+        raw_metadata: None,
+        metadata_dropped: None,
+        parser_version: 0,
+    };
+    db.store.insert_assets(&[asset]).await.expect("insert");
+}
+
+/// The edit form's fields for the picture, with `changes` over what it holds now.
+fn fields<'a>(id: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("id", id),
+        ("title", "Neon aley"),
+        ("prompt", "a neon alley at night, rain"),
+        ("negative_prompt", ""),
+        ("model", "sdxl"),
+        ("tags", "city, neon"),
+        ("visibility", "public"),
+    ];
+    for (name, value) in changes {
+        if let Some(field) = form.iter_mut().find(|(n, _)| n == name) {
+            field.1 = value;
+        }
+    }
+    form
+}
+
+/// The ids a search finds for `browser`.
+async fn found(browser: &mut Browser, query: &str) -> Vec<String> {
+    let reply = browser.get(&format!("/api/assets?{query}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// How many assets carry `tag`, as the tag list counts them.
+async fn tag_count(db: &TestDb, tag: &str) -> u64 {
+    db.store
+        .top_tags(100)
+        .await
+        .expect("tags")
+        .into_iter()
+        .find(|t| t.name == tag)
+        .map_or(0, |t| t.count)
+}
+
+async fn an_owner_fixes_a_title_and_a_tag_and_hides_a_picture(db: &TestDb) {
+    let state = common::serving(db, 1024).await;
+    let mut alice = member(&state, "alice", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    let mut visitor = Browser::new(&state, [192, 0, 2, 3], FIREFOX);
+    published(db).await;
+    assert_eq!(found(&mut visitor, "tags=city").await, [ID]);
+
+    // Bob's try answers exactly as a missing id does.
+    let theirs = bob.post("/api/assets/update", &fields(ID, &[])).await;
+    let missing = bob
+        .post("/api/assets/update", &fields("Anosuchasset", &[]))
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.text());
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        theirs.text().replace(ID, "?"),
+        missing.text().replace("Anosuchasset", "?")
+    );
+
+    // Alice fixes the title, swaps a tag, names the model and makes it hers alone.
+    let fixed = alice
+        .post(
+            "/api/assets/update",
+            &fields(
+                ID,
+                &[
+                    ("title", "Neon alley"),
+                    ("tags", "neon, Night"),
+                    ("model", "flux-dev"),
+                    ("visibility", "private"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.text());
+    let asset = alice.get(&format!("/api/asset?id={ID}")).await.json();
+    assert_eq!(asset["title"], "Neon alley");
+    assert_eq!(asset["tags"], serde_json::json!(["neon", "night"]));
+    assert_eq!(asset["model"], "flux-dev");
+    assert_eq!(asset["visibility"], "private");
+    assert_eq!(
+        (tag_count(db, "city").await, tag_count(db, "night").await),
+        (0, 1)
+    );
+    // Out of everyone else's sight at once; the owner still finds it among hers (the
+    // gallery lists public assets only) by its new words.
+    assert_eq!(
+        visitor.get(&format!("/api/asset?id={ID}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(found(&mut visitor, "tags=neon").await.is_empty());
+    assert!(found(&mut alice, "tags=neon").await.is_empty());
+    assert_eq!(
+        found(&mut alice, "owner=alice&q=alley&tags=night").await,
+        [ID]
+    );
+    assert!(found(&mut alice, "owner=alice&tags=city").await.is_empty());
+    assert_eq!(found(&mut alice, "owner=alice&model=flux-dev").await, [ID]);
+
+    // Bad fields are refused by name, and change nothing.
+    let too_many = (0..33)
+        .map(|n| format!("t{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (changes, words) in [
+        (vec![("title", "  ")], "title may not be empty"),
+        (vec![("tags", too_many.as_str())], "at most 32 tags"),
+        (vec![("visibility", "everyone")], "public or private"),
+    ] {
+        let refused = alice
+            .post("/api/assets/update", &fields(ID, &changes))
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            refused.text()
+        );
+        assert!(refused.text().contains(words), "{}", refused.text());
+    }
+    assert_eq!(
+        alice.get(&format!("/api/asset?id={ID}")).await.json()["title"],
+        "Neon alley"
+    );
+
+    // Without JavaScript the form posts and comes back to the page, which shows the change.
+    let page = format!("/a/{ID}");
+    let posted = alice
+        .submit(
+            &page,
+            "/api/assets/update",
+            &fields(
+                ID,
+                &[("title", "Neon alley, rain"), ("visibility", "public")],
+            ),
+        )
+        .await;
+    assert!(posted.status.is_redirection(), "{}", posted.text());
+    assert_eq!(posted.header(header::LOCATION), page);
+    let shown = alice.get(&page).await;
+    assert!(shown.text().contains("Neon alley, rain"));
+    assert!(
+        shown.text().contains("Save changes"),
+        "the owner sees the form"
+    );
+    assert!(!visitor.get(&page).await.text().contains("Save changes"));
+    assert_eq!(found(&mut visitor, "tags=neon").await, [ID]);
+}
+
+async fn an_admin_may_edit_anyones_picture(db: &TestDb) {
+    let state = common::serving(db, 1024).await;
+    let _alice = member(&state, "alice", 1).await;
+    let mut admin = common::admin(&state, "curator", 2).await;
+    published(db).await;
+    let edited = admin
+        .post(
+            "/api/assets/update",
+            &fields(ID, &[("tags", "city, neon, featured")]),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text());
+    assert_eq!(tag_count(db, "featured").await, 1);
+    assert_eq!(
+        admin.get(&format!("/api/asset?id={ID}")).await.json()["tags"],
+        serde_json::json!(["city", "featured", "neon"])
+    );
+}
+
+on_both_backends!(
+    an_owner_fixes_a_title_and_a_tag_and_hides_a_picture,
+    an_admin_may_edit_anyones_picture,
+);
