@@ -5,7 +5,6 @@
 
 mod common;
 
-use app::model::{MediaType, Visibility};
 use app::store::NewAsset;
 use axum::http::{header, StatusCode};
 use common::{member, Browser, TestDb, FIREFOX};
@@ -22,27 +21,11 @@ async fn published(db: &TestDb) {
         .expect("alice")
         .id;
     let asset = NewAsset {
-        public_id: ID.into(),
-        owner,
         title: "Neon aley".into(),
         prompt: "a neon alley at night, rain".into(),
         model: Some("sdxl".into()),
-        media_type: MediaType::Image,
-        file: None,
-        thumb: None,
-        width: Some(512),
-        height: Some(512),
-        duration_ms: None,
         tags: vec!["city".into(), "neon".into()],
-        created_at: chrono::Utc::now(),
-        negative_prompt: String::new(),
-        visibility: Visibility::Public,
-        original_filename: None,
-        preview: None,
-        generation: None,
-        raw_metadata: None,
-        metadata_dropped: None,
-        parser_version: 0,
+        ..common::bare_asset(ID, owner, chrono::Utc::now())
     };
     db.store.insert_assets(&[asset]).await.expect("insert");
 }

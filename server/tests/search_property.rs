@@ -101,29 +101,7 @@ fn public_id(n: usize) -> String {
 
 /// A public image with no files, no text and no tags (the fields a story sets come first).
 fn draft(public_id: String, owner: UserId, created_at: DateTime<Utc>) -> NewAsset {
-    NewAsset {
-        public_id,
-        owner,
-        title: String::new(),
-        prompt: String::new(),
-        model: None,
-        media_type: MediaType::Image,
-        file: None,
-        thumb: None,
-        width: Some(512),
-        height: Some(512),
-        duration_ms: None,
-        tags: Vec::new(),
-        created_at,
-        negative_prompt: String::new(),
-        visibility: Visibility::Public,
-        original_filename: None,
-        preview: None,
-        generation: None,
-        raw_metadata: None,
-        metadata_dropped: None,
-        parser_version: 0,
-    }
+    common::bare_asset(&public_id, owner, created_at)
 }
 
 /// Users and assets, inserted in several batches: some creation times repeat within a

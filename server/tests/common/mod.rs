@@ -240,6 +240,38 @@ pub async fn processed(browser: &mut Browser, asset_id: &str) -> serde_json::Val
     panic!("the processing job of {asset_id} did not end in 10 s");
 }
 
+/// A 512 × 512 image asset with nothing but its id, owner and time: no file, texts, tags
+/// or metadata (a test sets what its story needs over it).
+pub fn bare_asset(
+    public_id: &str,
+    owner: app::store::UserId,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> app::store::NewAsset {
+    app::store::NewAsset {
+        public_id: public_id.to_string(),
+        owner,
+        title: String::new(),
+        prompt: String::new(),
+        model: None,
+        media_type: app::model::MediaType::Image,
+        file: None,
+        thumb: None,
+        width: Some(512),
+        height: Some(512),
+        duration_ms: None,
+        tags: Vec::new(),
+        created_at,
+        negative_prompt: String::new(),
+        visibility: app::model::Visibility::Public,
+        original_filename: None,
+        preview: None,
+        generation: None,
+        raw_metadata: None,
+        metadata_dropped: None,
+        parser_version: 0,
+    }
+}
+
 /// A password every test account may use (long enough, not a common one).
 pub const PASSWORD: &str = "violet tractor sings";
 
