@@ -17,10 +17,11 @@ pub enum Feature {
     AssetViewed,
     Search,
     Download,
+    AssetEdited,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 9] = [
+    pub const ALL: [Feature; 10] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -30,6 +31,7 @@ impl Feature {
         Feature::AssetViewed,
         Feature::Search,
         Feature::Download,
+        Feature::AssetEdited,
     ];
 
     /// The name stored in the database and used in the API.
@@ -44,6 +46,7 @@ impl Feature {
             Feature::AssetViewed => "asset_viewed",
             Feature::Search => "search",
             Feature::Download => "download",
+            Feature::AssetEdited => "asset_edited",
         }
     }
 
@@ -63,6 +66,7 @@ impl Feature {
             Feature::AssetViewed => "Asset views",
             Feature::Search => "Searches",
             Feature::Download => "Downloads",
+            Feature::AssetEdited => "Edits",
         }
     }
 }

@@ -17,6 +17,7 @@ const FEATURES = [
   'asset_viewed',
   'search',
   'download',
+  'asset_edited',
 ];
 
 /** A small real PNG, different for each `seed` (so no two tests share its bytes). */
@@ -114,6 +115,7 @@ test.describe('usage statistics', () => {
       asset_viewed: 1,
       search: 1,
       download: 1,
+      asset_edited: 0,
     };
     // Events are stored in batches a moment later.
     await expect
@@ -183,7 +185,7 @@ test.describe('usage statistics', () => {
     const page = await adminPage(browser, false);
     await page.goto('/admin/usage?range=7d');
     await expect(page.getByRole('heading', { name: 'By feature' })).toBeVisible();
-    await expect(page.locator('table.usage').first().locator('tbody tr')).toHaveCount(9);
+    await expect(page.locator('table.usage').first().locator('tbody tr')).toHaveCount(FEATURES.length);
     // The admin logged in, so she is among the people.
     const people = page.locator('table.usage.wide tbody tr');
     await expect(people.filter({ hasText: ADMIN })).toHaveCount(1);

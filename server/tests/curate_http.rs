@@ -199,6 +199,23 @@ async fn an_admin_may_edit_anyones_picture(db: &TestDb) {
         admin.get(&format!("/api/asset?id={ID}")).await.json()["tags"],
         serde_json::json!(["city", "featured", "neon"])
     );
+    // Each edit is a usage event the admin sees.
+    state.usage.flush().await;
+    let usage = admin.get("/api/stats/usage?range=7d").await.json();
+    let edits = usage["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|s| s["feature"] == "asset_edited")
+        .map(|s| {
+            s["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter_map(serde_json::Value::as_u64)
+                .sum::<u64>()
+        });
+    assert_eq!(edits, Some(1));
 }
 
 on_both_backends!(

@@ -52,6 +52,7 @@ pub async fn update_asset(
         {
             return Err(not_found());
         }
+        super::ssr::record(crate::stats::Feature::AssetEdited, Some(user.id), &id);
         leptos_axum::redirect(&format!("/a/{}", crate::model::percent_encode(&id, false)));
         Ok(())
     })
