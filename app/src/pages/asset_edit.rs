@@ -22,8 +22,17 @@ pub fn EditForm(asset: AssetDetail, update: ServerAction<UpdateAsset>) -> impl I
     };
     let suggestions = RwSignal::new(Vec::<String>::new());
     let private = s.visibility == Visibility::Private;
+    // Saved: the form folds away (the page keeps its elements when it shows the new values).
+    let details = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move || {
+        if update.value().get().is_some_and(|saved| saved.is_ok()) {
+            if let Some(details) = details.get_untracked() {
+                details.set_open(false);
+            }
+        }
+    });
     view! {
-        <details class="edit-asset" open=move || update.value().get().is_some_and(|r| r.is_err())>
+        <details class="edit-asset" node_ref=details open=move || update.value().get().is_some_and(|r| r.is_err())>
             <summary>"Edit…"</summary>
             <ActionForm action=update attr:class="edit-form">
                 <input type="hidden" name="id" value=s.id.clone()/>
