@@ -20,6 +20,7 @@ bench:
 	cargo bench -p server --bench upload
 	cargo bench -p server --bench search
 	cargo bench -p server --bench stats
+	cargo bench -p server --bench migrate
 
 ## The single self-contained binary: target/release/atelier
 release: setup

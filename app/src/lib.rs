@@ -41,7 +41,7 @@ use leptos_router::{
 use components::{provide_auth, SiteHeader};
 use pages::{
     AccountPage, AdminUsagePage, AssetPage, GalleryPage, LoginPage, NotFound, ProfilePage,
-    RegisterPage, StatsPage, TagPage, UploadPage,
+    RegisterPage, StatsPage, TagPage, TrashPage, UploadPage,
 };
 
 /// The root component, rendered on the server and hydrated in the browser.
@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/upload") view=UploadPage ssr=SsrMode::Async/>
+                    <Route path=path!("/trash") view=TrashPage ssr=SsrMode::Async/>
                     <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/usage") view=AdminUsagePage ssr=SsrMode::Async/>
                 </Routes>

@@ -76,6 +76,38 @@ pub struct AssetPage {
     pub next_cursor: Option<String>,
 }
 
+/// Assets a page of `/trash` shows at most ([`TrashPage`]).
+pub const TRASH_PAGE: u32 = 60;
+
+/// One asset in its owner's trash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrashItem {
+    pub asset: AssetSummary,
+    pub trashed_at: DateTime<Utc>,
+    /// When the background purge deletes it for good (`trash_days` after it was trashed).
+    pub purge_at: DateTime<Utc>,
+}
+
+/// A page of one's trash, most recently trashed first (`GET /api/trash`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrashPage {
+    pub items: Vec<TrashItem>,
+    pub next_cursor: Option<String>,
+    /// Days a trashed asset is kept (the `trash_days` setting).
+    pub trash_days: u32,
+}
+
+/// What emptying the trash did (`POST /api/trash/empty`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptiedTrash {
+    pub purged: u32,
+    /// Still in the trash: more than one request deletes ([`crate::model::EMPTY_TRASH_MAX`]).
+    pub remaining: u32,
+}
+
+/// Assets one "Empty trash" deletes at most; the rest wait for the next one.
+pub const EMPTY_TRASH_MAX: u32 = 1_000;
+
 /// How the results of a search divide up (`GET /api/facets`), counted over its newest
 /// [`FACET_SAMPLE`] matches so that the count stays cheap at any size.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,10 +143,12 @@ pub const FACET_MODELS: u32 = 5;
 pub struct Profile {
     pub username: String,
     pub member_since: DateTime<Utc>,
-    /// Images and videos the viewer can see: public ones, and private ones too on one's own
-    /// profile.
+    /// Images and videos the viewer can see listed: public ones, and unlisted and private
+    /// ones too on one's own profile.
     pub images: u64,
     pub videos: u64,
+    /// How many of those are unlisted; only on one's own profile.
+    pub unlisted: Option<u64>,
     /// How many of those are private; only on one's own profile.
     pub private: Option<u64>,
     /// The profile is the viewer's own.
@@ -297,14 +331,25 @@ pub enum Visibility {
     /// Everyone, in the gallery and on the owner's profile.
     #[default]
     Public,
+    /// Anyone with its link; never listed, searched, counted in public facets or
+    /// suggested (only its owner's own listings show it).
+    Unlisted,
     /// Only the owner; everyone else gets the same `404` as for a missing id.
     Private,
 }
 
 impl Visibility {
+    /// Every visibility, in the order forms offer them.
+    pub const ALL: [Visibility; 3] = [
+        Visibility::Public,
+        Visibility::Unlisted,
+        Visibility::Private,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
             Visibility::Private => "private",
         }
     }
@@ -312,9 +357,29 @@ impl Visibility {
     pub fn parse(text: &str) -> Option<Visibility> {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "public" => Some(Visibility::Public),
+            "unlisted" => Some(Visibility::Unlisted),
             "private" => Some(Visibility::Private),
             _ => None,
         }
+    }
+
+    /// Why a form's value is not a visibility, naming the ones there are.
+    pub fn refusal(text: &str) -> String {
+        format!("visibility is public, unlisted or private, not “{text}”")
+    }
+
+    /// What a form's choice says, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Visibility::Public => "Public",
+            Visibility::Unlisted => "Unlisted (anyone with the link)",
+            Visibility::Private => "Only me",
+        }
+    }
+
+    /// Whether people other than its owner may open it by its link.
+    pub fn by_link(self) -> bool {
+        self != Visibility::Private
     }
 }
 

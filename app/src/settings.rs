@@ -99,8 +99,16 @@ pub const USAGE_RETENTION_DAYS: Setting = Setting {
     description: "days raw usage events are kept (1 to 3650); the daily rollups are kept forever",
 };
 
+pub const TRASH_DAYS: Setting = Setting {
+    key: "trash_days",
+    kind: Kind::Whole { min: 1, max: 3650 },
+    default: "30",
+    description: "days a deleted asset stays in its owner's trash (1 to 3650) before it is \
+                  purged for good, freeing its storage",
+};
+
 /// Every runtime setting, in the order they are listed.
-pub const ALL: [Setting; 9] = [
+pub const ALL: [Setting; 10] = [
     REGISTRATION_MODE,
     UPLOAD_QUOTA,
     MAX_IMAGE_SIZE,
@@ -110,6 +118,7 @@ pub const ALL: [Setting; 9] = [
     MIN_FREE_DISK,
     USAGE_TRACKING,
     USAGE_RETENTION_DAYS,
+    TRASH_DAYS,
 ];
 
 /// The setting with this key; the error names the known ones.
@@ -166,6 +175,7 @@ pub struct Settings {
     pub min_free_disk: u64,
     pub usage_tracking: bool,
     pub usage_retention_days: u32,
+    pub trash_days: u32,
 }
 
 impl Default for Settings {
@@ -199,6 +209,7 @@ impl Settings {
             min_free_disk: size(&MIN_FREE_DISK),
             usage_tracking: value(&USAGE_TRACKING) == "on",
             usage_retention_days: whole(&USAGE_RETENTION_DAYS),
+            trash_days: whole(&TRASH_DAYS),
         }
     }
 

@@ -18,10 +18,13 @@ pub enum Feature {
     Search,
     Download,
     AssetEdited,
+    AssetTrashed,
+    AssetRestored,
+    AssetPurged,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 10] = [
+    pub const ALL: [Feature; 13] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -32,6 +35,9 @@ impl Feature {
         Feature::Search,
         Feature::Download,
         Feature::AssetEdited,
+        Feature::AssetTrashed,
+        Feature::AssetRestored,
+        Feature::AssetPurged,
     ];
 
     /// The name stored in the database and used in the API.
@@ -47,6 +53,9 @@ impl Feature {
             Feature::Search => "search",
             Feature::Download => "download",
             Feature::AssetEdited => "asset_edited",
+            Feature::AssetTrashed => "asset_trashed",
+            Feature::AssetRestored => "asset_restored",
+            Feature::AssetPurged => "asset_purged",
         }
     }
 
@@ -67,6 +76,9 @@ impl Feature {
             Feature::Search => "Searches",
             Feature::Download => "Downloads",
             Feature::AssetEdited => "Edits",
+            Feature::AssetTrashed => "Moved to trash",
+            Feature::AssetRestored => "Restored",
+            Feature::AssetPurged => "Deleted for good",
         }
     }
 }

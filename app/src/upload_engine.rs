@@ -36,12 +36,17 @@ pub trait Uploads: Send + Sync + 'static {
     /// Runs an asset's failed processing job again.
     async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError>;
 
-    /// Deletes an asset of `user`'s (anyone's when `any_owner`) and the stored files
-    /// nothing else names. `false` when there was no such asset of theirs.
-    async fn delete_asset(
+    /// Deletes an asset in the trash of `user`'s (anyone's when `any_owner`) for good, and
+    /// the stored files nothing else names. `false` when there was no such asset in the
+    /// trash.
+    async fn purge_asset(
         &self,
         user: &User,
         asset_id: &str,
         any_owner: bool,
     ) -> Result<bool, ApiError>;
+
+    /// Deletes what is in `user`'s trash for good, up to
+    /// [`crate::model::EMPTY_TRASH_MAX`] assets.
+    async fn empty_trash(&self, user: &User) -> Result<crate::model::EmptiedTrash, ApiError>;
 }

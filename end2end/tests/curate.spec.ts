@@ -1,28 +1,13 @@
 import { test, expect, type Browser } from '@playwright/test';
 
-import { a1111Png, hydrated, logIn, register, uniqueName, watch } from './helpers';
+import { hydrated, logIn, publishPlain, uniqueName, watch } from './helpers';
 
-/** Registers `username` and publishes one picture through the plain upload form (in a
- * context of its own, without JavaScript); answers the asset page's path. */
+/** Registers `username` and publishes one picture, private (out of the gallery, which other
+ * stories read); answers the asset page's path. */
 async function publish(browser: Browser, baseURL: string, username: string): Promise<string> {
-  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
-  const page = await context.newPage();
-  await register(page, username);
-  await expect(page).toHaveURL('/');
-  await page.goto('/upload');
-  await page.getByLabel('Title').fill('Neon aley');
-  await page.getByLabel('Tags').fill('neon, city');
-  // Out of the gallery, which other stories read.
-  await page.getByLabel('Visibility').selectOption('private');
-  await page.locator('#plain-file').setInputFiles({
-    name: 'alley.png',
-    mimeType: 'image/png',
-    buffer: a1111Png(48, 32),
-  });
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await expect(page).toHaveURL(/\/a\/[A-Za-z0-9]{12}$/);
-  const path = new URL(page.url()).pathname;
-  await context.close();
+  const [path] = await publishPlain(browser, baseURL, username, [
+    { title: 'Neon aley', tags: 'neon, city', visibility: 'private' },
+  ]);
   return path;
 }
 

@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
 import { crc32, deflateSync } from 'node:zlib';
 
 export const PASSWORD = 'violet tractor sings';
@@ -93,4 +93,35 @@ export function a1111Png(width: number, height: number): Buffer {
     pngChunk('IDAT', deflateSync(Buffer.concat(rows))),
     pngChunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** Registers `username` and publishes `pictures` through the plain upload form, in a context
+ * of its own without JavaScript; answers each asset page's path, in order. */
+export async function publishPlain(
+  browser: Browser,
+  baseURL: string,
+  username: string,
+  pictures: { title: string; tags?: string; visibility?: 'public' | 'unlisted' | 'private' }[],
+): Promise<string[]> {
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const page = await context.newPage();
+  await register(page, username);
+  await expect(page).toHaveURL('/');
+  const paths = [];
+  for (const [n, picture] of pictures.entries()) {
+    await page.goto('/upload');
+    await page.getByLabel('Title').fill(picture.title);
+    await page.getByLabel('Tags').fill(picture.tags ?? '');
+    await page.getByLabel('Visibility').selectOption(picture.visibility ?? 'public');
+    await page.locator('#plain-file').setInputFiles({
+      name: `picture-${n}.png`,
+      mimeType: 'image/png',
+      buffer: a1111Png(48 + n, 32),
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await expect(page).toHaveURL(/\/a\/[A-Za-z0-9]{12}$/);
+    paths.push(new URL(page.url()).pathname);
+  }
+  await context.close();
+  return paths;
 }

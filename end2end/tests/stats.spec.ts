@@ -18,6 +18,9 @@ const FEATURES = [
   'search',
   'download',
   'asset_edited',
+  'asset_trashed',
+  'asset_restored',
+  'asset_purged',
 ];
 
 /** A small real PNG, different for each `seed` (so no two tests share its bytes). */
@@ -116,6 +119,9 @@ test.describe('usage statistics', () => {
       search: 1,
       download: 1,
       asset_edited: 0,
+      asset_trashed: 0,
+      asset_restored: 0,
+      asset_purged: 0,
     };
     // Events are stored in batches a moment later.
     await expect
@@ -229,9 +235,12 @@ test.describe('deleting an asset', () => {
       const id = await scriptUpload(page, 'Soon gone', png(javaScriptEnabled ? 7 : 11));
       await page.goto(`/a/${id}`);
       if (javaScriptEnabled) await hydrated(page);
-      await page.getByText('Delete…').click();
-      await page.getByRole('button', { name: 'Delete permanently' }).click();
-      await expect(page).toHaveURL(`/u/${name}`);
+      await page.getByRole('button', { name: 'Delete', exact: true }).click();
+      // Into the trash first; from there, for good.
+      await expect(page).toHaveURL('/trash');
+      await page.getByRole('button', { name: 'Delete Soon gone permanently' }).click();
+      await expect(page.getByText('Your trash is empty.')).toBeVisible();
+      await page.goto(`/u/${name}`);
       await expect(page.locator('.asset-count')).toHaveText('0 assets');
       expect((await page.request.get(`/api/asset?id=${id}`)).status()).toBe(404);
       expect((await page.request.get(`/media/${id}/original`)).status()).toBe(404);
@@ -249,8 +258,8 @@ test.describe('deleting an asset', () => {
     const visitor = await browser.newPage();
     await visitor.goto(`/a/${id}`);
     await expect(visitor.getByRole('heading', { level: 1 })).toHaveText('Mine to keep');
-    await expect(visitor.getByText('Delete…')).toHaveCount(0);
-    const refused = await visitor.request.post('/api/assets/delete', { form: { id: id! } });
+    await expect(visitor.getByRole('button', { name: 'Delete', exact: true })).toHaveCount(0);
+    const refused = await visitor.request.post('/api/assets/trash', { form: { id: id! } });
     expect(refused.status()).toBe(401);
     await visitor.close();
   });

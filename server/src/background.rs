@@ -1,7 +1,7 @@
 //! Every task the server runs beside its requests, started and stopped in one place: the
 //! processing workers, the usage writer, and the periodic upkeep (the upload and session
-//! sweepers, following the usage settings and pruning old events, tidying the full-text
-//! index, pruning the rate limiters). Building the server's state starts nothing; `atelier serve` calls
+//! sweepers, the trash purge, following the usage settings and pruning old events, tidying
+//! the full-text index, pruning the rate limiters). Building the server's state starts nothing; `atelier serve` calls
 //! [`Background::start`] once the state is built and [`Background::stop`] once the last
 //! request is answered.
 
@@ -25,6 +25,8 @@ pub const FILE_WALK_ROUNDS: u64 = 24;
 /// How often expired sessions are deleted (they are refused anyway; this keeps the table
 /// small).
 pub const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often assets past their time in the trash (`trash_days`) are purged.
+pub const TRASH_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How often the full-text index is merged back into one piece when uploads split it up.
 pub const INDEX_TIDY_EVERY: Duration = Duration::from_secs(3600);
 /// How often the usage settings are read again: the CLI may change them while the server
@@ -150,6 +152,19 @@ impl Background {
                 let deleted = store.delete_expired_sessions(Utc::now()).await?;
                 Ok::<_, app::store::StoreError>(
                     (deleted > 0).then(|| format!("{deleted} expired sessions deleted")),
+                )
+            }
+        });
+
+        let (store, files) = (state.store.clone(), state.files.clone());
+        self.every("trash purge", TRASH_PURGE_EVERY, move |_| {
+            let (store, files) = (store.clone(), files.clone());
+            async move {
+                let purged =
+                    crate::assets::purge_expired(store.as_ref(), &files, Utc::now()).await?;
+                Ok::<_, app::error::ApiError>(
+                    (purged > 0)
+                        .then(|| format!("{purged} assets purged after their time in the trash")),
                 )
             }
         });

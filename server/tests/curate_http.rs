@@ -7,7 +7,7 @@ mod common;
 
 use app::store::NewAsset;
 use axum::http::{header, StatusCode};
-use common::{member, Browser, TestDb, FIREFOX};
+use common::{found, member, tag_count, Browser, TestDb, FIREFOX};
 
 const ID: &str = "Aneonalley01";
 
@@ -47,29 +47,6 @@ fn fields<'a>(id: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a 
         }
     }
     form
-}
-
-/// The ids a search finds for `browser`.
-async fn found(browser: &mut Browser, query: &str) -> Vec<String> {
-    let reply = browser.get(&format!("/api/assets?{query}")).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    reply.json()["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|item| item["id"].as_str().map(str::to_string))
-        .collect()
-}
-
-/// How many assets carry `tag`, as the tag list counts them.
-async fn tag_count(db: &TestDb, tag: &str) -> u64 {
-    db.store
-        .top_tags(100)
-        .await
-        .expect("tags")
-        .into_iter()
-        .find(|t| t.name == tag)
-        .map_or(0, |t| t.count)
 }
 
 async fn an_owner_fixes_a_title_and_a_tag_and_hides_a_picture(db: &TestDb) {
@@ -140,7 +117,10 @@ async fn an_owner_fixes_a_title_and_a_tag_and_hides_a_picture(db: &TestDb) {
     for (changes, words) in [
         (vec![("title", "  ")], "title may not be empty"),
         (vec![("tags", too_many.as_str())], "at most 32 tags"),
-        (vec![("visibility", "everyone")], "public or private"),
+        (
+            vec![("visibility", "everyone")],
+            "public, unlisted or private",
+        ),
     ] {
         let refused = alice
             .post("/api/assets/update", &fields(ID, &changes))

@@ -185,12 +185,66 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
         ASSETS,
         "every asset has its own creation time"
     );
-    edit_some(store, rng, &mut known).await;
+    edit_and_trash_some(store, rng, &mut known).await;
     known
 }
 
+/// Whether the `n`th asset goes to the trash (and stays there, or is purged from it, when
+/// [`kept_in_trash`]); never one that is edited.
+fn trashed(n: usize) -> bool {
+    n % 4 != 1 && (n % 6 == 2 || n % 6 == 3)
+}
+
+fn kept_in_trash(n: usize) -> bool {
+    trashed(n) && n % 6 == 2
+}
+
+/// A quarter of the assets edited by their owners while others go to the trash, all at
+/// once: new texts, model, tags and visibility. Then, again all at once, some of the
+/// trashed come back and some are purged. The searches below must find the edited as they
+/// are now, the restored as they were, and nothing in the trash or purged (which leave
+/// `known`).
+async fn edit_and_trash_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut Vec<Known>) {
+    let trash: Vec<(String, UserId)> = known
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| trashed(*n))
+        .map(|(_, k)| (k.id.clone(), k.owner))
+        .collect();
+    let moves = trash
+        .iter()
+        .map(|(id, owner)| store.trash_asset(id, *owner, false, start() + Duration::days(400)));
+    let (trashed_all, ()) = futures::future::join(
+        futures::future::join_all(moves),
+        edit_some(store, rng, known),
+    )
+    .await;
+    assert!(trashed_all.into_iter().all(|t| t.expect("trash")));
+    let mut back = Vec::new();
+    let mut purges = Vec::new();
+    for (n, k) in known.iter().enumerate() {
+        if trashed(n) && !kept_in_trash(n) {
+            back.push(store.restore_asset(&k.id, k.owner, false));
+        } else if kept_in_trash(n) && n % 12 == 2 {
+            purges.push(store.purge_asset(&k.id, k.owner, false));
+        }
+    }
+    let (restored, purged) = futures::future::join(
+        futures::future::join_all(back),
+        futures::future::join_all(purges),
+    )
+    .await;
+    assert!(restored.into_iter().all(|r| r.expect("restore")));
+    assert!(purged.into_iter().all(|p| p.expect("purge").is_some()));
+    let mut n = 0;
+    known.retain(|_| {
+        n += 1;
+        !kept_in_trash(n - 1)
+    });
+}
+
 /// A quarter of the assets edited by their owners, all at once: new texts, model, tags and
-/// visibility. The searches below must find them as they are now.
+/// visibility (private or unlisted now and then).
 async fn edit_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut [Known]) {
     let mut edits = Vec::new();
     for (n, asset) in known.iter_mut().enumerate() {
@@ -205,10 +259,10 @@ async fn edit_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut [Known])
             negative_prompt: text(rng, 0..=2),
             model: MODELS.choose(rng).expect("model").map(str::to_string),
             tags: normalize_tags(tags),
-            visibility: if rng.gen_bool(0.3) {
-                Visibility::Private
-            } else {
-                Visibility::Public
+            visibility: match rng.gen_range(0..10) {
+                0..2 => Visibility::Private,
+                2..4 => Visibility::Unlisted,
+                _ => Visibility::Public,
             },
         };
         asset.tokens = text_tokens(&format!("{} {}", edit.title, edit.prompt));

@@ -157,6 +157,9 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
         ("search", (2, 0)),
         ("download", (1, 0)),
         ("asset_edited", (0, 0)),
+        ("asset_trashed", (0, 0)),
+        ("asset_restored", (0, 0)),
+        ("asset_purged", (0, 0)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -176,10 +179,10 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
     assert_eq!(people, ["ada", "curator"]);
     let ada_row = &usage["users"][0];
     // register, login, logout, upload_started, upload_finished, upload_failed, asset_viewed,
-    // search, download, asset_edited
+    // search, download, asset_edited, asset_trashed, asset_restored, asset_purged
     assert_eq!(
         ada_row["events"],
-        serde_json::json!([1, 1, 1, 2, 1, 1, 0, 0, 0, 0])
+        serde_json::json!([1, 1, 1, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0])
     );
     assert_eq!(ada_row["assets"], 1);
     assert_eq!(ada_row["views_received"], 2);
@@ -209,11 +212,12 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
     assert_eq!(
         lines[0],
         "username,register,login,logout,upload_started,upload_finished,upload_failed,\
-         asset_viewed,search,download,asset_edited,events,active_days,assets,views_received,\
+         asset_viewed,search,download,asset_edited,asset_trashed,asset_restored,asset_purged,\
+         events,active_days,assets,views_received,\
          storage_bytes"
     );
     assert!(
-        lines[1].starts_with("ada,1,1,1,2,1,1,0,0,0,0,7,1,1,2,"),
+        lines[1].starts_with("ada,1,1,1,2,1,1,0,0,0,0,0,0,0,7,1,1,2,"),
         "{}",
         lines[1]
     );
@@ -369,21 +373,30 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
 
     // Bob cannot delete Ada's: the same 404 as a missing one.
     let refused = bo
-        .post("/api/assets/delete", &[("id", first.as_str())])
+        .post("/api/assets/trash", &[("id", first.as_str())])
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     assert_eq!(
         refused.json()["message"],
         format!("no asset of yours has the id “{first}”")
     );
-    let deleted = ada
-        .post("/api/assets/delete", &[("id", first.as_str())])
+    let trashed = ada
+        .post("/api/assets/trash", &[("id", first.as_str())])
         .await;
-    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    assert_eq!(trashed.status, StatusCode::OK, "{}", trashed.text());
     assert_eq!(
         ada.get(&format!("/api/asset?id={first}")).await.status,
         StatusCode::NOT_FOUND
     );
+    // In the trash it is still charged; purged, it is not.
+    assert_eq!(
+        used(&mut ada, "ada").await,
+        Some(2 * common::charged(&bytes) + stills_first + stills_second)
+    );
+    let purged = ada
+        .post("/api/assets/purge", &[("id", first.as_str())])
+        .await;
+    assert_eq!(purged.status, StatusCode::OK, "{}", purged.text());
     assert_eq!(
         used(&mut ada, "ada").await,
         Some(common::charged(&bytes) + stills_second)
@@ -394,36 +407,36 @@ async fn an_owner_deletes_an_asset_and_gets_its_storage_back(db: &TestDb) {
         StatusCode::OK
     );
     // An admin may delete anyone's; the last holder of the bytes takes the file with it.
-    let stored = files_under(db.dir.path());
+    let stored = common::stored_files(db);
     for id in [&second, &third] {
-        let reply = admin
-            .post("/api/assets/delete", &[("id", id.as_str())])
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        for path in ["/api/assets/trash", "/api/assets/purge"] {
+            let reply = admin.post(path, &[("id", id.as_str())]).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+        }
     }
     assert_eq!(used(&mut ada, "ada").await, Some(0));
-    assert!(files_under(db.dir.path()).is_empty(), "was {stored:?}");
+    assert!(common::stored_files(db).is_empty(), "was {stored:?}");
     let totals = admin.get("/api/stats").await.json();
     assert_eq!(totals["assets"], 0);
     assert_eq!(totals["creators"], 0);
     assert_eq!(totals["storage_bytes"], 0);
     // Again: gone.
     let again = admin
-        .post("/api/assets/delete", &[("id", third.as_str())])
+        .post("/api/assets/purge", &[("id", third.as_str())])
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 
-    // Without JavaScript the form sends the owner on to their profile.
+    // Without JavaScript the form sends the owner on to their trash.
     let kept = publish(&mut ada, &bytes, "Kept a moment").await;
     let form = ada
         .submit(
             &format!("/a/{kept}"),
-            "/api/assets/delete",
+            "/api/assets/trash",
             &[("id", kept.as_str())],
         )
         .await;
     assert_eq!(form.status, StatusCode::FOUND, "{}", form.text());
-    assert_eq!(form.header(header::LOCATION), "/u/ada");
+    assert_eq!(form.header(header::LOCATION), "/trash");
 }
 
 /// Uploads and publishes `bytes`; the new asset's id.
@@ -447,23 +460,6 @@ async fn used(browser: &mut Browser, name: &str) -> Option<u64> {
         .await
         .json()["storage"]["used"]
         .as_u64()
-}
-
-/// Every stored file under the data directory's `files/`.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&dir.join("files"), &mut out);
-    out
 }
 
 on_both_backends!(

@@ -143,9 +143,11 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
     }
     let users = Arc::new(Mutex::new(users));
     let live: Arc<Mutex<Vec<String>>> = Arc::default();
+    let trashed: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let (store, users, live) = (store.clone(), users.clone(), live.clone());
+        let (store, users) = (store.clone(), users.clone());
+        let (live, trashed) = (live.clone(), trashed.clone());
         writers.push(tokio::spawn(async move {
             let mut rng = ChaCha8Rng::seed_from_u64(w as u64);
             let mut lost = 0u32;
@@ -237,24 +239,39 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
                         None => Ok(()),
                     }
                 } else if roll < 95 {
-                    let victim = {
-                        let mut live = live.lock().expect("live");
-                        if live.is_empty() {
-                            None
-                        } else {
-                            let at = rng.gen_range(0..live.len());
-                            // Now and then left in the list: two writers delete it at once.
-                            Some(if rng.gen_bool(0.9) {
-                                live.swap_remove(at)
-                            } else {
-                                live[at].clone()
-                            })
-                        }
+                    // Into the trash (80%), back out of it (10%) or purged from it (10%);
+                    // now and then an id is left in its list, so that two writers move
+                    // or purge the same asset at once.
+                    let kind = rng.gen_range(0..10);
+                    let (from, to) = match kind {
+                        0..8 => (&live, Some(&trashed)),
+                        8 => (&trashed, Some(&live)),
+                        _ => (&trashed, None),
                     };
-                    match victim {
-                        Some(victim) => store.delete_asset(&victim, owner, true).await.map(drop),
-                        None => Ok(()),
+                    let picked = {
+                        let mut from = from.lock().expect("list");
+                        (!from.is_empty()).then(|| {
+                            let at = rng.gen_range(0..from.len());
+                            if rng.gen_bool(0.9) {
+                                from.swap_remove(at)
+                            } else {
+                                from[at].clone()
+                            }
+                        })
+                    };
+                    let Some(picked) = picked else { continue };
+                    let done = match kind {
+                        0..8 => store.trash_asset(&picked, owner, true, start()).await,
+                        8 => store.restore_asset(&picked, owner, true).await,
+                        _ => store
+                            .purge_asset(&picked, owner, true)
+                            .await
+                            .map(|freed| freed.is_some()),
+                    };
+                    if let (Ok(true), Some(to)) = (&done, to) {
+                        to.lock().expect("list").push(picked);
                     }
+                    done.map(drop)
                 } else {
                     let user = store
                         .create_user(&NewUser {
@@ -302,7 +319,8 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
     let counted_users = raw
         .pairs(
             "SELECT CAST(u.id AS TEXT) || ':' ||
-                    CAST((SELECT COUNT(*) FROM assets a WHERE a.owner_id = u.id) AS TEXT),
+                    CAST((SELECT COUNT(*) FROM assets a
+                           WHERE a.owner_id = u.id AND a.trashed_at IS NULL) AS TEXT),
                     CAST((SELECT COALESCE(SUM(
                                      COALESCE((SELECT byte_size FROM files WHERE id = a.file_id), 0)
                                    + COALESCE((SELECT byte_size FROM files WHERE id = a.thumb_file_id), 0)
@@ -325,6 +343,8 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
     let counted_tags = raw
         .pairs(
             "SELECT t.name, COUNT(*) FROM asset_tags x JOIN tags t ON t.id = x.tag_id
+               JOIN assets a ON a.id = x.asset_id
+              WHERE a.trashed_at IS NULL
               GROUP BY t.name",
         )
         .await;
@@ -339,7 +359,8 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
     let counted_models = raw
         .pairs(
             "SELECT lower(model), COUNT(*) FROM assets
-              WHERE model IS NOT NULL AND model <> '' GROUP BY lower(model)",
+              WHERE model IS NOT NULL AND model <> '' AND trashed_at IS NULL
+              GROUP BY lower(model)",
         )
         .await;
     assert_eq!(top_models, counted_models);
@@ -355,7 +376,7 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
         .pairs(
             "SELECT CAST(owner_id AS TEXT) || ':' || CAST(media_type AS TEXT) || ':' || visibility,
                     COUNT(*)
-               FROM assets GROUP BY owner_id, media_type, visibility",
+               FROM assets WHERE trashed_at IS NULL GROUP BY owner_id, media_type, visibility",
         )
         .await;
     assert_eq!(kept_counts, counted_counts);
@@ -374,7 +395,7 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
     raw.close().await;
 }
 
-async fn a_deleted_asset_frees_its_owners_quota_and_only_unshared_files(db: &TestDb) {
+async fn a_trashed_asset_stays_charged_and_a_purged_one_frees_only_unshared_files(db: &TestDb) {
     let store = db.store.as_ref();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let ada = create(store, "ada").await;
@@ -399,30 +420,61 @@ async fn a_deleted_asset_frees_its_owners_quota_and_only_unshared_files(db: &Tes
         file(1).byte_size + file(2).byte_size
     );
 
-    // Bo cannot delete Ada's asset; an admin (any_owner) can.
+    // Bo cannot trash Ada's asset; an admin (any_owner) can. In the trash it is counted
+    // nowhere, but still charged; out of it, nothing can purge it.
+    let now = start();
+    assert!(!store
+        .trash_asset("A00000000001", bo, false, now)
+        .await
+        .expect("trash"));
     assert_eq!(
         store
-            .delete_asset("A00000000001", bo, false)
+            .purge_asset("A00000000001", bo, true)
             .await
-            .expect("delete"),
+            .expect("purge"),
+        None,
+        "not in the trash"
+    );
+    assert!(store
+        .trash_asset("A00000000001", bo, true, now)
+        .await
+        .expect("trash"));
+    let trashed = store.site_totals().await.expect("totals");
+    assert_eq!((trashed.assets, trashed.creators), (2, 2));
+    assert_eq!(trashed, store.count_site_totals().await.expect("recount"));
+    assert_eq!(
+        store.storage_used(ada).await.expect("used"),
+        file(1).byte_size + file(2).byte_size
+    );
+    // Bo cannot purge it from Ada's trash either; an admin can.
+    assert_eq!(
+        store
+            .purge_asset("A00000000001", bo, false)
+            .await
+            .expect("purge"),
         None
     );
     let freed = store
-        .delete_asset("A00000000001", bo, true)
+        .purge_asset("A00000000001", bo, true)
         .await
-        .expect("delete")
-        .expect("deleted");
+        .expect("purge")
+        .expect("purged");
     assert!(freed.is_empty(), "Bo's asset still holds those bytes");
     assert_eq!(
         store.storage_used(ada).await.expect("used"),
         file(2).byte_size
     );
-    // Ada deletes her last one: she is no longer a creator, and its file goes.
-    let freed = store
-        .delete_asset("A00000000003", ada, false)
+    // Ada trashes her last one: she is no longer a creator; purged, its file goes.
+    assert!(store
+        .trash_asset("A00000000003", ada, false, now)
         .await
-        .expect("delete")
-        .expect("deleted");
+        .expect("trash"));
+    assert_eq!(store.site_totals().await.expect("totals").creators, 1);
+    let freed = store
+        .purge_asset("A00000000003", ada, false)
+        .await
+        .expect("purge")
+        .expect("purged");
     assert_eq!(
         freed.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>(),
         [file(2).sha256.as_str()]
@@ -432,10 +484,14 @@ async fn a_deleted_asset_frees_its_owners_quota_and_only_unshared_files(db: &Tes
     assert_eq!((after.assets, after.creators), (1, 1));
     assert_eq!(after.storage_bytes, file(1).byte_size);
     assert_eq!(after, store.count_site_totals().await.expect("recount"));
-    // Gone is gone.
+    // Gone is gone: nothing to restore or purge again.
+    assert!(!store
+        .restore_asset("A00000000003", ada, false)
+        .await
+        .expect("restore"));
     assert_eq!(
         store
-            .delete_asset("A00000000003", ada, false)
+            .purge_asset("A00000000003", ada, false)
             .await
             .expect("again"),
         None
@@ -620,6 +676,6 @@ async fn usage_rollups_equal_the_raw_events(db: &TestDb) {
 
 on_both_backends!(
     counters_equal_a_recount_after_concurrent_writes,
-    a_deleted_asset_frees_its_owners_quota_and_only_unshared_files,
+    a_trashed_asset_stays_charged_and_a_purged_one_frees_only_unshared_files,
     usage_rollups_equal_the_raw_events,
 );

@@ -40,9 +40,7 @@ pub async fn update_asset(
             model: (!model.is_empty()).then_some(model),
             tags: checked_tags(&tags)?,
             visibility: crate::model::Visibility::parse(&visibility).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "visibility is public or private, not “{visibility}”"
-                ))
+                ApiError::BadRequest(crate::model::Visibility::refusal(&visibility))
             })?,
         };
         let admin = user.role == crate::account::Role::Admin;

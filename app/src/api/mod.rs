@@ -3,12 +3,14 @@
 mod accounts;
 mod curate;
 pub mod stats;
+mod trash;
 mod uploads;
 
 pub use accounts::*;
 pub use curate::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
 pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
+pub use trash::*;
 pub use uploads::*;
 
 use leptos::prelude::*;
@@ -66,7 +68,7 @@ pub async fn list_assets(
         if page
             .items
             .iter()
-            .any(|a| a.visibility == crate::model::Visibility::Private)
+            .any(|a| a.visibility != crate::model::Visibility::Public)
         {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
@@ -131,8 +133,9 @@ pub async fn get_profile(username: String) -> Result<Profile, ApiError> {
             storage,
             username: record.username,
             member_since: record.created_at,
-            images: record.public_images + own(record.private_images),
-            videos: record.public_videos + own(record.private_videos),
+            images: record.public_images + own(record.unlisted_images + record.private_images),
+            videos: record.public_videos + own(record.unlisted_videos + record.private_videos),
+            unlisted: is_me.then_some(record.unlisted_images + record.unlisted_videos),
             private: is_me.then_some(record.private_images + record.private_videos),
             is_me,
         })
@@ -165,34 +168,10 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
             // Its owner's "views received" grows by this one, once per viewer and window.
             ssr::record_view(viewer.as_ref().map(|v| v.id), &asset.summary.id)?;
         }
-        if asset.can_delete || asset.summary.visibility == crate::model::Visibility::Private {
+        if asset.can_delete || asset.summary.visibility != crate::model::Visibility::Public {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
         Ok(asset)
-    })
-    .await
-}
-
-/// `POST /api/assets/delete` (`id`): deletes one of your assets (an admin: anyone's), its
-/// tags and jobs, and its files when no other asset holds the same bytes. Then sends a
-/// form without JavaScript to the owner's profile.
-#[server(name = DeleteAsset, prefix = "/api", endpoint = "assets/delete", input = server_fn::codec::PostUrl, output = Json)]
-pub async fn delete_asset(id: String) -> Result<(), ApiError> {
-    ssr::respond(async move {
-        let user = ssr::require_session().await?.user;
-        let not_found = || ApiError::NotFound(format!("no asset of yours has the id “{id}”"));
-        if !crate::ids::is_public_id(&id) {
-            return Err(not_found());
-        }
-        let admin = user.role == crate::account::Role::Admin;
-        if !ssr::uploads()?.delete_asset(&user, &id, admin).await? {
-            return Err(not_found());
-        }
-        leptos_axum::redirect(&format!(
-            "/u/{}",
-            crate::model::percent_encode(&user.username, false)
-        ));
-        Ok(())
     })
     .await
 }

@@ -71,9 +71,7 @@ pub async fn finish_upload(
         let session = super::ssr::require_session().await?;
         let visibility_text = visibility.unwrap_or_default();
         let visibility = crate::model::Visibility::parse(&visibility_text).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "visibility is public or private, not “{visibility_text}”"
-            ))
+            ApiError::BadRequest(crate::model::Visibility::refusal(&visibility_text))
         })?;
         let form = crate::upload::UploadForm {
             title: title.unwrap_or_default(),

@@ -32,8 +32,11 @@ pub fn AssetCard(
             .unwrap_or_else(|| "video".into());
         view! { <span class="badge">"▶ " {label}</span> }
     });
-    let private = (asset.visibility == Visibility::Private)
-        .then(|| view! { <span class="badge private">"Only me"</span> });
+    let private = match asset.visibility {
+        Visibility::Public => None,
+        Visibility::Unlisted => Some(view! { <span class="badge private">"Unlisted"</span> }),
+        Visibility::Private => Some(view! { <span class="badge private">"Only me"</span> }),
+    };
     let srcset = match (&asset.thumb_url, &asset.preview_url) {
         (Some(thumb), Some(preview)) if thumb != preview => {
             Some(format!("{thumb} 512w, {preview} 1024w"))

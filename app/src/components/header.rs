@@ -26,6 +26,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 view! {
                                     <a href="/upload">"Upload"</a>
                                     {stats}
+                                    <a href="/trash">"Trash"</a>
                                     <a href="/account" class="me" title="Your account">{me.username}</a>
                                     <ActionForm action=logout>
                                         <button type="submit" class="link-button">"Log out"</button>

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::asset_edit::EditForm;
 use super::notice::ErrorNotice;
-use crate::api::{get_asset, DeleteAsset, RetryJob, UpdateAsset};
+use crate::api::{get_asset, RetryJob, TrashAsset, UpdateAsset};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
 };
@@ -113,7 +113,11 @@ fn AssetView(
                 <p class="card-meta">
                     "by " <a class="owner" href=format!("/u/{}", percent_encode(&s.owner, false))>{s.owner.clone()}</a> " · "
                     <time datetime=s.created_at.to_rfc3339()>{created}</time>
-                    {(s.visibility == Visibility::Private).then_some(" · only you can see this")}
+                    {match s.visibility {
+                        Visibility::Public => None,
+                        Visibility::Unlisted => Some(" · unlisted: only people with its link can see this"),
+                        Visibility::Private => Some(" · only you can see this"),
+                    }}
                 </p>
                 <div class="prompt-head">
                     <h2>"Prompt"</h2>
@@ -150,36 +154,33 @@ fn AssetView(
                 </ul>
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
                 {edit}
-                {asset.can_delete.then(|| view! { <DeleteForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
+                {asset.can_delete.then(|| view! { <TrashForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
             </div>
         </article>
     }
 }
 
-/// Deleting the asset, behind a second step so it cannot happen by one slip. Without
-/// JavaScript the form posts and the server sends the browser to the owner's profile.
+/// Deleting the asset: one click moves it to its owner's trash, where it can be restored
+/// until it is purged. Without JavaScript the form posts and the server sends the browser
+/// to `/trash`.
 #[component]
-fn DeleteForm(asset_id: String, is_mine: bool) -> impl IntoView {
-    let delete = ServerAction::<DeleteAsset>::new();
+fn TrashForm(asset_id: String, is_mine: bool) -> impl IntoView {
+    let trash = ServerAction::<TrashAsset>::new();
     let error = move || {
-        delete
+        trash
             .value()
             .get()
             .and_then(Result::err)
             .map(|error| view! { <ErrorNotice error/> })
     };
-    let whose = if is_mine { "your" } else { "this person's" };
+    let whose = if is_mine { "your" } else { "its owner's" };
     view! {
-        <details class="delete-asset">
-            <summary>"Delete…"</summary>
-            <ActionForm action=delete>
-                <input type="hidden" name="id" value=asset_id/>
-                <p>{format!("This removes the asset, its prompt and tags from {whose} gallery for good; \
-                             its file goes too unless another asset holds the same bytes.")}</p>
-                <button type="submit" class="danger">"Delete permanently"</button>
-            </ActionForm>
-            {error}
-        </details>
+        <ActionForm action=trash attr:class="trash-asset">
+            <input type="hidden" name="id" value=asset_id/>
+            <button type="submit" class="button danger">"Delete"</button>
+            <span class="hint">{format!(" Moves it to {whose} trash, where it can be restored.")}</span>
+        </ActionForm>
+        {error}
     }
     .into_any()
 }

@@ -21,7 +21,7 @@ pub fn EditForm(asset: AssetDetail, update: ServerAction<UpdateAsset>) -> impl I
             .map(|error| view! { <ErrorNotice error/> })
     };
     let suggestions = RwSignal::new(Vec::<String>::new());
-    let private = s.visibility == Visibility::Private;
+    let visibility = s.visibility;
     // Saved: the form folds away (the page keeps its elements when it shows the new values).
     let details = NodeRef::<leptos::html::Details>::new();
     Effect::new(move || {
@@ -67,8 +67,9 @@ pub fn EditForm(asset: AssetDetail, update: ServerAction<UpdateAsset>) -> impl I
                     <div class="field">
                         <label for="edit-visibility">"Visibility"</label>
                         <select id="edit-visibility" name="visibility">
-                            <option value="public" selected=!private>"Public"</option>
-                            <option value="private" selected=private>"Only me"</option>
+                            {Visibility::ALL
+                                .map(|v| view! { <option value=v.as_str() selected=v == visibility>{v.label()}</option> })
+                                .collect_view()}
                         </select>
                     </div>
                 </div>

@@ -177,10 +177,21 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
             </p>
         }
     });
-    let private = profile
-        .private
-        .filter(|n| *n > 0)
-        .map(|n| view! { <span>{format!(" ({n} only you can see)")}</span> });
+    let hidden: Vec<String> = [
+        profile
+            .unlisted
+            .filter(|n| *n > 0)
+            .map(|n| format!("{n} unlisted")),
+        profile
+            .private
+            .filter(|n| *n > 0)
+            .map(|n| format!("{n} only you can see")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let private =
+        (!hidden.is_empty()).then(|| view! { <span>{format!(" ({})", hidden.join(", "))}</span> });
     view! {
         <header class="browse-head profile">
             <h1>{profile.username.clone()}</h1>

@@ -6,6 +6,7 @@ mod login;
 mod not_found;
 mod notice;
 mod stats;
+mod trash;
 mod upload;
 
 pub use account::AccountPage;
@@ -14,4 +15,5 @@ pub use gallery::{GalleryPage, ProfilePage, TagPage};
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use stats::{AdminUsagePage, StatsPage};
+pub use trash::TrashPage;
 pub use upload::UploadPage;

@@ -11,6 +11,7 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 use super::notice::ErrorNotice;
 use crate::api::upload_limits;
 use crate::error::ApiError;
+use crate::model::Visibility;
 use crate::units::format_bytes;
 use crate::upload::{UploadLimits, MAX_MODEL_LEN, MAX_PROMPT_LEN, MAX_TITLE_LEN};
 
@@ -159,8 +160,9 @@ fn MetadataFields(prefix: String, card: Option<Card>) -> impl IntoView {
                 <select id=id("visibility") name="visibility"
                     prop:value=move || visibility.map(|s| s.get()).unwrap_or_else(|| "public".into())
                     on:change=move |ev| { if let Some(s) = visibility { s.set(event_target_value(&ev)) } }>
-                    <option value="public">"Public"</option>
-                    <option value="private">"Only me"</option>
+                    {Visibility::ALL
+                        .map(|v| view! { <option value=v.as_str()>{v.label()}</option> })
+                        .collect_view()}
                 </select>
             </div>
         </div>

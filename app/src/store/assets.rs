@@ -91,6 +91,8 @@ pub struct RawMetadata {
 pub struct AssetMedia {
     pub owner: UserId,
     pub visibility: Visibility,
+    /// In its owner's trash: only they may fetch it (for the trash page).
+    pub trashed: bool,
     pub title: String,
     pub original_filename: Option<String>,
     pub original: Option<StoredRef>,
@@ -114,6 +116,8 @@ pub struct ProfileRecord {
     pub created_at: DateTime<Utc>,
     pub public_images: u64,
     pub public_videos: u64,
+    pub unlisted_images: u64,
+    pub unlisted_videos: u64,
     pub private_images: u64,
     pub private_videos: u64,
     /// Views of their assets by other people.
@@ -151,11 +155,12 @@ pub trait AssetStore: Send + Sync {
     /// The asset's files and owner, for the media routes (which check visibility).
     async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError>;
 
-    /// Deletes an asset (its tags and jobs with it) if `actor` owns it or `any_owner` is
-    /// set (an admin), and every file row no asset names any more, in one transaction.
-    /// Returns the removed files, whose bytes the caller removes from disk; `None` when
-    /// there is no such asset or it is not the actor's.
-    async fn delete_asset(
+    /// Deletes an asset in the trash for good (its tags and jobs with it) if `actor` owns
+    /// it or `any_owner` is set (an admin, the background purge), and every file row no
+    /// asset names any more, in one transaction. Returns the removed files, whose bytes the
+    /// caller removes from disk; `None` when there is no such asset in the trash or it is
+    /// not the actor's.
+    async fn purge_asset(
         &self,
         public_id: &str,
         actor: UserId,

@@ -1,7 +1,7 @@
 //! The seam between the application and its database: one trait per domain (accounts,
-//! sessions, settings, files, assets, search, uploads, jobs, usage) with its record types beside
-//! it, and [`Store`], their union, which the server's two backends implement
-//! (`server/src/store/`). One story test runs against both.
+//! sessions, settings, files, assets, curating, trash, search, uploads, jobs, usage) with
+//! its record types beside it, and [`Store`], their union, which the server's two
+//! backends implement (`server/src/store/`). One story test runs against both.
 
 mod accounts;
 mod assets;
@@ -13,6 +13,7 @@ mod jobs;
 mod search;
 mod sessions;
 mod settings;
+mod trash;
 mod uploads;
 mod usage;
 
@@ -30,6 +31,7 @@ pub use jobs::{ClaimedJob, JobOutput, JobStore};
 pub use search::{AssetQuery, Cursor, SearchStore};
 pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
+pub use trash::{TrashCursor, TrashStore, TrashedAsset};
 pub use uploads::{
     FinishOutcome, FinishUpload, NewUpload, OpenUploads, UploadRecord, UploadRoom, UploadStart,
     UploadStore,
@@ -67,6 +69,7 @@ pub trait Store:
     + FileStore
     + AssetStore
     + CurateStore
+    + TrashStore
     + SearchStore
     + UploadStore
     + JobStore
@@ -83,6 +86,7 @@ impl<T> Store for T where
         + FileStore
         + AssetStore
         + CurateStore
+        + TrashStore
         + SearchStore
         + UploadStore
         + JobStore

@@ -25,7 +25,8 @@ const PLACEHOLDER_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox
 
 /// `/media/{asset id}/{original|thumb|preview}`: an asset's files, typed by our own sniffing,
 /// with ranges (video seeking), an ETag from the content hash, and immutable caching when
-/// the URL's `v` names the current content. Private media is visible to its owner only.
+/// the URL's `v` names the current content. Private media, and media in the trash, is
+/// visible to its owner only.
 pub(super) async fn media(
     State(state): State<ServerState>,
     Path((id, variant)): Path<(String, String)>,
@@ -42,7 +43,8 @@ pub(super) async fn media(
         Ok(None) => return media_not_found(),
         Err(err) => return error_response(&app::error::ApiError::from(err), None),
     };
-    let private = media.visibility == app::model::Visibility::Private;
+    // Private media, and media in the trash (for the trash page), is its owner's alone.
+    let private = media.visibility == app::model::Visibility::Private || media.trashed;
     if private {
         let viewer = match state
             .accounts

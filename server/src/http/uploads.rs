@@ -268,9 +268,8 @@ async fn receive_form(
             "model" => form.model = small_text(field).await?,
             "visibility" => {
                 let text = small_text(field).await?;
-                form.visibility = Visibility::parse(&text).ok_or_else(|| {
-                    ApiError::BadRequest(format!("visibility is public or private, not “{text}”"))
-                })?;
+                form.visibility = Visibility::parse(&text)
+                    .ok_or_else(|| ApiError::BadRequest(Visibility::refusal(&text)))?;
             }
             _ => skip_unknown(field).await?,
         }

@@ -1,7 +1,7 @@
 //! Assets: inserting (with their tags), viewing, their files, profiles, deleting and
 //! re-reading metadata. Searching them is `search.rs`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future};
 
 use app::model::{media_url, AssetDetail, AssetSummary, Generation, MediaType, MediaVariant};
 use app::model::{JobInfo, Visibility};
@@ -108,6 +108,42 @@ pub(super) async fn insert_assets<DB: Backend>(
     Ok(out)
 }
 
+/// Statements on assets that other domains run inside their own transactions.
+pub(super) trait AssetRows: Backend {
+    /// The row id and owner of the asset `public_id` when `actor` may change it (it is
+    /// theirs, or anyone's when `any_owner`) and it is in the trash or out of it as
+    /// `trashed` says.
+    fn owned_asset(
+        conn: &mut Self::Connection,
+        public_id: &str,
+        actor: UserId,
+        any_owner: bool,
+        trashed: bool,
+    ) -> impl Future<Output = Result<Option<(i64, i64)>, StoreError>> + Send;
+}
+
+for_each_backend! {
+    impl AssetRows for DB {
+        async fn owned_asset(
+            conn: &mut <DB as sqlx::Database>::Connection,
+            public_id: &str,
+            actor: UserId,
+            any_owner: bool,
+            trashed: bool,
+        ) -> Result<Option<(i64, i64)>, StoreError> {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT id, owner_id FROM assets
+                  WHERE public_id = $1 AND (trashed_at IS NOT NULL) = $2",
+            )
+            .bind(public_id)
+            .bind(trashed)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.filter(|(_, owner)| *owner == actor.0 || any_owner))
+        }
+    }
+}
+
 /// The columns [`AssetRow`] reads (with [`ASSET_FROM`]); the tag list is the backend's
 /// ([`Backend::TAG_LIST`]).
 pub(super) fn asset_columns<DB: Backend>() -> String {
@@ -119,7 +155,7 @@ pub(super) fn asset_columns<DB: Backend>() -> String {
     )
 }
 
-const ASSET_FROM: &str = "
+pub(super) const ASSET_FROM: &str = "
     FROM assets a
     JOIN users u ON u.id = a.owner_id
     LEFT JOIN files th ON th.id = a.thumb_file_id
@@ -289,6 +325,8 @@ fn profile_record(row: ProfileRow, counts: &[UserCount]) -> Result<ProfileRecord
         created_at: user.created_at,
         public_images: count_of(MediaType::Image, Visibility::Public),
         public_videos: count_of(MediaType::Video, Visibility::Public),
+        unlisted_images: count_of(MediaType::Image, Visibility::Unlisted),
+        unlisted_videos: count_of(MediaType::Video, Visibility::Unlisted),
         private_images: count_of(MediaType::Image, Visibility::Private),
         private_videos: count_of(MediaType::Video, Visibility::Private),
         views_received: count(row.views_received),
@@ -359,7 +397,7 @@ for_each_backend! {
         }
 
         async fn count_assets(&self) -> Result<u64, StoreError> {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assets")
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assets WHERE trashed_at IS NULL")
                 .fetch_one(self.reader())
                 .await?;
             Ok(count(n))
@@ -384,7 +422,8 @@ for_each_backend! {
             let Some(row) = sqlx::query_as::<_, DetailRow>(&format!(
                 "SELECT {}, {FILE_COLUMNS} {ASSET_FROM}
                  {FILE_JOINS}
-                 WHERE a.public_id = $1 AND (a.visibility = 'public' OR a.owner_id = $2)",
+                 WHERE a.public_id = $1 AND a.trashed_at IS NULL
+                   AND (a.visibility <> 'private' OR a.owner_id = $2)",
                 asset_columns::<DB>()
             ))
             .bind(public_id)
@@ -404,7 +443,8 @@ for_each_backend! {
         ) -> Result<Option<RawMetadata>, StoreError> {
             let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
                 "SELECT title, original_filename, CAST(raw_metadata AS TEXT)
-                   FROM assets WHERE public_id = $1 AND owner_id = $2",
+                   FROM assets
+                  WHERE public_id = $1 AND owner_id = $2 AND trashed_at IS NULL",
             )
             .bind(public_id)
             .bind(owner.0)
@@ -419,7 +459,8 @@ for_each_backend! {
 
         async fn asset_media(&self, public_id: &str) -> Result<Option<AssetMedia>, StoreError> {
             let row = sqlx::query(&format!(
-                "SELECT a.owner_id, a.visibility, a.title, a.original_filename, {}, {}, {}
+                "SELECT a.owner_id, a.visibility, a.trashed_at IS NOT NULL AS trashed, a.title,
+                        a.original_filename, {}, {}, {}
                    FROM assets a
                    LEFT JOIN files f ON f.id = a.file_id
                    LEFT JOIN files th ON th.id = a.thumb_file_id
@@ -438,6 +479,7 @@ for_each_backend! {
             Ok(Some(AssetMedia {
                 owner: UserId(row.try_get("owner_id")?),
                 visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+                trashed: row.try_get("trashed")?,
                 title: row.try_get("title")?,
                 original_filename: row.try_get("original_filename")?,
                 original: stored_ref(&row, "original")?,
@@ -446,7 +488,7 @@ for_each_backend! {
             }))
         }
 
-        async fn delete_asset(
+        async fn purge_asset(
             &self,
             public_id: &str,
             actor: UserId,
@@ -455,7 +497,7 @@ for_each_backend! {
             let mut tx = self.writer().begin().await?;
             let row: Option<AssetFiles> = sqlx::query_as(
                 "SELECT id, owner_id, file_id, thumb_file_id, preview_file_id, poster_file_id
-                   FROM assets WHERE public_id = $1",
+                   FROM assets WHERE public_id = $1 AND trashed_at IS NOT NULL",
             )
             .bind(public_id)
             .fetch_optional(&mut *tx)
@@ -468,13 +510,13 @@ for_each_backend! {
             }
             // Before the delete cascades to tags and files.
             DB::lock_counters(&mut *tx, &[asset.owner_id]).await?;
-            let deleted = sqlx::query("DELETE FROM assets WHERE id = $1")
+            let deleted = sqlx::query("DELETE FROM assets WHERE id = $1 AND trashed_at IS NOT NULL")
                 .bind(asset.id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if deleted == 0 {
-                // Deleted by someone else since it was read.
+                // Purged or restored by someone else since it was read.
                 return Ok(None);
             }
             let mut freed = Vec::new();

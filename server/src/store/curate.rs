@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use app::store::{AssetEdit, CurateStore, StoreError, UserId};
 use async_trait::async_trait;
 
+use super::assets::AssetRows;
 use super::backend::Backend;
 use super::{for_each_backend, Db};
 
@@ -20,24 +21,19 @@ for_each_backend! {
             edit: &AssetEdit,
         ) -> Result<bool, StoreError> {
             let mut tx = self.writer().begin().await?;
-            let row: Option<(i64, i64)> =
-                sqlx::query_as("SELECT id, owner_id FROM assets WHERE public_id = $1")
-                    .bind(public_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some((id, owner)) = row else {
+            // One in the trash is not edited: it comes back exactly as it went.
+            let Some((id, owner)) =
+                DB::owned_asset(&mut *tx, public_id, actor, any_owner, false).await?
+            else {
                 return Ok(false);
             };
-            if owner != actor.0 && !any_owner {
-                return Ok(false);
-            }
             // The owner's row and the site's counters first, as every writer takes them;
             // then the count rows the triggers move.
             DB::lock_counters(&mut *tx, &[owner]).await?;
             let updated = sqlx::query(
                 "UPDATE assets SET title = $1, prompt = $2, negative_prompt = $3, model = $4,
                         visibility = $5
-                  WHERE id = $6",
+                  WHERE id = $6 AND trashed_at IS NULL",
             )
             .bind(&edit.title)
             .bind(&edit.prompt)
@@ -49,7 +45,7 @@ for_each_backend! {
             .await?
             .rows_affected();
             if updated == 0 {
-                // Deleted since it was read.
+                // Trashed or deleted since it was read.
                 return Ok(false);
             }
             // The tags: the links the edit drops go, the ones it adds come.

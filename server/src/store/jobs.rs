@@ -164,6 +164,7 @@ for_each_backend! {
                 "UPDATE jobs SET state = 'pending', progress = 0, error = NULL, finished_at = NULL
                   WHERE id = (SELECT j.id FROM jobs j JOIN assets a ON a.id = j.asset_id
                                WHERE a.public_id = $1 AND a.owner_id = $2
+                                 AND a.trashed_at IS NULL
                                ORDER BY j.id DESC LIMIT 1)
                     AND state IN ('failed', 'done')
                   RETURNING {JOB_COLUMNS}"
@@ -179,6 +180,7 @@ for_each_backend! {
                     sqlx::query_as(&format!(
                         "SELECT {JOB_COLUMNS} FROM jobs j JOIN assets a ON a.id = j.asset_id
                           WHERE a.public_id = $1 AND a.owner_id = $2
+                            AND a.trashed_at IS NULL
                           ORDER BY j.id DESC LIMIT 1"
                     ))
                     .bind(asset_public_id)

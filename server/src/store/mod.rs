@@ -1,6 +1,6 @@
 //! atelier's database: [`app::store::Store`] for SQLite (the embedded default) and
 //! Postgres. Each domain's SQL is written once in its module (accounts, sessions,
-//! settings, files, assets, search, uploads, jobs, usage), compiled for both backends by
+//! settings, files, assets, curating, trash, search, uploads, jobs, usage), compiled for both backends by
 //! [`for_each_backend!`]; what truly differs is a named hook of [`Backend`], implemented in
 //! `sqlite.rs` and `postgres.rs` with opening, pools and maintenance.
 //!
@@ -19,6 +19,7 @@ mod search;
 mod sessions;
 mod settings;
 mod sqlite;
+mod trash;
 mod types;
 mod uploads;
 mod usage;

@@ -201,6 +201,8 @@ pub(super) fn push_filters<'q, DB>(
     if plan.hi < i64::MAX {
         core.push(format_args!(" AND {key} <= ")).push_bind(plan.hi);
     }
+    // The trash is out of every search, its owner's too.
+    core.push(" AND a.trashed_at IS NULL");
     if plan.public_only {
         core.push(" AND a.visibility = 'public'");
     }

@@ -327,6 +327,7 @@ for_each_backend! {
                 "SELECT t.name FROM tags t WHERE t.name >= $1 AND t.name < $2 \
                  AND EXISTS (SELECT 1 FROM asset_tags x JOIN assets a ON a.id = x.asset_id \
                              WHERE x.tag_id = t.id \
+                               AND a.trashed_at IS NULL \
                                AND (a.visibility = 'public' OR a.owner_id = $4)) \
                  ORDER BY t.name LIMIT $3",
             )

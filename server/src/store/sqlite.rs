@@ -55,19 +55,18 @@ impl Db<Sqlite> {
             backend: Sqlite::SCHEME,
             reason: e.to_string(),
         };
+        migrate(&options)
+            .await
+            .map_err(|reason| OpenError::Migrate {
+                backend: Sqlite::SCHEME,
+                reason,
+            })?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&writer)
-            .await
-            .map_err(|e| OpenError::Migrate {
-                backend: Sqlite::SCHEME,
-                reason: e.to_string(),
-            })?;
         let readers = std::thread::available_parallelism()
             .map(|n| n.get() as u32 * 2)
             .unwrap_or(4)
@@ -98,6 +97,49 @@ impl Db<Sqlite> {
             search_budget: opened.search_budget,
         })
     }
+}
+
+/// Applies the migrations not yet applied, on a connection of their own with foreign keys
+/// off: SQLite's way to rebuild a table (0009), whose `DROP TABLE` would otherwise delete
+/// the rows that refer to it through their `ON DELETE CASCADE`. Each migration is still
+/// one transaction. When any was applied, every foreign key is checked afterwards.
+async fn migrate(options: &SqliteConnectOptions) -> Result<(), String> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = options
+        .clone()
+        .foreign_keys(false)
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let before = applied_migrations(&mut conn).await;
+    sqlx::migrate!("../migrations/sqlite")
+        .run(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if applied_migrations(&mut conn).await != before {
+        let broken: Vec<(String, Option<i64>, String)> =
+            sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+        if let Some((table, rowid, parent)) = broken.first() {
+            return Err(format!(
+                "after the migrations, {} rows refer to rows that do not exist (the first: \
+                 {table} row {} refers to {parent})",
+                broken.len(),
+                rowid.map_or_else(|| "?".to_string(), |r| r.to_string())
+            ));
+        }
+    }
+    conn.close().await.map_err(|e| e.to_string())
+}
+
+/// How many migrations the database has applied (none before the first).
+async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 impl Backend for Sqlite {

@@ -142,13 +142,17 @@ impl Uploads for UploadEngine {
         Ok(())
     }
 
-    async fn delete_asset(
+    async fn purge_asset(
         &self,
         user: &User,
         asset_id: &str,
         any_owner: bool,
     ) -> Result<bool, ApiError> {
-        crate::assets::delete(self.store.as_ref(), &self.files, user, asset_id, any_owner).await
+        crate::assets::purge(self.store.as_ref(), &self.files, user, asset_id, any_owner).await
+    }
+
+    async fn empty_trash(&self, user: &User) -> Result<app::model::EmptiedTrash, ApiError> {
+        crate::assets::empty_trash(self.store.as_ref(), &self.files, user).await
     }
 
     async fn retry_job(&self, user: &User, asset_id: &str) -> Result<JobInfo, ApiError> {

@@ -272,6 +272,51 @@ pub fn bare_asset(
     }
 }
 
+/// The ids a search finds for `browser`.
+pub async fn found(browser: &mut Browser, query: &str) -> Vec<String> {
+    let reply = browser.get(&format!("/api/assets?{query}")).await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.text());
+    reply.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// How many assets carry `tag`, as the tag list counts them.
+pub async fn tag_count(db: &TestDb, tag: &str) -> u64 {
+    db.store
+        .top_tags(100)
+        .await
+        .expect("tags")
+        .into_iter()
+        .find(|t| t.name == tag)
+        .map_or(0, |t| t.count)
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Every stored file (originals, stills, posters) under the test's data directory.
+pub fn stored_files(db: &TestDb) -> Vec<std::path::PathBuf> {
+    files_under(&db.dir.path().join("files"))
+}
+
 /// A password every test account may use (long enough, not a common one).
 pub const PASSWORD: &str = "violet tractor sings";
 
