@@ -6,7 +6,10 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod components;
+pub mod diff;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod history;
 pub mod ids;
 pub mod model;
 pub mod pages;

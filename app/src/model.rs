@@ -76,6 +76,52 @@ pub struct AssetPage {
     pub next_cursor: Option<String>,
 }
 
+/// One version of an asset's editable fields (`GET /api/asset/revisions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetVersion {
+    pub title: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub model: Option<String>,
+    pub tags: Vec<String>,
+    pub visibility: Visibility,
+}
+
+/// A short field an edit changed: what it was and what it became (`""`: nothing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// One edit of an asset, as its history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionView {
+    /// Counts the asset's edits from 1; "restore" names it.
+    pub number: u32,
+    pub at: DateTime<Utc>,
+    /// Who edited; `None` once their account is gone.
+    pub editor: Option<String>,
+    /// The fields the edit changed (`title`, `prompt`, `negative_prompt`, `model`, `tags`,
+    /// `visibility`).
+    pub fields: Vec<String>,
+    /// Title, model and visibility, before and after, where they changed.
+    pub changes: Vec<FieldChange>,
+    /// The prompt's words before against after, where it changed.
+    pub prompt_diff: Option<Vec<crate::diff::DiffPart>>,
+    pub negative_diff: Option<Vec<crate::diff::DiffPart>>,
+    pub tags_added: Vec<String>,
+    pub tags_removed: Vec<String>,
+}
+
+/// An asset's fields now and its edits, newest first (`GET /api/asset/revisions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetHistory {
+    pub current: AssetVersion,
+    pub revisions: Vec<RevisionView>,
+}
+
 /// Assets a page of `/trash` shows at most ([`TrashPage`]).
 pub const TRASH_PAGE: u32 = 60;
 

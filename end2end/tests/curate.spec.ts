@@ -68,3 +68,43 @@ test.describe('without JavaScript', () => {
     await visitor.close();
   });
 });
+
+// The issue's story: a person reads the history of a prompt they rewrote, and restores it.
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(`history, JavaScript ${javaScriptEnabled ? 'on' : 'off'}`, () => {
+    test.use({ javaScriptEnabled });
+
+    test('an owner reads the history of a prompt they rewrote and restores it', async ({ page, browser, baseURL }) => {
+      const name = uniqueName(javaScriptEnabled ? 'historian-js' : 'historian');
+      const path = await publish(browser, baseURL!, name);
+      // Without JavaScript there is nothing to watch (and Chromium warns of the unused preload).
+      const problems = javaScriptEnabled ? watch(page) : [];
+      await logIn(page, name);
+      await page.goto(path);
+      if (javaScriptEnabled) await hydrated(page);
+      const prompt = page.locator('p.prompt:not(.negative)');
+      const original = 'a lighthouse on a cliff at dawn, volumetric light';
+      await expect(prompt).toHaveText(original);
+      await page.locator('details.edit-asset summary').click();
+      const form = page.locator('form.edit-form');
+      await form.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff at dusk, stormy sea');
+      await form.getByRole('button', { name: 'Save changes' }).click();
+      await expect(prompt).toHaveText('a lighthouse on a cliff at dusk, stormy sea');
+
+      await page.locator('details.history summary').click();
+      const edit = page.locator('li.revision');
+      await expect(edit).toHaveCount(1);
+      await expect(edit.locator('.diff del')).toHaveText('dawn, volumetric light');
+      await expect(edit.locator('.diff ins')).toHaveText('dusk, stormy sea');
+      await expect(edit).toContainText(`by ${name}`);
+      await page.getByRole('button', { name: 'Restore the version before edit 1' }).click();
+      await expect(prompt).toHaveText(original);
+      if (!(await page.locator('details.history').getAttribute('open'))) {
+        await page.locator('details.history summary').click();
+      }
+      await expect(page.locator('li.revision')).toHaveCount(2);
+      await expect(page.locator('li.revision').first()).toContainText('Edit 2');
+      expect(problems).toEqual([]);
+    });
+  });
+}

@@ -120,7 +120,16 @@ export async function publishPlain(
     });
     await page.getByRole('button', { name: 'Upload' }).click();
     await expect(page).toHaveURL(/\/a\/[A-Za-z0-9]{12}$/);
-    paths.push(new URL(page.url()).pathname);
+    const path = new URL(page.url()).pathname;
+    paths.push(path);
+    // Processed before the story goes on: a page rendered while its thumbnails were being
+    // made could hydrate against a listing that has them.
+    await expect
+      .poll(async () => {
+        const asset = await (await page.request.get(`/api/asset?id=${path.slice(3)}`)).json();
+        return asset.job?.state ?? 'done';
+      }, { timeout: 20_000 })
+      .toMatch(/^(done|failed)$/);
   }
   await context.close();
   return paths;

@@ -274,7 +274,7 @@ async fn edit_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut [Known])
     let done = futures::future::join_all(
         edits
             .iter()
-            .map(|(id, owner, edit)| store.edit_asset(id, *owner, false, edit)),
+            .map(|(id, owner, edit)| store.edit_asset(id, *owner, false, edit, start())),
     )
     .await;
     for (result, (id, _, _)) in done.into_iter().zip(&edits) {

@@ -232,7 +232,7 @@ async fn counters_equal_a_recount_after_concurrent_writes(db: &TestDb) {
                                 visibility: draft.visibility,
                             };
                             store
-                                .edit_asset(&target, owner, true, &edit)
+                                .edit_asset(&target, owner, true, &edit, start())
                                 .await
                                 .map(drop)
                         }

@@ -424,13 +424,7 @@ async fn purging_frees_the_storage_by_hand_by_emptying_and_in_time(db: &TestDb) 
 async fn the_trash_pages_through_many(db: &TestDb) {
     let state = common::serving(db, 4096).await;
     let mut alice = member(&state, "alice", 1).await;
-    let owner = db
-        .store
-        .find_user("alice")
-        .await
-        .expect("lookup")
-        .expect("alice")
-        .id;
+    let owner = common::user_id(db, "alice").await;
     let count = app::model::TRASH_PAGE as usize + 1;
     let start = Utc::now() - Duration::hours(1);
     let assets: Vec<_> = (0..count)

@@ -760,15 +760,6 @@ async fn set(db: &TestDb, key: &str, value: &str) {
         .expect("setting");
 }
 
-async fn user_id(db: &TestDb, name: &str) -> app::store::UserId {
-    db.store
-        .find_user(name)
-        .await
-        .expect("lookup")
-        .unwrap_or_else(|| panic!("no user {name}"))
-        .id
-}
-
 fn upload_id(reply: &Reply) -> String {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     reply.json()["upload_id"]
@@ -865,7 +856,7 @@ async fn an_unfinished_upload_holds_its_size_against_the_quota(db: &TestDb) {
         "the same bytes, stored once"
     );
     // With nothing left over, a new upload is refused before any byte is sent.
-    let owner = user_id(db, "alice").await;
+    let owner = common::user_id(db, "alice").await;
     let used = db.store.storage_used(owner).await.expect("used");
     set(db, "upload_quota", &used.to_string()).await;
     let refused = start(&mut alice, "three.png", png.len(), None).await;
@@ -930,7 +921,7 @@ async fn unfinished_uploads_are_capped_per_person(db: &TestDb) {
 async fn stills_and_posters_count_against_the_quota(db: &TestDb) {
     let state = state(db).await;
     let mut alice = member(&state, "alice", 1).await;
-    let owner = user_id(db, "alice").await;
+    let owner = common::user_id(db, "alice").await;
     let png = samples::a1111_png(700, 500);
     let asset = publish(&mut alice, "big.png", &png, &[]).await;
     let processed_png = processed(&mut alice, &asset).await;

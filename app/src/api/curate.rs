@@ -45,7 +45,7 @@ pub async fn update_asset(
         };
         let admin = user.role == crate::account::Role::Admin;
         if !super::ssr::store()?
-            .edit_asset(&id, user.id, admin, &edit)
+            .edit_asset(&id, user.id, admin, &edit, chrono::Utc::now())
             .await?
         {
             return Err(not_found());

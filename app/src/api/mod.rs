@@ -2,12 +2,14 @@
 
 mod accounts;
 mod curate;
+mod history;
 pub mod stats;
 mod trash;
 mod uploads;
 
 pub use accounts::*;
 pub use curate::*;
+pub use history::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
 pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
 pub use trash::*;

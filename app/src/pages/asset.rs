@@ -7,10 +7,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::asset_edit::EditForm;
+use super::asset_history::HistoryPanel;
 use super::notice::ErrorNotice;
-use crate::api::{get_asset, RetryJob, TrashAsset, UpdateAsset};
+use crate::api::{get_asset, get_asset_revisions, RetryJob, RevertAsset, TrashAsset, UpdateAsset};
 use crate::model::{
-    format_duration, percent_encode, short_datetime, title_text, AssetDetail, Generation, MediaType,
+    format_duration, percent_encode, short_datetime, title_text, AssetDetail, AssetHistory,
+    Generation, MediaType,
 };
 use crate::model::{JobInfo, JobState, Visibility};
 use crate::units::format_bytes;
@@ -21,15 +23,35 @@ pub fn AssetPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let retry = ServerAction::<RetryJob>::new();
     let update = ServerAction::<UpdateAsset>::new();
+    let revert = ServerAction::<RevertAsset>::new();
     let asset = Resource::new(
-        move || (id(), retry.version().get(), update.version().get()),
-        |(id, _, _)| get_asset(id),
+        move || {
+            (
+                id(),
+                retry.version().get(),
+                update.version().get(),
+                revert.version().get(),
+            )
+        },
+        |(id, ..)| async move {
+            let asset = get_asset(id.clone()).await?;
+            // Its history with it, for whoever may edit it; the page does without when
+            // that cannot be read.
+            let history = if asset.can_delete {
+                get_asset_revisions(id).await.ok()
+            } else {
+                None
+            };
+            Ok::<_, crate::error::ApiError>((asset, history))
+        },
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match asset.await {
-                    Ok(asset) => view! { <AssetView asset retry update/> }.into_any(),
+                    Ok((asset, history)) => {
+                        view! { <AssetView asset history retry update revert/> }.into_any()
+                    }
                     Err(error) => {
                         view! {
                             <Title text="Not found · atelier"/>
@@ -49,12 +71,17 @@ pub fn AssetPage() -> impl IntoView {
 #[component]
 fn AssetView(
     asset: AssetDetail,
+    history: Option<AssetHistory>,
     retry: ServerAction<RetryJob>,
     update: ServerAction<UpdateAsset>,
+    revert: ServerAction<RevertAsset>,
 ) -> impl IntoView {
     let edit = asset
         .can_delete
         .then(|| view! { <EditForm asset=asset.clone() update/> });
+    let history = history.map(|history| {
+        view! { <HistoryPanel asset_id=asset.summary.id.clone() history revert/> }
+    });
     let s = asset.summary;
     let (w, h) = (s.width.unwrap_or(1), s.height.unwrap_or(1));
     let style = format!("aspect-ratio: {w} / {h}");
@@ -154,6 +181,7 @@ fn AssetView(
                 </ul>
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
                 {edit}
+                {history}
                 {asset.can_delete.then(|| view! { <TrashForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
             </div>
         </article>

@@ -190,18 +190,24 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
     .into_iter()
     .flatten()
     .collect();
-    let private =
-        (!hidden.is_empty()).then(|| view! { <span>{format!(" ({})", hidden.join(", "))}</span> });
+    // One text: an optional element right after a dynamic text did not hydrate.
+    let kinds = format!(
+        "{}, {}{}",
+        plural(profile.images, "image", "images"),
+        plural(profile.videos, "video", "videos"),
+        if hidden.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", hidden.join(", "))
+        }
+    );
     view! {
         <header class="browse-head profile">
             <h1>{profile.username.clone()}</h1>
             <p class="muted">
                 <span class="asset-count">{plural(total, "asset", "assets")}</span>
                 ": "
-                {plural(profile.images, "image", "images")}
-                ", "
-                {plural(profile.videos, "video", "videos")}
-                {private}
+                {kinds}
                 " · "
                 <span class="views">{plural(profile.views_received, "view", "views")}</span>
                 " · member since "

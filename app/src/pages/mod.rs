@@ -1,6 +1,7 @@
 mod account;
 mod asset;
 mod asset_edit;
+mod asset_history;
 mod gallery;
 mod login;
 mod not_found;

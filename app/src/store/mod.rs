@@ -23,7 +23,7 @@ pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
 pub use assets::{
     AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
 };
-pub use curate::{AssetEdit, CurateStore};
+pub use curate::{AssetEdit, CurateStore, History, OldFields, RevisionRecord, MAX_REVISIONS};
 pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};

@@ -317,6 +317,16 @@ pub fn stored_files(db: &TestDb) -> Vec<std::path::PathBuf> {
     files_under(&db.dir.path().join("files"))
 }
 
+/// The id of the user called `name`.
+pub async fn user_id(db: &TestDb, name: &str) -> app::store::UserId {
+    db.store
+        .find_user(name)
+        .await
+        .expect("lookup")
+        .unwrap_or_else(|| panic!("no user {name}"))
+        .id
+}
+
 /// A password every test account may use (long enough, not a common one).
 pub const PASSWORD: &str = "violet tractor sings";
 

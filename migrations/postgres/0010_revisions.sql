@@ -1,0 +1,15 @@
+-- Revisions (Postgres): every edit of an asset keeps what it changed, as it was before, so
+-- its owner can read the history and restore an earlier version. `number` counts an
+-- asset's revisions from 1; `fields` names the fields the edit changed (comma-separated)
+-- and `old` holds their values before it. Revisions go with their asset.
+CREATE TABLE asset_revisions (
+    asset_id  BIGINT      NOT NULL REFERENCES assets (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    number    INTEGER     NOT NULL,
+    -- Who edited; NULL once their account is gone.
+    editor_id BIGINT      REFERENCES users (id) ON DELETE SET NULL,
+    at        TIMESTAMPTZ NOT NULL,
+    fields    TEXT        NOT NULL,
+    old       JSONB       NOT NULL,
+    PRIMARY KEY (asset_id, number)
+);
+CREATE INDEX idx_asset_revisions_editor ON asset_revisions (editor_id);
