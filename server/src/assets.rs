@@ -16,15 +16,19 @@ pub const PURGE_BATCH: u32 = 100;
 /// later) goes on.
 pub const PURGE_ROUND_MAX: u32 = 10_000;
 
-/// Purges one asset in the trash of `actor`'s (anyone's when `any_owner`) and the stored
-/// files nothing else names. `false` when there is no such asset in the trash.
+/// Purges one asset in the trash and the stored files nothing else names: `actor`'s, or
+/// anyone's when there is no actor (the background purge). `false` when there is no such
+/// asset in the trash.
 async fn purge_one(
     store: &dyn Store,
     files: &FileStore,
     asset_id: &str,
-    actor: UserId,
-    any_owner: bool,
+    actor: Option<UserId>,
 ) -> Result<bool, ApiError> {
+    let (actor, any_owner) = match actor {
+        Some(actor) => (actor, false),
+        None => (UserId(0), true),
+    };
     let Some(freed) = store.purge_asset(asset_id, actor, any_owner).await? else {
         return Ok(false);
     };
@@ -49,7 +53,7 @@ pub async fn purge(
     asset_id: &str,
     any_owner: bool,
 ) -> Result<bool, ApiError> {
-    purge_one(store, files, asset_id, user.id, any_owner).await
+    purge_one(store, files, asset_id, (!any_owner).then_some(user.id)).await
 }
 
 /// Purges what is in the trash (`owner`'s, or anyone's) since before `before`, oldest
@@ -76,9 +80,8 @@ async fn purge_all(
             break;
         }
         for id in &batch {
-            // The actor is the owner (or nobody, with any_owner): the ids are theirs.
-            let actor = owner.unwrap_or(UserId(0));
-            if purge_one(store, files, id, actor, owner.is_none()).await? {
+            // The ids are the owner's (anyone's without one).
+            if purge_one(store, files, id, owner).await? {
                 purged += 1;
             }
         }

@@ -98,10 +98,11 @@ for_each_backend! {
                 return Ok(false);
             };
             // The owner's row and the site's counters first, as every writer takes them;
-            // then the count rows the triggers move. The editor's row too, in the same
-            // order: the revision's key to it takes a lock on it, which taken later would
-            // be out of order (an admin editing someone else's asset deadlocked so).
-            DB::lock_counters(&mut *tx, &[owner.min(actor.0), owner.max(actor.0)]).await?;
+            // then the count rows the triggers move. The editor's row too (lock_counters
+            // takes them in id order): the revision's key to it takes a lock on it, which
+            // taken later would be out of order (an admin editing someone else's asset
+            // deadlocked so).
+            DB::lock_counters(&mut *tx, &[owner, actor.0]).await?;
             let now = Self::fields_now(&mut tx, id).await?;
             let old = OldFields::between(&now, edit);
             let changed = old.names();
