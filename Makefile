@@ -21,6 +21,7 @@ bench:
 	cargo bench -p server --bench search
 	cargo bench -p server --bench stats
 	cargo bench -p server --bench migrate
+	cargo bench -p server --bench bulk
 
 ## The single self-contained binary: target/release/atelier
 release: setup

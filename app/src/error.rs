@@ -107,6 +107,18 @@ impl FromServerFnError for ApiError {
     }
 }
 
+/// Whether `request` is an HTML form posted straight to a server function (no JavaScript),
+/// which is answered with a redirect rather than JSON.
+#[cfg(feature = "ssr")]
+pub(crate) fn plain_form_post(request: &http::request::Parts) -> bool {
+    let accepts_html = request
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    request.method == http::Method::POST && request.uri.path().starts_with("/api/") && accepts_html
+}
+
 /// Sets the HTTP status of the current server-function response (or page) to match `err`.
 ///
 /// Not for an HTML form posted straight to a server function (no JavaScript): server_fn
@@ -115,18 +127,8 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 pub(crate) fn set_response_status(err: &ApiError) {
     use leptos::prelude::use_context;
-    if let Some(request) = use_context::<http::request::Parts>() {
-        let accepts_html = request
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if request.method == http::Method::POST
-            && request.uri.path().starts_with("/api/")
-            && accepts_html
-        {
-            return;
-        }
+    if use_context::<http::request::Parts>().is_some_and(|r| plain_form_post(&r)) {
+        return;
     }
     if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(status) = http::StatusCode::from_u16(err.status()) {

@@ -429,6 +429,87 @@ impl Visibility {
     }
 }
 
+/// What a bulk action does to the assets selected (`action` of `POST /api/assets/bulk`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    AddTags,
+    RemoveTags,
+    SetVisibility,
+    Trash,
+}
+
+impl BulkAction {
+    pub const ALL: [BulkAction; 4] = [
+        BulkAction::AddTags,
+        BulkAction::RemoveTags,
+        BulkAction::SetVisibility,
+        BulkAction::Trash,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkAction::AddTags => "add_tags",
+            BulkAction::RemoveTags => "remove_tags",
+            BulkAction::SetVisibility => "set_visibility",
+            BulkAction::Trash => "trash",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BulkAction> {
+        BulkAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == text.trim())
+    }
+}
+
+/// What `POST /api/assets/bulk` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkDone {
+    pub action: BulkAction,
+    /// The tags added or removed (normalised); empty for other actions.
+    pub tags: Vec<String>,
+    /// The visibility set; only for `set_visibility`.
+    pub visibility: Option<Visibility>,
+    /// How many assets were selected.
+    pub selected: u32,
+    /// The ids of those that changed (the others already were as asked).
+    pub changed: Vec<String>,
+}
+
+impl BulkDone {
+    /// What happened, in a sentence.
+    pub fn summary(&self) -> String {
+        let n = self.changed.len();
+        let assets = if n == 1 {
+            "1 asset".to_string()
+        } else {
+            format!("{n} assets")
+        };
+        let tags = self
+            .tags
+            .iter()
+            .map(|t| format!("#{t}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let done = match self.action {
+            BulkAction::AddTags => format!("Added {tags} to {assets}"),
+            BulkAction::RemoveTags => format!("Removed {tags} from {assets}"),
+            BulkAction::SetVisibility => format!(
+                "Made {assets} {}",
+                self.visibility.map_or("", |v| v.as_str())
+            ),
+            BulkAction::Trash => format!("Moved {assets} to the trash"),
+        };
+        let same = (self.selected as usize).saturating_sub(n);
+        if same == 0 {
+            format!("{done}.")
+        } else {
+            format!("{done}; {same} already were.")
+        }
+    }
+}
+
 /// State of the processing job (thumbnails, poster) that follows an upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

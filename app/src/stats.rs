@@ -21,10 +21,11 @@ pub enum Feature {
     AssetTrashed,
     AssetRestored,
     AssetPurged,
+    BulkEdit,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 13] = [
+    pub const ALL: [Feature; 14] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -38,6 +39,7 @@ impl Feature {
         Feature::AssetTrashed,
         Feature::AssetRestored,
         Feature::AssetPurged,
+        Feature::BulkEdit,
     ];
 
     /// The name stored in the database and used in the API.
@@ -56,6 +58,7 @@ impl Feature {
             Feature::AssetTrashed => "asset_trashed",
             Feature::AssetRestored => "asset_restored",
             Feature::AssetPurged => "asset_purged",
+            Feature::BulkEdit => "bulk_edit",
         }
     }
 
@@ -79,6 +82,7 @@ impl Feature {
             Feature::AssetTrashed => "Moved to trash",
             Feature::AssetRestored => "Restored",
             Feature::AssetPurged => "Deleted for good",
+            Feature::BulkEdit => "Bulk actions",
         }
     }
 }

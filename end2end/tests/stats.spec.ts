@@ -21,6 +21,7 @@ const FEATURES = [
   'asset_trashed',
   'asset_restored',
   'asset_purged',
+  'bulk_edit',
 ];
 
 /** A small real PNG, different for each `seed` (so no two tests share its bytes). */
@@ -122,6 +123,7 @@ test.describe('usage statistics', () => {
       asset_trashed: 0,
       asset_restored: 0,
       asset_purged: 0,
+      bulk_edit: 0,
     };
     // Events are stored in batches a moment later.
     await expect

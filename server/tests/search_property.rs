@@ -12,7 +12,9 @@ use app::model::{
     normalize_tags, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
 };
 use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
-use app::store::{AssetEdit, AssetQuery, Cursor, NewAsset, NewUser, Store, UserId};
+use app::store::{
+    AssetEdit, AssetQuery, BulkChange, BulkOutcome, Cursor, NewAsset, NewUser, Store, UserId,
+};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::TestDb;
 use rand::{
@@ -186,7 +188,97 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
         "every asset has its own creation time"
     );
     edit_and_trash_some(store, rng, &mut known).await;
+    bulk_change_some(store, rng, &mut known).await;
     known
+}
+
+fn ids_of(known: &[Known], picked: &[usize]) -> Vec<String> {
+    picked.iter().map(|n| known[*n].id.clone()).collect()
+}
+
+/// Bulk actions by every owner at once over a selection of theirs: a tag added to some,
+/// one taken off others, a visibility set on a few, and a handful trashed.
+async fn bulk_change_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut Vec<Known>) {
+    let mut by_owner: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (n, k) in known.iter().enumerate() {
+        by_owner.entry(k.owner.0).or_default().push(n);
+    }
+    let owners: Vec<(UserId, Vec<usize>)> = by_owner
+        .into_iter()
+        .map(|(owner, assets)| (UserId(owner), assets))
+        .collect();
+    let mut plans: Vec<(UserId, Vec<String>, BulkChange)> = Vec::new();
+    let mut trash: HashSet<usize> = HashSet::new();
+    for (owner, assets) in &owners {
+        let select = |every: usize, at: usize| -> Vec<usize> {
+            assets.iter().copied().filter(|n| n % every == at).collect()
+        };
+        let tag = normalize_tags([*TAGS.choose(rng).expect("tag")]).remove(0);
+        let added = select(5, 3);
+        for n in &added {
+            if !known[*n].tags.contains(&tag) {
+                known[*n].tags.push(tag.clone());
+            }
+        }
+        plans.push((
+            *owner,
+            ids_of(known, &added),
+            BulkChange::AddTags(vec![tag]),
+        ));
+        let gone = normalize_tags([*TAGS.choose(rng).expect("tag")]).remove(0);
+        let untagged = select(5, 4);
+        for n in &untagged {
+            known[*n].tags.retain(|t| *t != gone);
+        }
+        plans.push((
+            *owner,
+            ids_of(known, &untagged),
+            BulkChange::RemoveTags(vec![gone]),
+        ));
+        let visibility = [
+            Visibility::Public,
+            Visibility::Unlisted,
+            Visibility::Private,
+        ]
+        .choose(rng)
+        .copied()
+        .expect("visibility");
+        let hidden = select(7, 0);
+        for n in &hidden {
+            known[*n].visibility = visibility;
+        }
+        plans.push((
+            *owner,
+            ids_of(known, &hidden),
+            BulkChange::SetVisibility(visibility),
+        ));
+        let trashed = select(11, 5);
+        trash.extend(trashed.iter().copied());
+        plans.push((*owner, ids_of(known, &trashed), BulkChange::Trash));
+    }
+    // Each owner's actions in order, every owner at once.
+    let runs = owners.iter().map(|(owner, _)| {
+        let mine: Vec<&(UserId, Vec<String>, BulkChange)> =
+            plans.iter().filter(|(o, _, _)| o == owner).collect();
+        async move {
+            for (owner, ids, change) in mine {
+                let outcome = store
+                    .bulk_change(ids, *owner, false, change, 32, start())
+                    .await
+                    .expect("bulk");
+                assert!(
+                    matches!(outcome, BulkOutcome::Done { .. }),
+                    "{change:?}: {outcome:?}"
+                );
+            }
+        }
+    });
+    futures::future::join_all(runs).await;
+    let mut n = 0;
+    known.retain(|_| {
+        n += 1;
+        !trash.contains(&(n - 1))
+    });
 }
 
 /// Whether the `n`th asset goes to the trash (and stays there, or is purged from it, when

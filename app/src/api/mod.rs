@@ -1,6 +1,7 @@
 //! Server functions: the HTTP API under `/api/`. Each has a fixed endpoint (see docs/API.md).
 
 mod accounts;
+mod bulk;
 mod curate;
 mod history;
 pub mod stats;
@@ -8,6 +9,7 @@ mod trash;
 mod uploads;
 
 pub use accounts::*;
+pub use bulk::*;
 pub use curate::*;
 pub use history::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};

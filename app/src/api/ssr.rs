@@ -62,6 +62,12 @@ pub fn request() -> Result<http::request::Parts, ApiError> {
     })
 }
 
+/// Whether this request is an HTML form posted without JavaScript (it wants a redirect
+/// back to a page, not JSON).
+pub fn posted_form() -> Result<bool, ApiError> {
+    Ok(crate::error::plain_form_post(&request()?))
+}
+
 /// The client's address, when the server could tell.
 pub fn client_ip(request: &http::request::Parts) -> Option<std::net::IpAddr> {
     request.extensions.get::<ClientIp>().map(|ip| ip.0)

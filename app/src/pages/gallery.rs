@@ -13,9 +13,11 @@ use leptos_router::{
     NavigateOptions,
 };
 
+use super::bulk::{AssetsChanged, BulkBar, PickBox, Selection};
 use super::notice::ErrorNotice;
+use crate::account::{Me, Role};
 use crate::api::{get_facets, get_profile, list_assets};
-use crate::components::AssetCard;
+use crate::components::{use_auth, AssetCard};
 use crate::error::ApiError;
 use crate::model::{
     percent_encode, short_date, AssetPage, AssetSummary, FacetCount, Facets, MediaType, Profile,
@@ -33,6 +35,16 @@ enum Scope {
 }
 
 impl Scope {
+    /// Whether `me` may change the assets listed in bulk: admins anywhere, everyone on
+    /// their own profile.
+    fn may_curate(&self, me: Option<&Me>) -> bool {
+        match (self, me) {
+            (_, Some(me)) if me.role == Role::Admin => true,
+            (Scope::Owner(owner), Some(me)) => *owner == me.username,
+            _ => false,
+        }
+    }
+
     /// The filters the server gets: the URL's, with the page's own restriction added.
     fn apply(&self, mut filters: Filters) -> Filters {
         match self {
@@ -128,6 +140,7 @@ pub fn ProfilePage() -> impl IntoView {
     let params = use_params_map();
     let username = move || params.read().get("username").unwrap_or_default();
     let profile = Resource::new(username, get_profile);
+    let listing = Listing::new(move || Scope::Owner(username()));
     view! {
         <Title text=move || crate::model::title_text(&format!("{} · atelier", username()))/>
         <section class="page">
@@ -137,9 +150,12 @@ pub fn ProfilePage() -> impl IntoView {
                         Ok(profile) => {
                             let base = format!("/u/{}", percent_encode(&profile.username, false));
                             let scope = Scope::Owner(profile.username.clone());
+                            // A bulk action below changes the counts: they are read again.
+                            let changed = AssetsChanged::default();
+                            provide_context(changed);
                             view! {
-                                <ProfileSummary profile/>
-                                <Browse base scope/>
+                                <ProfileSummary profile changed/>
+                                <Browse base scope listing/>
                             }
                             .into_any()
                         }
@@ -151,12 +167,55 @@ pub fn ProfilePage() -> impl IntoView {
     }
 }
 
+fn plural(n: u64, one: &'static str, many: &'static str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "2 images, 1 video (1 unlisted)": the kinds of a profile's assets, and the hidden ones
+/// only its owner sees.
+fn kinds(profile: &Profile) -> String {
+    let hidden: Vec<String> = [
+        profile
+            .unlisted
+            .filter(|n| *n > 0)
+            .map(|n| format!("{n} unlisted")),
+        profile
+            .private
+            .filter(|n| *n > 0)
+            .map(|n| format!("{n} only you can see")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(
+        "{}, {}{}",
+        plural(profile.images, "image", "images"),
+        plural(profile.videos, "video", "videos"),
+        if hidden.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", hidden.join(", "))
+        }
+    )
+}
+
 #[component]
-fn ProfileSummary(profile: Profile) -> impl IntoView {
-    let plural = |n: u64, one: &'static str, many: &'static str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
-    let total = profile.images + profile.videos;
+fn ProfileSummary(profile: Profile, changed: AssetsChanged) -> impl IntoView {
+    let live = RwSignal::new(profile.clone());
+    let username = profile.username.clone();
+    Effect::new(move |seen: Option<u32>| {
+        let now = changed.0.get();
+        if seen.is_some_and(|seen| seen != now) {
+            let username = username.clone();
+            spawn_local(async move {
+                if let Ok(fresh) = get_profile(username).await {
+                    live.set(fresh);
+                }
+            });
+        }
+        now
+    });
+    let total = move || live.with(|p| plural(p.images + p.videos, "asset", "assets"));
     let storage = profile.storage.map(|s| {
         let percent = if s.quota == 0 {
             0.0
@@ -177,37 +236,13 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
             </p>
         }
     });
-    let hidden: Vec<String> = [
-        profile
-            .unlisted
-            .filter(|n| *n > 0)
-            .map(|n| format!("{n} unlisted")),
-        profile
-            .private
-            .filter(|n| *n > 0)
-            .map(|n| format!("{n} only you can see")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    // One text: an optional element right after a dynamic text did not hydrate.
-    let kinds = format!(
-        "{}, {}{}",
-        plural(profile.images, "image", "images"),
-        plural(profile.videos, "video", "videos"),
-        if hidden.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", hidden.join(", "))
-        }
-    );
     view! {
         <header class="browse-head profile">
             <h1>{profile.username.clone()}</h1>
             <p class="muted">
-                <span class="asset-count">{plural(total, "asset", "assets")}</span>
+                <span class="asset-count">{total}</span>
                 ": "
-                {kinds}
+                <span class="kinds">{move || live.with(kinds)}</span>
                 " · "
                 <span class="views">{plural(profile.views_received, "view", "views")}</span>
                 " · member since "
@@ -220,22 +255,47 @@ fn ProfileSummary(profile: Profile) -> impl IntoView {
     }
 }
 
+/// The filters and cursor of the URL, and the page of results they ask for.
+///
+/// A page whose [`Browse`] sits inside a `Suspend` (a profile's, under its summary) makes
+/// this outside it: a resource made inside a `Suspend` is made again each time that runs,
+/// which on the server happened a varying number of times, so the numbers of the resources
+/// serialized into the page stopped matching the browser's and hydration failed.
+#[derive(Clone, Copy)]
+struct Listing {
+    state: Memo<(Filters, Option<String>)>,
+    page: Resource<Result<AssetPage, ApiError>>,
+}
+
+impl Listing {
+    fn new(scope: impl Fn() -> Scope + Send + Sync + 'static) -> Listing {
+        let query = use_query_map();
+        let state = Memo::new(move |_| read_query(&query.read()));
+        let page = Resource::new(
+            move || {
+                let (filters, cursor) = state.get();
+                (scope().apply(filters), cursor)
+            },
+            |(filters, cursor)| list_assets(filters, cursor, None),
+        );
+        Listing { state, page }
+    }
+}
+
 /// The filter form and the results for the current URL.
 #[component]
-fn Browse(base: String, scope: Scope) -> impl IntoView {
-    let query = use_query_map();
-    let state = Memo::new(move |_| read_query(&query.read()));
-    let filters = Signal::derive(move || state.get().0);
-    let asked = {
+fn Browse(
+    base: String,
+    scope: Scope,
+    /// The results, when the page made them itself (see [`Listing`]).
+    #[prop(optional)]
+    listing: Option<Listing>,
+) -> impl IntoView {
+    let Listing { state, page } = listing.unwrap_or_else(|| {
         let scope = scope.clone();
-        move || {
-            let (filters, cursor) = state.get();
-            (scope.apply(filters), cursor)
-        }
-    };
-    let page = Resource::new(asked, |(filters, cursor)| {
-        list_assets(filters, cursor, None)
+        Listing::new(move || scope.clone())
     });
+    let filters = Signal::derive(move || state.get().0);
     let restart = {
         let base = base.clone();
         move || {
@@ -246,6 +306,7 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
         }
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
+    let auth = use_auth();
     // Facets follow the filters only: scrolling on (a cursor) does not count them again.
     // They are counted once the page is in the browser, so the page never waits for them.
     let counted = {
@@ -284,10 +345,12 @@ fn Browse(base: String, scope: Scope) -> impl IntoView {
                     let base = base.clone();
                     let scope = scope.clone();
                     Suspend::new(async move {
+                        let me = auth.me.await;
                         match page.await {
                             Ok(page) => {
                                 let filters = state.get_untracked().0;
-                                view! { <Grid page base filters scope/> }.into_any()
+                                let may_curate = scope.may_curate(me.as_ref());
+                                view! { <Grid page base filters scope may_curate/> }.into_any()
                             }
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
@@ -526,9 +589,16 @@ fn form_filters<T>(_form: &T) -> Option<Filters> {
     None
 }
 
-/// The results: a grid that grows as it is scrolled, with a lightbox.
+/// The results: a grid that grows as it is scrolled, with a lightbox; with `may_curate`,
+/// a checkbox on each card and the bar of bulk actions above.
 #[component]
-fn Grid(page: AssetPage, base: String, filters: Filters, scope: Scope) -> impl IntoView {
+fn Grid(
+    page: AssetPage,
+    base: String,
+    filters: Filters,
+    scope: Scope,
+    may_curate: bool,
+) -> impl IntoView {
     if page.items.is_empty() {
         let message = if filters.is_empty() && scope == Scope::Everything {
             view! {
@@ -579,12 +649,35 @@ fn Grid(page: AssetPage, base: String, filters: Filters, scope: Scope) -> impl I
     let sentinel = NodeRef::<leptos::html::Div>::new();
     infinite_scroll(sentinel, load_more, loading, next);
 
+    let selection = may_curate.then(Selection::new);
+    let bar = selection.map(|selection| {
+        let back = href(&base, &filters, None);
+        let lightbox_open = Signal::derive(move || open.with(Option::is_some));
+        view! { <BulkBar selection items back lightbox_open/> }.into_any()
+    });
+    // A card opens the lightbox where it is in the list now (bulk actions take some out).
+    let open_at = move |id: &str| {
+        let at = items.with_untracked(|items| items.iter().position(|a| a.id == id));
+        open.set(at);
+    };
     view! {
+        {bar}
         <ul class="grid" aria-live="polite">
-            <For each=move || items.get().into_iter().enumerate() key=|(_, asset)| asset.id.clone() let:entry>
-                <li>
-                    <AssetCard asset=entry.1 on_open=Callback::new(move |()| open.set(Some(entry.0)))/>
-                </li>
+            // Keyed by what a bulk action may change too, so that a changed card is redrawn.
+            <For each=move || items.get() key=|asset| (asset.id.clone(), asset.visibility) let:asset>
+                {
+                    let id = asset.id.clone();
+                    let data_pick = may_curate.then(|| asset.id.clone());
+                    let pick = selection.map(|selection| {
+                        view! { <PickBox selection items id=asset.id.clone() title=asset.title.clone()/> }
+                    });
+                    view! {
+                        <li data-pick=data_pick>
+                            {pick}
+                            <AssetCard asset on_open=Callback::new(move |()| open_at(&id))/>
+                        </li>
+                    }
+                }
             </For>
         </ul>
         {move || failure.get().map(|error| view! { <ErrorNotice error/> })}

@@ -2,6 +2,7 @@ mod account;
 mod asset;
 mod asset_edit;
 mod asset_history;
+mod bulk;
 mod gallery;
 mod login;
 mod not_found;

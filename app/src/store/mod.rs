@@ -1,10 +1,11 @@
 //! The seam between the application and its database: one trait per domain (accounts,
-//! sessions, settings, files, assets, curating, trash, search, uploads, jobs, usage) with
+//! sessions, settings, files, assets, curating, bulk actions, trash, search, uploads, jobs, usage) with
 //! its record types beside it, and [`Store`], their union, which the server's two
 //! backends implement (`server/src/store/`). One story test runs against both.
 
 mod accounts;
 mod assets;
+mod bulk;
 mod curate;
 mod error;
 mod files;
@@ -23,6 +24,7 @@ pub use accounts::{AccountStore, Credentials, EndSessions, NewUser, User};
 pub use assets::{
     AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
 };
+pub use bulk::{BulkChange, BulkOutcome, BulkStore, MAX_BULK};
 pub use curate::{AssetEdit, CurateStore, History, OldFields, RevisionRecord, MAX_REVISIONS};
 pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
@@ -69,6 +71,7 @@ pub trait Store:
     + FileStore
     + AssetStore
     + CurateStore
+    + BulkStore
     + TrashStore
     + SearchStore
     + UploadStore
@@ -86,6 +89,7 @@ impl<T> Store for T where
         + FileStore
         + AssetStore
         + CurateStore
+        + BulkStore
         + TrashStore
         + SearchStore
         + UploadStore

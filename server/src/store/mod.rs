@@ -1,6 +1,6 @@
 //! atelier's database: [`app::store::Store`] for SQLite (the embedded default) and
 //! Postgres. Each domain's SQL is written once in its module (accounts, sessions,
-//! settings, files, assets, curating, trash, search, uploads, jobs, usage), compiled for both backends by
+//! settings, files, assets, curating, bulk actions, trash, search, uploads, jobs, usage), compiled for both backends by
 //! [`for_each_backend!`]; what truly differs is a named hook of [`Backend`], implemented in
 //! `sqlite.rs` and `postgres.rs` with opening, pools and maintenance.
 //!
@@ -10,6 +10,7 @@
 mod accounts;
 mod assets;
 mod backend;
+mod bulk;
 mod curate;
 mod files;
 mod jobs;

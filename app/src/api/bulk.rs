@@ -1,0 +1,182 @@
+//! Bulk actions over selected assets: add or remove tags, set visibility, trash.
+
+use leptos::prelude::*;
+use server_fn::codec::{Json, PostUrl};
+
+use crate::error::ApiError;
+use crate::model::BulkDone;
+
+/// `POST /api/assets/bulk` (`ids[]` repeated, `action`: `add_tags`, `remove_tags`,
+/// `set_visibility` or `trash`; `tags` for the tag actions, `visibility` for
+/// `set_visibility`): one change to up to [`crate::store::MAX_BULK`] of your assets (an
+/// admin: anyone's), all or none, in one transaction. Each asset whose tags or visibility
+/// change keeps a revision. An id that is not yours, is in the trash or does not exist
+/// refuses the whole action with a `404` naming it. A plain form (no JavaScript) goes back
+/// to `back` (a path on this site).
+#[server(name = BulkEdit, prefix = "/api", endpoint = "assets/bulk", input = PostUrl, output = Json)]
+pub async fn bulk_edit(
+    #[server(default)] ids: Vec<String>,
+    #[server(default)] action: String,
+    #[server(default)] tags: String,
+    #[server(default)] visibility: String,
+    #[server(default)] back: String,
+) -> Result<BulkDone, ApiError> {
+    use crate::model::{BulkAction, Visibility};
+    use crate::store::{BulkChange, BulkOutcome, MAX_BULK};
+    super::ssr::respond(async move {
+        let user = super::ssr::require_session().await?.user;
+        let action = BulkAction::parse(&action).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "action is add_tags, remove_tags, set_visibility or trash, not “{action}”"
+            ))
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<String> = ids
+            .into_iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
+        if ids.is_empty() {
+            return Err(ApiError::BadRequest(
+                "select at least one asset (ids[])".into(),
+            ));
+        }
+        if ids.len() > MAX_BULK {
+            return Err(ApiError::BadRequest(format!(
+                "select at most {MAX_BULK} assets at once ({} were)",
+                ids.len()
+            )));
+        }
+        let not_found = |ids: &[String]| {
+            let shown: Vec<String> = ids.iter().take(5).map(|id| format!("“{id}”")).collect();
+            let more = ids.len().saturating_sub(shown.len());
+            ApiError::NotFound(format!(
+                "nothing was changed: no asset of yours out of the trash has the id {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" (and {more} more)")
+                } else {
+                    String::new()
+                }
+            ))
+        };
+        let malformed: Vec<String> = ids
+            .iter()
+            .filter(|id| !crate::ids::is_public_id(id))
+            .cloned()
+            .collect();
+        if !malformed.is_empty() {
+            return Err(not_found(&malformed));
+        }
+        let tag_list = match action {
+            BulkAction::AddTags | BulkAction::RemoveTags => {
+                let list = crate::upload::checked_tags(&tags)?;
+                if list.is_empty() {
+                    return Err(ApiError::BadRequest(format!(
+                        "name the tags to {} (comma-separated)",
+                        if action == BulkAction::AddTags {
+                            "add"
+                        } else {
+                            "remove"
+                        }
+                    )));
+                }
+                list
+            }
+            _ => Vec::new(),
+        };
+        let chosen = match action {
+            BulkAction::SetVisibility => Some(
+                Visibility::parse(&visibility)
+                    .filter(|_| !visibility.trim().is_empty())
+                    .ok_or_else(|| ApiError::BadRequest(Visibility::refusal(&visibility)))?,
+            ),
+            _ => None,
+        };
+        let change = match (action, chosen) {
+            (BulkAction::AddTags, _) => BulkChange::AddTags(tag_list.clone()),
+            (BulkAction::RemoveTags, _) => BulkChange::RemoveTags(tag_list.clone()),
+            (BulkAction::SetVisibility, Some(v)) => BulkChange::SetVisibility(v),
+            (BulkAction::SetVisibility, None) => return Err(ApiError::Internal),
+            (BulkAction::Trash, _) => BulkChange::Trash,
+        };
+        let admin = user.role == crate::account::Role::Admin;
+        let outcome = super::ssr::store()?
+            .bulk_change(
+                &ids,
+                user.id,
+                admin,
+                &change,
+                crate::upload::MAX_TAGS,
+                chrono::Utc::now(),
+            )
+            .await?;
+        let changed = match outcome {
+            BulkOutcome::Done { changed } => changed,
+            BulkOutcome::Missing(missing) => return Err(not_found(&missing)),
+            BulkOutcome::TooManyTags {
+                id,
+                would_have,
+                max,
+            } => {
+                return Err(ApiError::BadRequest(format!(
+                    "nothing was changed: “{id}” would have {would_have} tags, and an asset may \
+                     have at most {max}"
+                )))
+            }
+        };
+        let done = BulkDone {
+            action,
+            tags: tag_list,
+            visibility: chosen,
+            selected: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            changed,
+        };
+        super::ssr::record(
+            crate::stats::Feature::BulkEdit,
+            Some(user.id),
+            &format!("{}:{}", action.as_str(), done.changed.len()),
+        );
+        // A plain form goes back to the page it was on; a script gets the answer.
+        if super::ssr::posted_form()? {
+            leptos_axum::redirect(safe_back(&back));
+        }
+        Ok(done)
+    })
+    .await
+}
+
+/// `back` when it is a path on this site, else the gallery.
+#[cfg(feature = "ssr")]
+fn safe_back(back: &str) -> &str {
+    let local = back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && !back.chars().any(char::is_control);
+    if local {
+        back
+    } else {
+        "/"
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::safe_back;
+
+    #[test]
+    fn a_plain_form_goes_back_only_to_a_page_of_this_site() {
+        assert_eq!(safe_back("/u/alice?q=cat"), "/u/alice?q=cat");
+        assert_eq!(safe_back("/"), "/");
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil",
+            "u/alice",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_back(bad), "/", "{bad:?}");
+        }
+    }
+}
