@@ -43,8 +43,8 @@ use leptos_router::{
 
 use components::{provide_auth, SiteHeader};
 use pages::{
-    AccountPage, AdminUsagePage, AssetPage, GalleryPage, LoginPage, NotFound, ProfilePage,
-    RegisterPage, StatsPage, TagPage, TrashPage, UploadPage,
+    AccountPage, AdminUsagePage, AssetPage, GalleryPage, LoginPage, NotFound, ProfileLikedPage,
+    ProfilePage, RegisterPage, StatsPage, TagPage, TrashPage, UploadPage,
 };
 
 /// The root component, rendered on the server and hydrated in the browser.
@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=GalleryPage ssr=SsrMode::Async/>
                     <Route path=path!("/u/:username") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/u/:username/liked") view=ProfileLikedPage ssr=SsrMode::Async/>
                     <Route path=path!("/t/:tag") view=TagPage ssr=SsrMode::Async/>
                     <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>

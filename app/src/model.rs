@@ -67,6 +67,24 @@ pub struct AssetSummary {
     /// Length of a video in milliseconds.
     pub duration_ms: Option<u32>,
     pub visibility: Visibility,
+    /// People who like it.
+    #[serde(default)]
+    pub likes: u64,
+    /// Views by people other than its owner, each viewer once a day.
+    #[serde(default)]
+    pub views: u64,
+    /// Whoever is asking likes it.
+    #[serde(default)]
+    pub liked: bool,
+}
+
+/// What `POST /api/assets/like` answers: whether the person likes the asset now, and how
+/// many people do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LikeDone {
+    pub id: String,
+    pub liked: bool,
+    pub likes: u64,
 }
 
 /// One page of assets, in the order asked for, and the cursor of the next page.

@@ -36,6 +36,31 @@ impl Viewer {
             (None, None) => None,
         }
     }
+
+    /// How the database knows this viewer on `day` (days since 1970-01-01): `u:{id}` for
+    /// an account; for a visitor `v:` and 32 hex digits of SHA-256 over the instance's
+    /// salt, the day and the address, so that no row names an address and the same visitor
+    /// is someone else the next day.
+    pub fn stored_key(&self, salt: &str, day: i32) -> String {
+        use sha2::{Digest, Sha256};
+        use std::fmt::Write;
+        match self {
+            Viewer::User(user) => format!("u:{}", user.0),
+            Viewer::Client(client) => {
+                let client = match client {
+                    ThrottleKey::Client(ip) => ip.to_string(),
+                    ThrottleKey::Account(name) => format!("account {name}"),
+                };
+                let digest = Sha256::digest(format!("{salt}\n{day}\n{client}"));
+                let mut key = String::with_capacity(34);
+                key.push_str("v:");
+                for byte in &digest[..16] {
+                    let _ = write!(key, "{byte:02x}");
+                }
+                key
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +109,21 @@ impl RecentViews {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_keys_name_accounts_and_hide_addresses() {
+        let ip = "192.0.2.5".parse().expect("ip");
+        let visitor = Viewer::of(None, Some(ip)).expect("viewer");
+        let key = visitor.stored_key("salt", 20_000);
+        assert!(key.starts_with("v:") && key.len() == 34, "{key}");
+        assert!(!key.contains("192.0.2.5"));
+        // The same visitor is one key a day, another the next day or on another instance.
+        assert_eq!(key, visitor.stored_key("salt", 20_000));
+        assert_ne!(key, visitor.stored_key("salt", 20_001));
+        assert_ne!(key, visitor.stored_key("other salt", 20_000));
+        let user = Viewer::of(Some(UserId(7)), Some(ip)).expect("viewer");
+        assert_eq!(user.stored_key("salt", 20_000), "u:7");
+    }
 
     #[test]
     fn reloading_counts_one_view_per_window() {

@@ -1,12 +1,14 @@
 //! The search box's syntax, parsed the same way for both backends (and in the browser):
 //!
 //! `cat astronaut tag:portrait -tag:nsfw type:video model:sdxl after:2026-01-01
-//! before:2026-06-30 by:alice "exact phrase"`
+//! before:2026-06-30 by:alice liked:bob within:week "exact phrase"`
 //!
 //! Bare words must all appear in the title or prompt; a quoted phrase must appear as it is.
 //! `tag:` includes a tag and `-tag:` excludes one (both repeatable); `type:` is `image` or
-//! `video`; `model:` names a model; `by:` an owner; `after:` and `before:` are inclusive
-//! dates (`YYYY-MM-DD`). Unknown keys and bad values are errors that name the problem.
+//! `video`; `model:` names a model; `by:` an owner; `liked:` someone who liked the asset;
+//! `after:` and `before:` are inclusive dates (`YYYY-MM-DD`); `within:` is `week` or
+//! `month`, published in the last 7 or 30 days. Unknown keys and bad values are errors
+//! that name the problem.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -34,16 +36,56 @@ pub struct Search {
     pub media_type: Option<MediaType>,
     pub model: Option<String>,
     pub owner: Option<String>,
+    /// Assets this user (a username, lower-cased) likes.
+    pub liked_by: Option<String>,
     /// Created on or after this day (UTC).
     pub from: Option<NaiveDate>,
     /// Created on or before this day (UTC).
     pub to: Option<NaiveDate>,
+    /// Published within the last week or month (counted back from when the search runs).
+    pub period: Option<Period>,
+}
+
+/// How far back `within:` (the `period` field) looks: the "this week" of "most liked this
+/// week" is what was published in the last seven days, as on comparable galleries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Week,
+    Month,
+}
+
+impl Period {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    /// Days it reaches back.
+    pub fn days(self) -> i64 {
+        match self {
+            Period::Week => 7,
+            Period::Month => 30,
+        }
+    }
+
+    /// `week` or `month` (`all`, or nothing, is no period).
+    pub fn parse(text: &str) -> Result<Option<Period>, SearchError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "all" => Ok(None),
+            "week" => Ok(Some(Period::Week)),
+            "month" => Ok(Some(Period::Month)),
+            _ => Err(SearchError::BadPeriod(text.trim().to_string())),
+        }
+    }
 }
 
 /// Why a search could not be understood; the message names the offending part.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SearchError {
-    #[error("unknown search key “{0}:”; use tag:, -tag:, type:, model:, by:, after: or before:")]
+    #[error("unknown search key “{0}:”; use tag:, -tag:, type:, model:, by:, liked:, after:, before: or within:")]
     UnknownKey(String),
     #[error("“{key}:” needs a value, as in {key}:{example}")]
     MissingValue { key: String, example: &'static str },
@@ -63,8 +105,10 @@ pub enum SearchError {
         first: String,
         second: String,
     },
-    #[error("sort is newest, oldest or relevant, not “{0}”")]
+    #[error("sort is newest, oldest, relevant, liked or viewed, not “{0}”")]
     BadSort(String),
+    #[error("the period is week, month or all, not “{0}”")]
+    BadPeriod(String),
     #[error("sort=relevant needs words to search for")]
     RelevanceWithoutText,
     #[error("“{key}” is longer than {max} bytes")]
@@ -96,6 +140,10 @@ pub enum Sort {
     Oldest,
     /// Best text match first, among the newest [`RELEVANCE_CANDIDATES`] matches.
     Relevant,
+    /// Most liked first (then newest), by the count the database keeps.
+    Liked,
+    /// Most viewed first (then newest).
+    Viewed,
 }
 
 impl Sort {
@@ -104,7 +152,14 @@ impl Sort {
             Sort::Newest => "newest",
             Sort::Oldest => "oldest",
             Sort::Relevant => "relevant",
+            Sort::Liked => "liked",
+            Sort::Viewed => "viewed",
         }
+    }
+
+    /// Whether the order is by a count the database keeps (likes or views).
+    pub fn by_count(self) -> bool {
+        matches!(self, Sort::Liked | Sort::Viewed)
     }
 
     pub fn parse(text: &str) -> Result<Sort, SearchError> {
@@ -112,6 +167,8 @@ impl Sort {
             "" | "newest" => Ok(Sort::Newest),
             "oldest" => Ok(Sort::Oldest),
             "relevant" | "relevance" => Ok(Sort::Relevant),
+            "liked" | "likes" | "most_liked" => Ok(Sort::Liked),
+            "viewed" | "views" | "most_viewed" => Ok(Sort::Viewed),
             _ => Err(SearchError::BadSort(text.trim().to_string())),
         }
     }
@@ -143,23 +200,29 @@ pub struct Filters {
     pub model: String,
     /// A username.
     pub owner: String,
+    /// A username: what they like.
+    pub liked: String,
     /// Inclusive dates, `YYYY-MM-DD`.
     pub from: String,
     pub to: String,
-    /// `newest` (default), `oldest` or `relevant` (needs words).
+    /// `week`, `month` or `all` (the default).
+    pub period: String,
+    /// `newest` (default), `oldest`, `relevant` (needs words), `liked` or `viewed`.
     pub sort: String,
 }
 
 /// The names of [`Filters`]' fields in a URL, in the order links write them.
-pub const FILTER_KEYS: [&str; 9] = [
+pub const FILTER_KEYS: [&str; 11] = [
     "q",
     "tags",
     "exclude_tags",
     "type",
     "model",
     "owner",
+    "liked",
     "from",
     "to",
+    "period",
     "sort",
 ];
 
@@ -188,8 +251,10 @@ impl Filters {
             "type" => &mut self.media_type,
             "model" => &mut self.model,
             "owner" => &mut self.owner,
+            "liked" => &mut self.liked,
             "from" => &mut self.from,
             "to" => &mut self.to,
+            "period" => &mut self.period,
             "sort" => &mut self.sort,
             _ => return None,
         })
@@ -204,8 +269,10 @@ impl Filters {
             "type" => &self.media_type,
             "model" => &self.model,
             "owner" => &self.owner,
+            "liked" => &self.liked,
             "from" => &self.from,
             "to" => &self.to,
+            "period" => &self.period,
             "sort" => &self.sort,
             _ => "",
         }
@@ -287,6 +354,10 @@ impl Filters {
         search.model = agree("model", search.model, text(&self.model), Clone::clone)?;
         let owner = text(&self.owner).map(|o| o.to_lowercase());
         search.owner = agree("by", search.owner, owner, Clone::clone)?;
+        let liked = text(&self.liked).map(|o| o.to_lowercase());
+        search.liked_by = agree("liked", search.liked_by, liked, Clone::clone)?;
+        let period = Period::parse(&self.period)?;
+        search.period = agree("within", search.period, period, |p| p.as_str().to_string())?;
         let date = |value: &str| text(value).as_deref().map(parse_date).transpose();
         search.from = agree("after", search.from, date(&self.from)?, ToString::to_string)?;
         search.to = agree("before", search.to, date(&self.to)?, ToString::to_string)?;
@@ -389,6 +460,7 @@ impl Search {
         }
         let mut search = Search::default();
         let (mut model, mut owner) = (None::<String>, None::<String>);
+        let (mut liked, mut within) = (None::<String>, None::<String>);
         let (mut after, mut before) = (None::<String>, None::<String>);
         let mut media = None::<String>;
         for token in tokens(text)? {
@@ -417,8 +489,9 @@ impl Search {
                 "tag" | "-tag" => "portrait",
                 "type" => "video",
                 "model" => "sdxl",
-                "by" => "alice",
+                "by" | "liked" => "alice",
                 "after" | "before" => "2026-01-01",
+                "within" => "week",
                 _ => return Err(SearchError::UnknownKey(key)),
             };
             if value.is_empty() {
@@ -430,6 +503,8 @@ impl Search {
                 "type" => set_once(&mut media, "type", value.to_ascii_lowercase())?,
                 "model" => set_once(&mut model, "model", value.to_string())?,
                 "by" => set_once(&mut owner, "by", value.to_lowercase())?,
+                "liked" => set_once(&mut liked, "liked", value.to_lowercase())?,
+                "within" => set_once(&mut within, "within", value.to_ascii_lowercase())?,
                 "after" => set_once(&mut after, "after", value.to_string())?,
                 _ => set_once(&mut before, "before", value.to_string())?,
             }
@@ -449,6 +524,11 @@ impl Search {
         };
         search.model = model;
         search.owner = owner;
+        search.liked_by = liked;
+        search.period = match within.as_deref() {
+            None => None,
+            Some(text) => Period::parse(text)?,
+        };
         search.from = after.as_deref().map(parse_date).transpose()?;
         search.to = before.as_deref().map(parse_date).transpose()?;
         if let (Some(after), Some(before)) = (search.from, search.to) {
@@ -475,8 +555,10 @@ impl Search {
             ("type", self.media_type.is_some()),
             ("model", self.model.is_some()),
             ("owner", self.owner.is_some()),
+            ("liked", self.liked_by.is_some()),
             ("from", self.from.is_some()),
             ("to", self.to.is_some()),
+            ("period", self.period.is_some()),
         ];
         used.iter()
             .filter(|(_, on)| *on)
@@ -504,11 +586,17 @@ impl Search {
         if let Some(o) = &self.owner {
             parts.push(format!("by:{o}"));
         }
+        if let Some(l) = &self.liked_by {
+            parts.push(format!("liked:{l}"));
+        }
         if let Some(d) = self.from {
             parts.push(format!("after:{d}"));
         }
         if let Some(d) = self.to {
             parts.push(format!("before:{d}"));
+        }
+        if let Some(p) = self.period {
+            parts.push(format!("within:{}", p.as_str()));
         }
         parts.join(" ")
     }
@@ -562,7 +650,7 @@ mod tests {
                     sort: "best".into(),
                     ..Filters::default()
                 },
-                "sort is newest, oldest or relevant",
+                "sort is newest, oldest, relevant, liked or viewed",
             ),
             (
                 Filters {
@@ -640,7 +728,7 @@ mod tests {
     fn the_example_from_the_search_box_parses_into_every_filter() {
         let search = Search::parse(
             "cat astronaut tag:portrait -tag:nsfw type:video model:sdxl after:2026-01-01 \
-             before:2026-06-30 by:alice \"exact phrase\"",
+             before:2026-06-30 by:alice liked:Bob within:week \"exact phrase\"",
         )
         .expect("parses");
         assert_eq!(search.words, ["cat", "astronaut"]);
@@ -652,7 +740,61 @@ mod tests {
         assert_eq!(search.owner.as_deref(), Some("alice"));
         assert_eq!(search.from, Some(date("2026-01-01")));
         assert_eq!(search.to, Some(date("2026-06-30")));
+        assert_eq!(search.liked_by.as_deref(), Some("bob"));
+        assert_eq!(search.period, Some(Period::Week));
         assert_eq!(Search::parse(&search.to_text()), Ok(search));
+    }
+
+    #[test]
+    fn likes_views_and_periods_are_sorts_and_filters_with_named_mistakes() {
+        let filters = Filters {
+            liked: "Ada".into(),
+            period: "month".into(),
+            sort: "liked".into(),
+            ..Filters::default()
+        };
+        let (search, sort) = filters.resolve().expect("resolves");
+        assert_eq!(
+            (search.liked_by.as_deref(), search.period, sort),
+            (Some("ada"), Some(Period::Month), Sort::Liked)
+        );
+        assert!(sort.by_count() && Sort::Viewed.by_count() && !Sort::Newest.by_count());
+        assert_eq!(Sort::parse("most_viewed"), Ok(Sort::Viewed));
+        assert_eq!(Period::parse("all"), Ok(None));
+        assert_eq!(
+            Filters {
+                period: "year".into(),
+                ..Filters::default()
+            }
+            .resolve()
+            .map(|_| ())
+            .unwrap_err()
+            .to_string(),
+            "the period is week, month or all, not “year”"
+        );
+        // Given in the text and in the field, they must agree.
+        let clash = Filters {
+            q: "within:week".into(),
+            period: "month".into(),
+            ..Filters::default()
+        };
+        assert!(matches!(
+            clash.resolve(),
+            Err(SearchError::Repeated { key: "within", .. })
+        ));
+        assert_eq!(
+            Search::parse("within:").map(|_| ()),
+            Err(SearchError::MissingValue {
+                key: "within".into(),
+                example: "week"
+            })
+        );
+        let query = Filters {
+            liked: "ada".into(),
+            period: "week".into(),
+            ..Filters::default()
+        };
+        assert_eq!(query.query_string(), "liked=ada&period=week");
     }
 
     #[test]

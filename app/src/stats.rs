@@ -22,10 +22,11 @@ pub enum Feature {
     AssetRestored,
     AssetPurged,
     BulkEdit,
+    AssetLiked,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 14] = [
+    pub const ALL: [Feature; 15] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -40,6 +41,7 @@ impl Feature {
         Feature::AssetRestored,
         Feature::AssetPurged,
         Feature::BulkEdit,
+        Feature::AssetLiked,
     ];
 
     /// The name stored in the database and used in the API.
@@ -59,6 +61,7 @@ impl Feature {
             Feature::AssetRestored => "asset_restored",
             Feature::AssetPurged => "asset_purged",
             Feature::BulkEdit => "bulk_edit",
+            Feature::AssetLiked => "asset_liked",
         }
     }
 
@@ -83,6 +86,7 @@ impl Feature {
             Feature::AssetRestored => "Restored",
             Feature::AssetPurged => "Deleted for good",
             Feature::BulkEdit => "Bulk actions",
+            Feature::AssetLiked => "Likes",
         }
     }
 }

@@ -20,6 +20,13 @@ pub const MAX_DETAIL: usize = 200;
 #[derive(Debug)]
 pub enum Message {
     Event(UsageEvent),
+    /// A view to count on the asset (public id): the writer turns the viewer into the key
+    /// the database keeps (see [`crate::store::ViewEvent`]).
+    View {
+        at: chrono::DateTime<Utc>,
+        asset: String,
+        viewer: crate::recent_views::Viewer,
+    },
     /// Answered once everything queued before it is stored.
     Flush(oneshot::Sender<()>),
 }
@@ -54,22 +61,34 @@ impl Usage {
         usage
     }
 
-    /// Records that `viewer` looked at `asset` (someone else's), unless they were counted
-    /// for it within [`crate::recent_views::VIEW_WINDOW`]. A viewer the server cannot tell
-    /// apart (no address) is always counted.
+    /// Records that `viewer` looked at `asset` (someone else's): a view for the asset's
+    /// counts, which the database takes once per viewer and day, and an `asset_viewed`
+    /// usage event while usage tracking is on. A viewer seen on it within
+    /// [`crate::recent_views::VIEW_WINDOW`] is not queued again, which spares the database
+    /// reloads. A viewer the server cannot tell apart (no address) leaves only the event.
     pub fn record_view(
         &self,
         viewer: Option<crate::recent_views::Viewer>,
         user: Option<UserId>,
         asset: &str,
     ) {
-        if !self.enabled() {
+        let first = viewer.as_ref().is_none_or(|viewer| {
+            self.views
+                .count(viewer.clone(), asset, std::time::Instant::now())
+        });
+        if !first {
             return;
         }
-        let first =
-            viewer.is_none_or(|viewer| self.views.count(viewer, asset, std::time::Instant::now()));
-        if first {
-            self.record(Feature::AssetViewed, user, asset);
+        self.record(Feature::AssetViewed, user, asset);
+        if let Some(viewer) = viewer {
+            let view = Message::View {
+                at: Utc::now(),
+                asset: asset.to_string(),
+                viewer,
+            };
+            if self.queue.try_send(view).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 

@@ -161,6 +161,21 @@ fn deepest_cursor(port: u16) -> String {
     URL_SAFE_NO_PAD.encode(format!("n:{key}"))
 }
 
+/// A cursor near the end of everything sorted by `sort` (`liked` or `viewed`): no likes or
+/// views and older than all but the oldest 24, where the scan is longest.
+fn deepest_count_cursor(port: u16, sort: &str) -> String {
+    let oldest = json(port, "/api/assets?sort=oldest&limit=25");
+    let key = chrono::DateTime::parse_from_rfc3339(
+        oldest["items"][24]["created_at"]
+            .as_str()
+            .expect("25 assets"),
+    )
+    .expect("a time")
+    .timestamp_micros();
+    let prefix = if sort == "liked" { "l" } else { "v" };
+    URL_SAFE_NO_PAD.encode(format!("{prefix}:0:{key}"))
+}
+
 fn run_backend(
     name: &str,
     data: &Path,
@@ -231,6 +246,41 @@ fn run_backend(
             format!("/api/assets?sort=relevant&q={}", encode("neon city")),
         ),
         ("one owner's assets", format!("/api/assets?owner={owner}")),
+        ("most liked, all time", "/api/assets?sort=liked".into()),
+        (
+            "most liked, deepest page (cursor)",
+            format!(
+                "/api/assets?sort=liked&cursor={}",
+                deepest_count_cursor(port, "liked")
+            ),
+        ),
+        // The demo's year ends on 2026-11-01: its last week and month stand for "this
+        // week" and "this month" (a period is the same key range).
+        (
+            "most liked, last week of the data",
+            "/api/assets?sort=liked&from=2026-10-25".into(),
+        ),
+        (
+            "most viewed, last month of the data",
+            "/api/assets?sort=viewed&from=2026-10-02".into(),
+        ),
+        ("most viewed, all time", "/api/assets?sort=viewed".into()),
+        (
+            "most liked, tag portrait",
+            "/api/assets?sort=liked&tags=portrait".into(),
+        ),
+        (
+            "one owner's, most liked",
+            format!("/api/assets?owner={owner}&sort=liked"),
+        ),
+        (
+            "what one person likes",
+            format!("/api/assets?liked={owner}"),
+        ),
+        (
+            "what one person likes, most viewed",
+            format!("/api/assets?liked={owner}&sort=viewed"),
+        ),
         ("profile summary", format!("/api/profile?username={owner}")),
         ("facets: everything", "/api/facets".into()),
         ("facets: text neon", "/api/facets?q=neon".into()),

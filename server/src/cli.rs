@@ -110,6 +110,9 @@ pub struct ServeArgs {
     /// Filter counts (`/api/facets`) per client address.
     #[arg(long, env = "ATELIER_RATE_FACETS", default_value_t = rate::FACETS)]
     pub rate_facets: Rate,
+    /// Likes and unlikes (`/api/assets/like`) per client address.
+    #[arg(long, env = "ATELIER_RATE_LIKES", default_value_t = rate::LIKES)]
+    pub rate_likes: Rate,
     /// Longest a client may take to send a request's headers; an HTTP/1.1 connection
     /// idle between requests closes after it too. Durations: 10s, 500ms, 2m, 1h.
     #[arg(long, env = "ATELIER_HEADER_TIMEOUT", default_value_t = Span(serving::HEADER_TIMEOUT))]
@@ -470,6 +473,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
             upload_start: args.rate_upload_start,
             search: args.rate_search,
             facets: args.rate_facets,
+            likes: args.rate_likes,
         },
     };
     let state = ServerState::with_security(store.clone(), files, security).with_request_limits(
@@ -592,6 +596,8 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         users = report.users,
         assets = report.assets,
         files = report.files,
+        likes = report.likes,
+        views = report.views,
         seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
         "demo data ready"
     );

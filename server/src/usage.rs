@@ -6,10 +6,12 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use app::recent_views::Viewer;
 use app::settings::Settings;
-use app::store::{Store, UsageEvent};
+use app::stats::Day;
+use app::store::{Store, UsageEvent, ViewEvent};
 use app::usage::{Message, Usage};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 /// The most events one transaction stores.
@@ -38,44 +40,104 @@ pub fn recorder() -> (Arc<Usage>, Queue) {
     (usage, Queue(Arc::new(Mutex::new(Some(queue)))))
 }
 
+/// What one round of the writer gathered.
+#[derive(Default)]
+struct Gathered {
+    events: Vec<UsageEvent>,
+    views: Vec<(DateTime<Utc>, String, Viewer)>,
+    flushes: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Gathered {
+    fn take(&mut self, message: Message) {
+        match message {
+            Message::Event(event) => self.events.push(event),
+            Message::View { at, asset, viewer } => self.views.push((at, asset, viewer)),
+            Message::Flush(done) => self.flushes.push(done),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.events.len() + self.views.len()
+    }
+}
+
 /// The writer: stores what the queue brings until every [`Usage`] handle is gone. It holds
 /// `usage` weakly (a handle would keep the queue open forever) and only counts drops on it.
 pub async fn write(store: Arc<dyn Store>, usage: Weak<Usage>, mut queue: mpsc::Receiver<Message>) {
-    let mut events: Vec<UsageEvent> = Vec::new();
-    let mut flushes = Vec::new();
+    let mut gathered = Gathered::default();
+    // The instance's salt for visitors' view keys, read once it is first needed.
+    let mut salt: Option<String> = None;
     loop {
         let Some(first) = queue.recv().await else {
             break;
         };
-        take(first, &mut events, &mut flushes);
+        gathered.take(first);
         let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
-        while events.len() < MAX_BATCH && flushes.is_empty() {
+        while gathered.len() < MAX_BATCH && gathered.flushes.is_empty() {
             match tokio::time::timeout_at(deadline, queue.recv()).await {
-                Ok(Some(message)) => take(message, &mut events, &mut flushes),
+                Ok(Some(message)) => gathered.take(message),
                 Ok(None) | Err(_) => break,
             }
         }
-        if !events.is_empty() && !write_batch(store.as_ref(), &events).await {
+        let mut lost = 0;
+        if !gathered.events.is_empty() && !write_batch(store.as_ref(), &gathered.events).await {
+            lost += gathered.events.len();
+        }
+        if !gathered.views.is_empty()
+            && !write_views(store.as_ref(), &mut salt, &gathered.views).await
+        {
+            lost += gathered.views.len();
+        }
+        if lost > 0 {
             if let Some(usage) = usage.upgrade() {
-                usage.count_dropped(events.len() as u64);
+                usage.count_dropped(lost as u64);
             }
         }
-        events.clear();
-        for done in flushes.drain(..) {
+        gathered.events.clear();
+        gathered.views.clear();
+        for done in gathered.flushes.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-fn take(
-    message: Message,
-    events: &mut Vec<UsageEvent>,
-    flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
-) {
-    match message {
-        Message::Event(event) => events.push(event),
-        Message::Flush(done) => flushes.push(done),
+/// Counts a batch of views, retrying a refused one; `false` when it could not be stored.
+async fn write_views(
+    store: &dyn Store,
+    salt: &mut Option<String>,
+    views: &[(DateTime<Utc>, String, Viewer)],
+) -> bool {
+    for attempt in 1..=WRITE_TRIES {
+        let outcome = async {
+            let salt = match salt {
+                Some(salt) => salt.clone(),
+                None => salt.insert(store.view_salt().await?).clone(),
+            };
+            let events: Vec<ViewEvent> = views
+                .iter()
+                .map(|(at, asset, viewer)| {
+                    let day = Day::of(*at).0;
+                    ViewEvent {
+                        asset: asset.clone(),
+                        viewer: viewer.stored_key(&salt, day),
+                        day,
+                    }
+                })
+                .collect();
+            store.record_views(&events).await
+        }
+        .await;
+        match outcome {
+            Ok(_) => return true,
+            Err(err) if attempt < WRITE_TRIES => {
+                tracing::warn!(%err, attempt, "cannot count views yet; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(err) => tracing::error!(%err, views = views.len(), "views dropped"),
+        }
     }
+    false
 }
 
 /// Stores a batch, retrying a refused one; `false` when it could not be stored.
@@ -96,8 +158,13 @@ async fn write_batch(store: &dyn Store, events: &[UsageEvent]) -> bool {
 }
 
 /// Applies the settings now and drops raw events older than the retention period;
-/// returns how many went.
+/// returns how many went. Also forgets who viewed what before yesterday: views count once
+/// per viewer and day, so those rows decide nothing any more.
 pub async fn upkeep(store: &dyn Store, usage: &Usage) -> Result<u64, app::store::StoreError> {
+    let forgotten = store.prune_views(Day::today().0 - 1).await?;
+    if forgotten > 0 {
+        tracing::debug!(forgotten, "old view rows dropped");
+    }
     let settings = Settings::load(store).await?;
     usage.set_enabled(settings.usage_tracking);
     let before = Utc::now() - chrono::Duration::days(i64::from(settings.usage_retention_days));

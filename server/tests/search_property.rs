@@ -1,7 +1,8 @@
 //! Searching is paging through a filter: over generated assets and random filter
 //! combinations, the pages a store hands out, followed to the end, are exactly what a
-//! brute-force filter of every asset gives — no duplicates, no gaps, in order — and never
-//! another user's private asset. Run on SQLite and on Postgres.
+//! brute-force filter of every asset gives — no duplicates, no gaps, in order (newest,
+//! oldest, most liked, most viewed) — and never another user's private asset. Run on
+//! SQLite and on Postgres.
 
 mod common;
 
@@ -14,6 +15,7 @@ use app::model::{
 use app::search::{text_tokens, Search, Sort, RELEVANCE_CANDIDATES};
 use app::store::{
     AssetEdit, AssetQuery, BulkChange, BulkOutcome, Cursor, NewAsset, NewUser, Store, UserId,
+    ViewEvent,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::TestDb;
@@ -72,6 +74,9 @@ struct Known {
     tags: Vec<String>,
     visibility: Visibility,
     created_at: DateTime<Utc>,
+    /// Who likes it.
+    likers: Vec<UserId>,
+    views: u64,
 }
 
 fn start() -> DateTime<Utc> {
@@ -179,6 +184,8 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
             tags: draft.tags.clone(),
             visibility: draft.visibility,
             created_at: stored.summary.created_at,
+            likers: Vec::new(),
+            views: 0,
         });
     }
     let distinct: HashSet<_> = known.iter().map(|k| k.created_at).collect();
@@ -189,7 +196,80 @@ async fn populate(store: &dyn Store, rng: &mut ChaCha8Rng) -> Vec<Known> {
     );
     edit_and_trash_some(store, rng, &mut known).await;
     bulk_change_some(store, rng, &mut known).await;
+    like_and_view_some(store, rng, &mut known).await;
     known
+}
+
+/// Every user likes about a third of what they may see (each user's likes at once with
+/// everyone else's, some twice, some taken back), and each asset gets up to five viewers
+/// a day over three days (some counted twice in a batch, which must count once).
+async fn like_and_view_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut [Known]) {
+    let mut users: Vec<UserId> = known.iter().map(|k| k.owner).collect();
+    users.sort_by_key(|u| u.0);
+    users.dedup();
+    // (user, asset, like) in the order each user clicks.
+    let mut clicks: Vec<Vec<(usize, bool)>> = vec![Vec::new(); users.len()];
+    for (n, k) in known.iter_mut().enumerate() {
+        for (u, user) in users.iter().enumerate() {
+            if !rng.gen_bool(0.35) {
+                continue;
+            }
+            let may_see = k.visibility != Visibility::Private || k.owner == *user;
+            clicks[u].push((n, true));
+            if rng.gen_bool(0.2) {
+                clicks[u].push((n, true));
+            }
+            let kept = !rng.gen_bool(0.15);
+            if !kept {
+                clicks[u].push((n, false));
+            }
+            if may_see && kept {
+                k.likers.push(*user);
+            }
+        }
+    }
+    let runs = users.iter().zip(&clicks).map(|(user, clicks)| {
+        let known = &*known;
+        async move {
+            for (n, like) in clicks {
+                let k = &known[*n];
+                let state = store
+                    .set_like(&k.id, *user, *like, start())
+                    .await
+                    .expect("like");
+                let may_see = k.visibility != Visibility::Private || k.owner == *user;
+                assert_eq!(state.is_some(), may_see, "{} by {user:?}", k.id);
+                if let Some(state) = state {
+                    assert_eq!(state.liked, *like);
+                }
+            }
+        }
+    });
+    futures::future::join_all(runs).await;
+    let mut views = Vec::new();
+    for k in known.iter_mut() {
+        for day in 0..3 {
+            for viewer in 0..rng.gen_range(0..=5) {
+                let event = ViewEvent {
+                    asset: k.id.clone(),
+                    viewer: format!("v:{viewer}"),
+                    day: 20_500 + day,
+                };
+                if rng.gen_bool(0.2) {
+                    views.push(event.clone());
+                }
+                views.push(event);
+                k.views += 1;
+            }
+        }
+    }
+    views.shuffle(rng);
+    let total: u64 = known.iter().map(|k| k.views).sum();
+    let mut counted = 0;
+    for batch in views.chunks(700) {
+        counted += store.record_views(batch).await.expect("views");
+    }
+    assert_eq!(counted, total, "each viewer counts once a day");
 }
 
 fn ids_of(known: &[Known], picked: &[usize]) -> Vec<String> {
@@ -386,6 +466,12 @@ fn brute_force(
     viewer: Option<UserId>,
 ) -> Vec<String> {
     let owner = search.owner.as_ref().map(|o| o.to_lowercase());
+    let liker = search.liked_by.as_ref().map(|name| {
+        known
+            .iter()
+            .find(|k| k.owner_name.to_lowercase() == *name)
+            .map(|k| k.owner)
+    });
     let mut found: Vec<&Known> = known
         .iter()
         .filter(|k| {
@@ -413,13 +499,17 @@ fn brute_force(
                         .is_some_and(|km| km.to_lowercase() == m.to_lowercase())
                 })
                 && (owner.is_none() || own)
+                && liker.is_none_or(|user| user.is_some_and(|user| k.likers.contains(&user)))
                 && search.from.is_none_or(|d| day >= d)
                 && search.to.is_none_or(|d| day <= d)
         })
         .collect();
     found.sort_by_key(|k| k.created_at);
-    if sort == Sort::Newest {
-        found.reverse();
+    match sort {
+        Sort::Newest | Sort::Relevant => found.reverse(),
+        Sort::Oldest => {}
+        Sort::Liked => found.sort_by_key(|k| std::cmp::Reverse((k.likers.len(), k.created_at))),
+        Sort::Viewed => found.sort_by_key(|k| std::cmp::Reverse((k.views, k.created_at))),
     }
     found.into_iter().map(|k| k.id.clone()).collect()
 }
@@ -517,6 +607,14 @@ fn random_search(rng: &mut ChaCha8Rng, known: &[Known]) -> Search {
         };
         search.owner = Some(name);
     }
+    if rng.gen_bool(0.2) {
+        let name = if rng.gen_bool(0.9) {
+            USERS.choose(rng).expect("user").to_lowercase()
+        } else {
+            "nobody".into()
+        };
+        search.liked_by = Some(name);
+    }
     let day = |rng: &mut ChaCha8Rng| (start() + Duration::days(rng.gen_range(-2..62))).date_naive();
     if rng.gen_bool(0.25) {
         search.from = Some(day(rng));
@@ -544,6 +642,7 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
     };
 
     let (mut matched, mut multi_page, mut private_listed, mut relevance) = (0, 0, 0, 0);
+    let mut by_count = 0;
     for n in 0..QUERIES {
         let search = random_search(&mut rng, &known);
         // What the search box would show parses back to the same search.
@@ -553,9 +652,11 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
             .iter()
             .chain(&search.phrases)
             .any(|w| !text_tokens(w).is_empty());
-        let sort = match rng.gen_range(0..10) {
+        let sort = match rng.gen_range(0..14) {
             0..=2 => Sort::Oldest,
             3..=5 if has_text => Sort::Relevant,
+            6..=7 => Sort::Liked,
+            8..=9 => Sort::Viewed,
             _ => Sort::Newest,
         };
         let viewer = users
@@ -579,6 +680,7 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
                 limit,
                 after,
                 viewer,
+                me: None,
             };
             let page = store.search_assets(&query).await.expect("search");
             pages += 1;
@@ -640,6 +742,9 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
         );
         if !expected.is_empty() {
             matched += 1;
+            if sort.by_count() && pages > 1 {
+                by_count += 1;
+            }
         }
         if pages > 2 {
             multi_page += 1;
@@ -657,6 +762,10 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
     );
     assert!(private_listed > 0, "no owner ever saw their private assets");
     assert!(relevance >= 10, "only {relevance} relevance searches");
+    assert!(
+        by_count >= 10,
+        "only {by_count} paged searches by likes or views"
+    );
 }
 
 /// A search with more matches than the facets count: the newest thousand are counted, the
@@ -820,6 +929,7 @@ async fn a_merged_search_index_finds_the_same(db: &TestDb) {
         limit: 100,
         after: None,
         viewer: None,
+        me: None,
     };
     let mut before = Vec::new();
     for search in &searches {

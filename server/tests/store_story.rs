@@ -180,6 +180,7 @@ async fn a_creator_publishes_and_visitors_page_through_the_gallery(db: &TestDb) 
         sort: Sort::Newest,
         key: (at(1, 0) - Duration::days(1)).timestamp_micros(),
         score: None,
+        count: None,
     };
     let empty = store
         .search_assets(&AssetQuery {

@@ -4,6 +4,7 @@ mod accounts;
 mod bulk;
 mod curate;
 mod history;
+mod likes;
 pub mod stats;
 mod trash;
 mod uploads;
@@ -12,6 +13,7 @@ pub use accounts::*;
 pub use bulk::*;
 pub use curate::*;
 pub use history::*;
+pub use likes::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
 pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
 pub use trash::*;
@@ -24,7 +26,7 @@ use crate::error::ApiError;
 use crate::model::{AssetDetail, AssetPage, Facets, Profile};
 use crate::search::Filters;
 
-/// `GET /api/assets?q=&tags=&exclude_tags=&type=&model=&owner=&from=&to=&sort=&cursor=&limit=`:
+/// `GET /api/assets?q=&tags=&exclude_tags=&type=&model=&owner=&liked=&from=&to=&period=&sort=&cursor=&limit=`:
 /// one page of the assets a search finds (see [`Filters`] and [`crate::search`]).
 #[server(name = ListAssets, prefix = "/api", endpoint = "assets", input = GetUrl, output = Json)]
 pub async fn list_assets(
@@ -45,6 +47,10 @@ pub async fn list_assets(
             )));
         }
         let viewer = ssr::search_viewer(&search).await?;
+        let me = match &viewer {
+            Some(user) => Some(user.id),
+            None => ssr::current_session().await?.map(|s| s.user.id),
+        };
         // A search is one use however many pages it is read in; the plain gallery is none.
         if after.is_none() && (!search.is_empty() || sort != crate::search::Sort::Newest) {
             let mut detail = search.used_filters();
@@ -55,11 +61,7 @@ pub async fn list_assets(
                 detail.push_str("sort=");
                 detail.push_str(sort.as_str());
             }
-            let who = match &viewer {
-                Some(user) => Some(user.id),
-                None => ssr::current_session().await?.map(|s| s.user.id),
-            };
-            ssr::record(crate::stats::Feature::Search, who, &detail);
+            ssr::record(crate::stats::Feature::Search, me, &detail);
         }
         let query = crate::store::AssetQuery {
             search,
@@ -67,12 +69,15 @@ pub async fn list_assets(
             limit: ssr::parse_limit(limit.as_deref())?,
             after,
             viewer: viewer.as_ref().map(|v| v.id),
+            me,
         };
         let page = ssr::store()?.search_assets(&query).await?;
-        if page
-            .items
-            .iter()
-            .any(|a| a.visibility != crate::model::Visibility::Public)
+        // Whoever is logged in sees their own likes marked: the answer is theirs alone.
+        if me.is_some()
+            || page
+                .items
+                .iter()
+                .any(|a| a.visibility != crate::model::Visibility::Public)
         {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
@@ -172,7 +177,7 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
             // Its owner's "views received" grows by this one, once per viewer and window.
             ssr::record_view(viewer.as_ref().map(|v| v.id), &asset.summary.id)?;
         }
-        if asset.can_delete || asset.summary.visibility != crate::model::Visibility::Public {
+        if viewer.is_some() || asset.summary.visibility != crate::model::Visibility::Public {
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
         Ok(asset)

@@ -1,5 +1,6 @@
 use leptos::{ev::MouseEvent, prelude::*};
 
+use super::like_button::LikeButton;
 use crate::model::Visibility;
 use crate::model::{format_duration, percent_encode, short_date, AssetSummary, MediaType};
 
@@ -11,11 +12,13 @@ const SIZES: &str = "(max-width: 480px) 100vw, (max-width: 960px) 50vw, 320px";
 
 /// A gallery tile: a box of the media's aspect ratio (so nothing shifts as images load),
 /// the title, the owner and the date. `on_open`, when given, is called instead of following
-/// the picture's link on a plain click (the gallery opens its lightbox).
+/// the picture's link on a plain click (the gallery opens its lightbox). `logged_in`, when
+/// given, adds the like button (a link to log in for visitors).
 #[component]
 pub fn AssetCard(
     asset: AssetSummary,
     #[prop(optional)] on_open: Option<Callback<()>>,
+    #[prop(optional)] logged_in: Option<bool>,
 ) -> impl IntoView {
     let href = format!("/a/{}", asset.id);
     let (w, h) = match (asset.width, asset.height) {
@@ -67,6 +70,25 @@ pub fn AssetCard(
         }
     };
     let owner_href = format!("/u/{}", percent_encode(&asset.owner, false));
+    let views = (asset.views > 0).then(|| {
+        let text = if asset.views == 1 {
+            " · 1 view".to_string()
+        } else {
+            format!(" · {} views", crate::units::thousands(asset.views))
+        };
+        view! { <span class="views">{text}</span> }
+    });
+    let like = logged_in.map(|logged_in| {
+        view! {
+            <LikeButton
+                id=asset.id.clone()
+                title=asset.title.clone()
+                liked=asset.liked
+                likes=asset.likes
+                logged_in
+            />
+        }
+    });
     view! {
         <article class="card" data-media-type=asset.media_type.as_str() data-id=asset.id.clone()>
             <a
@@ -83,11 +105,15 @@ pub fn AssetCard(
             <h2 class="card-title">
                 <a href=href>{asset.title}</a>
             </h2>
-            <p class="card-meta">
-                <a class="owner" href=owner_href>{asset.owner}</a>
-                " · "
-                <time datetime=datetime>{date}</time>
-            </p>
+            <div class="card-foot">
+                <p class="card-meta">
+                    <a class="owner" href=owner_href>{asset.owner}</a>
+                    " · "
+                    <time datetime=datetime>{date}</time>
+                    {views}
+                </p>
+                {like}
+            </div>
         </article>
     }
 }

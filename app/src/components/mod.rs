@@ -2,7 +2,9 @@ mod asset_card;
 pub mod auth;
 pub mod charts;
 mod header;
+mod like_button;
 
 pub use asset_card::AssetCard;
 pub use auth::{provide_auth, use_auth};
 pub use header::SiteHeader;
+pub use like_button::{LikeButton, PageLikes};

@@ -10,6 +10,7 @@ use super::asset_edit::EditForm;
 use super::asset_history::HistoryPanel;
 use super::notice::ErrorNotice;
 use crate::api::{get_asset, get_asset_revisions, RetryJob, RevertAsset, TrashAsset, UpdateAsset};
+use crate::components::{use_auth, LikeButton};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, AssetHistory,
     Generation, MediaType,
@@ -24,6 +25,7 @@ pub fn AssetPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     let update = ServerAction::<UpdateAsset>::new();
     let revert = ServerAction::<RevertAsset>::new();
+    let auth = use_auth();
     let asset = Resource::new(
         move || {
             (
@@ -50,7 +52,8 @@ pub fn AssetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match asset.await {
                     Ok((asset, history)) => {
-                        view! { <AssetView asset history retry update revert/> }.into_any()
+                        let logged_in = auth.me.await.is_some();
+                        view! { <AssetView asset history retry update revert logged_in/> }.into_any()
                     }
                     Err(error) => {
                         view! {
@@ -75,6 +78,7 @@ fn AssetView(
     retry: ServerAction<RetryJob>,
     update: ServerAction<UpdateAsset>,
     revert: ServerAction<RevertAsset>,
+    logged_in: bool,
 ) -> impl IntoView {
     let edit = asset
         .can_delete
@@ -131,6 +135,11 @@ fn AssetView(
     let raw_link = (asset.is_mine && asset.raw_metadata_present)
         .then(|| format!("/api/asset/metadata?id={}", percent_encode(&s.id, false)));
     let asset_id = s.id.clone();
+    let views = if s.views == 1 {
+        "1 view".to_string()
+    } else {
+        format!("{} views", crate::units::thousands(s.views))
+    };
     view! {
         <Title text=title_text(&format!("{} · atelier", s.title))/>
         <article class="page asset-detail">
@@ -146,6 +155,10 @@ fn AssetView(
                         Visibility::Private => Some(" · only you can see this"),
                     }}
                 </p>
+                <div class="appreciation">
+                    <LikeButton id=s.id.clone() title=s.title.clone() liked=s.liked likes=s.likes logged_in/>
+                    <span class="views">{views}</span>
+                </div>
                 <div class="prompt-head">
                     <h2>"Prompt"</h2>
                     {(!prompt.is_empty()).then(|| view! { <CopyButton text=prompt.clone()/> })}

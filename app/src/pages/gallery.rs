@@ -17,7 +17,7 @@ use super::bulk::{AssetsChanged, BulkBar, PickBox, Selection};
 use super::notice::ErrorNotice;
 use crate::account::{Me, Role};
 use crate::api::{get_facets, get_profile, list_assets};
-use crate::components::{use_auth, AssetCard};
+use crate::components::{use_auth, AssetCard, LikeButton, PageLikes};
 use crate::error::ApiError;
 use crate::model::{
     percent_encode, short_date, AssetPage, AssetSummary, FacetCount, Facets, MediaType, Profile,
@@ -31,6 +31,8 @@ enum Scope {
     #[default]
     Everything,
     Owner(String),
+    /// What one person likes (their profile's "Liked" tab).
+    LikedBy(String),
     Tag(String),
 }
 
@@ -50,6 +52,7 @@ impl Scope {
         match self {
             Scope::Everything => {}
             Scope::Owner(owner) => filters.owner = owner.clone(),
+            Scope::LikedBy(user) => filters.liked = user.clone(),
             Scope::Tag(tag) => {
                 filters.tags = if filters.tags.trim().is_empty() {
                     tag.clone()
@@ -137,24 +140,70 @@ pub fn TagPage() -> impl IntoView {
 /// profile) and a short summary.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    view! { <Profile tab=ProfileTab::Assets/> }
+}
+
+/// `/u/{username}/liked`: what one person likes, under their summary.
+#[component]
+pub fn ProfileLikedPage() -> impl IntoView {
+    view! { <Profile tab=ProfileTab::Liked/> }
+}
+
+/// The tabs of a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProfileTab {
+    Assets,
+    Liked,
+}
+
+/// Links to a profile's tabs, the one shown marked as the current page.
+#[component]
+fn ProfileTabs(username: String, tab: ProfileTab) -> impl IntoView {
+    let base = format!("/u/{}", percent_encode(&username, false));
+    let current = |this: ProfileTab| (this == tab).then_some("page");
+    view! {
+        <nav class="tabs" aria-label="Profile">
+            <a href=base.clone() aria-current=current(ProfileTab::Assets)>"Assets"</a>
+            <a href=format!("{base}/liked") aria-current=current(ProfileTab::Liked)>"Liked"</a>
+        </nav>
+    }
+}
+
+#[component]
+fn Profile(tab: ProfileTab) -> impl IntoView {
     let params = use_params_map();
     let username = move || params.read().get("username").unwrap_or_default();
     let profile = Resource::new(username, get_profile);
-    let listing = Listing::new(move || Scope::Owner(username()));
+    let listing = Listing::new(move || match tab {
+        ProfileTab::Assets => Scope::Owner(username()),
+        ProfileTab::Liked => Scope::LikedBy(username()),
+    });
+    let heading = move || match tab {
+        ProfileTab::Assets => format!("{} · atelier", username()),
+        ProfileTab::Liked => format!("Liked by {} · atelier", username()),
+    };
     view! {
-        <Title text=move || crate::model::title_text(&format!("{} · atelier", username()))/>
+        <Title text=move || crate::model::title_text(&heading())/>
         <section class="page">
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(profile) => {
-                            let base = format!("/u/{}", percent_encode(&profile.username, false));
-                            let scope = Scope::Owner(profile.username.clone());
+                            let mut base = format!("/u/{}", percent_encode(&profile.username, false));
+                            let scope = match tab {
+                                ProfileTab::Assets => Scope::Owner(profile.username.clone()),
+                                ProfileTab::Liked => {
+                                    base.push_str("/liked");
+                                    Scope::LikedBy(profile.username.clone())
+                                }
+                            };
+                            let tabs = view! { <ProfileTabs username=profile.username.clone() tab/> };
                             // A bulk action below changes the counts: they are read again.
                             let changed = AssetsChanged::default();
                             provide_context(changed);
                             view! {
                                 <ProfileSummary profile changed/>
+                                {tabs}
                                 <Browse base scope listing/>
                             }
                             .into_any()
@@ -306,6 +355,7 @@ fn Browse(
         }
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
+    let show_liked = !matches!(scope, Scope::LikedBy(_));
     let auth = use_auth();
     // Facets follow the filters only: scrolling on (a cursor) does not count them again.
     // They are counted once the page is in the browser, so the page never waits for them.
@@ -334,7 +384,7 @@ fn Browse(
         })
     };
     view! {
-        {view! { <FilterForm base=base.clone() filters show_owner/> }.into_any()}
+        {view! { <FilterForm base=base.clone() filters show_owner show_liked/> }.into_any()}
         {facet_bar}
         {restart}
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -350,7 +400,8 @@ fn Browse(
                             Ok(page) => {
                                 let filters = state.get_untracked().0;
                                 let may_curate = scope.may_curate(me.as_ref());
-                                view! { <Grid page base filters scope may_curate/> }.into_any()
+                                let logged_in = me.is_some();
+                                view! { <Grid page base filters scope may_curate logged_in/> }.into_any()
                             }
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
@@ -464,7 +515,12 @@ fn thousands(n: u32) -> String {
 /// The filters as a GET form (it works without JavaScript). Hydrated, it navigates in
 /// place with only the filled-in fields in the URL, and the selects apply at once.
 #[component]
-fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl IntoView {
+fn FilterForm(
+    base: String,
+    filters: Signal<Filters>,
+    show_owner: bool,
+    show_liked: bool,
+) -> impl IntoView {
     let form = NodeRef::<leptos::html::Form>::new();
     let navigate = use_navigate();
     let apply = {
@@ -489,15 +545,31 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
     };
     let has_more = move || {
         let f = filters.read();
-        ["tags", "exclude_tags", "model", "owner", "from", "to"]
-            .iter()
-            .any(|key| !f.get(key).trim().is_empty())
+        [
+            "tags",
+            "exclude_tags",
+            "model",
+            "owner",
+            "liked",
+            "from",
+            "to",
+        ]
+        .iter()
+        .any(|key| !f.get(key).trim().is_empty())
     };
     let owner = show_owner.then(|| {
         view! {
             <label>
                 "By"
                 <input type="text" name="owner" value=value("owner") prop:value=value("owner") placeholder="username" autocomplete="off"/>
+            </label>
+        }
+    });
+    let liked = show_liked.then(|| {
+        view! {
+            <label>
+                "Liked by"
+                <input type="text" name="liked" value=value("liked") prop:value=value("liked") placeholder="username" autocomplete="off"/>
             </label>
         }
     });
@@ -525,10 +597,20 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                 </label>
                 <label>
                     <span class="visually-hidden">"Order"</span>
-                    <select name="sort" on:change=change>
+                    <select name="sort" on:change=change.clone()>
                         <option value="" selected=selected("sort", "")>"Newest first"</option>
                         <option value="oldest" selected=selected("sort", "oldest")>"Oldest first"</option>
                         <option value="relevant" selected=selected("sort", "relevant")>"Best match"</option>
+                        <option value="liked" selected=selected("sort", "liked")>"Most liked"</option>
+                        <option value="viewed" selected=selected("sort", "viewed")>"Most viewed"</option>
+                    </select>
+                </label>
+                <label>
+                    <span class="visually-hidden">"Published"</span>
+                    <select name="period" on:change=change>
+                        <option value="" selected=selected("period", "")>"Any time"</option>
+                        <option value="week" selected=selected("period", "week")>"This week"</option>
+                        <option value="month" selected=selected("period", "month")>"This month"</option>
                     </select>
                 </label>
                 <button type="submit" class="button">"Search"</button>
@@ -549,6 +631,7 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                         <input type="text" name="model" value=value("model") prop:value=value("model") placeholder="sdxl" autocomplete="off"/>
                     </label>
                     {owner}
+                    {liked}
                     <label>
                         "From"
                         <input type="date" name="from" value=value("from") prop:value=value("from")/>
@@ -561,7 +644,8 @@ fn FilterForm(base: String, filters: Signal<Filters>, show_owner: bool) -> impl 
                 <p class="hint">
                     "In the search box: " <code>"tag:"</code> ", " <code>"-tag:"</code> ", "
                     <code>"type:"</code> ", " <code>"model:"</code> ", " <code>"by:"</code> ", "
-                    <code>"after:"</code> ", " <code>"before:"</code> " and "
+                    <code>"liked:"</code> ", " <code>"after:"</code> ", " <code>"before:"</code> ", "
+                    <code>"within:week"</code> " and "
                     <code>"\"exact phrases\""</code> "."
                 </p>
             </details>
@@ -598,9 +682,13 @@ fn Grid(
     filters: Filters,
     scope: Scope,
     may_curate: bool,
+    /// Whether a like button likes (else it is a link to log in).
+    logged_in: bool,
 ) -> impl IntoView {
     if page.items.is_empty() {
-        let message = if filters.is_empty() && scope == Scope::Everything {
+        let message = if let (true, Scope::LikedBy(user)) = (filters.is_empty(), &scope) {
+            view! { <p>{format!("{user} has not liked anything yet.")}</p> }.into_any()
+        } else if filters.is_empty() && scope == Scope::Everything {
             view! {
                 <p>"No assets yet."</p>
                 <p>"Fill the gallery with demo content: " <code>"atelier seed-demo --count 200"</code></p>
@@ -612,6 +700,7 @@ fn Grid(
         return view! { <div class="empty">{message}</div> }.into_any();
     }
     let items: RwSignal<Vec<AssetSummary>> = RwSignal::new(page.items);
+    PageLikes::provide();
     let next = RwSignal::new(page.next_cursor);
     let loading = RwSignal::new(false);
     let failure = RwSignal::new(None::<ApiError>);
@@ -674,7 +763,7 @@ fn Grid(
                     view! {
                         <li data-pick=data_pick>
                             {pick}
-                            <AssetCard asset on_open=Callback::new(move |()| open_at(&id))/>
+                            <AssetCard asset logged_in on_open=Callback::new(move |()| open_at(&id))/>
                         </li>
                     }
                 }
@@ -699,7 +788,7 @@ fn Grid(
                     })
             }}
         </div>
-        <Lightbox items open next load_more/>
+        <Lightbox items open next load_more logged_in/>
     }
     .into_any()
 }
@@ -771,6 +860,7 @@ fn Lightbox(
     open: RwSignal<Option<usize>>,
     next: RwSignal<Option<String>>,
     load_more: Callback<()>,
+    logged_in: bool,
 ) -> impl IntoView {
     let step = move |by: isize| {
         let Some(at) = open.get_untracked() else {
@@ -833,6 +923,13 @@ fn Lightbox(
                             <figcaption>
                                 <a href=href.clone() class="lightbox-title">{asset.title.clone()}</a>
                                 <span class="muted">{format!(" · {} · {kind}", asset.owner)}</span>
+                                <LikeButton
+                                    id=asset.id.clone()
+                                    title=asset.title.clone()
+                                    liked=asset.liked
+                                    likes=asset.likes
+                                    logged_in
+                                />
                                 <p class="lightbox-prompt">{asset.prompt.clone()}</p>
                             </figcaption>
                         </figure>

@@ -13,7 +13,7 @@ mod upload;
 
 pub use account::AccountPage;
 pub use asset::AssetPage;
-pub use gallery::{GalleryPage, ProfilePage, TagPage};
+pub use gallery::{GalleryPage, ProfileLikedPage, ProfilePage, TagPage};
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use stats::{AdminUsagePage, StatsPage};

@@ -1,5 +1,6 @@
 //! The seam between the application and its database: one trait per domain (accounts,
-//! sessions, settings, files, assets, curating, bulk actions, trash, search, uploads, jobs, usage) with
+//! sessions, settings, files, assets, curating, bulk actions, trash, search, likes and views,
+//! uploads, jobs, usage) with
 //! its record types beside it, and [`Store`], their union, which the server's two
 //! backends implement (`server/src/store/`). One story test runs against both.
 
@@ -11,6 +12,7 @@ mod error;
 mod files;
 mod ids;
 mod jobs;
+mod likes;
 mod search;
 mod sessions;
 mod settings;
@@ -30,6 +32,7 @@ pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};
 pub use jobs::{ClaimedJob, JobOutput, JobStore};
+pub use likes::{LikeState, LikeStore, NewLike, ViewEvent};
 pub use search::{AssetQuery, Cursor, SearchStore};
 pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
@@ -74,6 +77,7 @@ pub trait Store:
     + BulkStore
     + TrashStore
     + SearchStore
+    + LikeStore
     + UploadStore
     + JobStore
     + UsageStore
@@ -92,6 +96,7 @@ impl<T> Store for T where
         + BulkStore
         + TrashStore
         + SearchStore
+        + LikeStore
         + UploadStore
         + JobStore
         + UsageStore

@@ -9,7 +9,7 @@ use crate::model::{AssetPage, Facets};
 use crate::search::{Search, Sort};
 
 /// Where a page ends: the key of its last asset, in the order it was read (and its score,
-/// for a relevance sort).
+/// for a relevance sort, or its like or view count, for those sorts).
 ///
 /// An asset's key is its creation time in Unix microseconds, unique per asset (a clash
 /// moves the later one on by a microsecond), so one integer orders every result.
@@ -19,11 +19,15 @@ pub struct Cursor {
     pub key: i64,
     /// The last asset's score (lower is better); only for [`Sort::Relevant`].
     pub score: Option<f64>,
+    /// The last asset's like or view count; only for [`Sort::Liked`] and [`Sort::Viewed`].
+    pub count: Option<i64>,
 }
 
 impl Cursor {
-    /// Opaque to clients: base64url of `n:micros`, `o:micros` or `r:score-bits:micros`.
+    /// Opaque to clients: base64url of `n:micros`, `o:micros`, `r:score-bits:micros`,
+    /// `l:likes:micros` or `v:views:micros`.
     pub fn encode(&self) -> String {
+        let count = self.count.unwrap_or(0);
         let text = match (self.sort, self.score) {
             (Sort::Newest, _) => format!("n:{}", self.key),
             (Sort::Oldest, _) => format!("o:{}", self.key),
@@ -32,6 +36,8 @@ impl Cursor {
                 score.unwrap_or(f64::INFINITY).to_bits(),
                 self.key
             ),
+            (Sort::Liked, _) => format!("l:{count}:{}", self.key),
+            (Sort::Viewed, _) => format!("v:{count}:{}", self.key),
         };
         URL_SAFE_NO_PAD.encode(text)
     }
@@ -40,23 +46,31 @@ impl Cursor {
         let raw = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (order, rest) = raw.split_once(':')?;
-        let (sort, score, key) = match order {
-            "n" => (Sort::Newest, None, rest),
-            "o" => (Sort::Oldest, None, rest),
+        let counted = |sort: Sort| -> Option<(Sort, Option<f64>, Option<i64>, &str)> {
+            let (count, key) = rest.split_once(':')?;
+            let count: i64 = count.parse().ok()?;
+            (count >= 0).then_some((sort, None, Some(count), key))
+        };
+        let (sort, score, count, key) = match order {
+            "n" => (Sort::Newest, None, None, rest),
+            "o" => (Sort::Oldest, None, None, rest),
             "r" => {
                 let (bits, key) = rest.split_once(':')?;
                 let score = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
                 if score.is_nan() {
                     return None;
                 }
-                (Sort::Relevant, Some(score), key)
+                (Sort::Relevant, Some(score), None, key)
             }
+            "l" => counted(Sort::Liked)?,
+            "v" => counted(Sort::Viewed)?,
             _ => return None,
         };
         Some(Cursor {
             sort,
             key: key.parse().ok()?,
             score,
+            count,
         })
     }
 }
@@ -72,6 +86,8 @@ pub struct AssetQuery {
     /// Who is asking. Private assets are listed only when the search is restricted to the
     /// viewer's own (`by:` naming them).
     pub viewer: Option<UserId>,
+    /// Who is logged in: the assets they like are marked so ([`crate::model::AssetSummary::liked`]).
+    pub me: Option<UserId>,
 }
 
 impl AssetQuery {
@@ -83,6 +99,7 @@ impl AssetQuery {
             limit: crate::model::FACET_SAMPLE,
             after: None,
             viewer,
+            me: None,
         }
     }
 
@@ -94,6 +111,7 @@ impl AssetQuery {
             limit,
             after: None,
             viewer: None,
+            me: None,
         }
     }
 }
@@ -123,15 +141,18 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        for (sort, score) in [
-            (Sort::Newest, None),
-            (Sort::Oldest, None),
-            (Sort::Relevant, Some(-3.25)),
+        for (sort, score, count) in [
+            (Sort::Newest, None, None),
+            (Sort::Oldest, None, None),
+            (Sort::Relevant, Some(-3.25), None),
+            (Sort::Liked, None, Some(12)),
+            (Sort::Viewed, None, Some(0)),
         ] {
             let cursor = Cursor {
                 sort,
                 key: 1_767_225_600_123_456,
                 score,
+                count,
             };
             assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         }
@@ -143,6 +164,9 @@ mod tests {
             "n:",
             "r:12",
             "r:7ff8000000000000:1",
+            "l:12",
+            "l:-1:5",
+            "v:x:5",
         ] {
             assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bad)), None, "{bad}");
         }

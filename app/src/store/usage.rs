@@ -62,8 +62,7 @@ pub trait UsageStore: Send + Sync {
     async fn top_models(&self, limit: u32) -> Result<Vec<NamedCount>, StoreError>;
 
     /// Stores a batch of usage events and folds them into the daily rollups, in one
-    /// transaction. An `AssetViewed` event's detail is the asset's public id: its owner's
-    /// `views_received` grows with it.
+    /// transaction. (Views are counted apart: [`super::LikeStore::record_views`].)
     async fn record_usage(&self, events: &[UsageEvent]) -> Result<(), StoreError>;
 
     /// The daily rollups from `first` to `last`, inclusive.

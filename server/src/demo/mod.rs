@@ -12,7 +12,7 @@ use app::{
     ids::{BASE62, PUBLIC_ID_LEN},
     model::{normalize_tags, MediaType, Visibility},
     stats::Feature,
-    store::{FileId, NewAsset, NewFile, NewUser, Store, UsageEvent, UserId},
+    store::{FileId, NewAsset, NewFile, NewLike, NewUser, Store, UsageEvent, UserId, ViewEvent},
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
@@ -30,6 +30,8 @@ pub struct SeedReport {
     pub users: u64,
     pub assets: u64,
     pub files: u64,
+    pub likes: u64,
+    pub views: u64,
 }
 
 /// Assets per database transaction.
@@ -298,6 +300,42 @@ fn draft(rng: &mut ChaCha8Rng, owners: &[UserId], index: u64, count: u64) -> Dra
     }
 }
 
+/// Mixed into the seed of the stream that draws likes and views.
+const FANS_SEED: u64 = 0x6c_696b_6573;
+
+/// Likes and views of a batch by the demo's people: most assets have none, a few have
+/// many (the chance of at least `k` likes is 1/(k+1)², about 0.64 on average); each like
+/// comes with two views, and anything may be viewed without a like. Each is on a day
+/// after the asset appeared.
+fn appreciation(
+    rng: &mut ChaCha8Rng,
+    people: &[UserId],
+    batch: &[NewAsset],
+) -> (Vec<NewLike>, Vec<ViewEvent>) {
+    let (mut likes, mut views) = (Vec::new(), Vec::new());
+    for asset in batch {
+        let draw: f64 = rng.gen_range(f64::MIN_POSITIVE..=1.0);
+        let liked = ((draw.powf(-0.5) - 1.0) as usize).min(people.len());
+        let viewed = (liked * 2 + rng.gen_range(0..3)).min(people.len());
+        for (n, person) in people.choose_multiple(rng, viewed).enumerate() {
+            let at = asset.created_at + Duration::minutes(rng.gen_range(1..60 * 24 * 14));
+            if n < liked {
+                likes.push(NewLike {
+                    asset: asset.public_id.clone(),
+                    user: *person,
+                    at,
+                });
+            }
+            views.push(ViewEvent {
+                asset: asset.public_id.clone(),
+                viewer: format!("u:{}", person.0),
+                day: app::stats::Day::of(at).0,
+            });
+        }
+    }
+    (likes, views)
+}
+
 /// Files generated so far, by pool slot: (original, still image).
 type Pool = HashMap<(MediaType, usize), (FileId, FileId)>;
 
@@ -338,6 +376,8 @@ pub async fn seed(
 
     let mut pool = Pool::new();
     let mut remaining = options.count;
+    // Likes and views draw from their own stream, so the assets are the same as without.
+    let mut fans = ChaCha8Rng::seed_from_u64(options.seed ^ FANS_SEED);
     while remaining > 0 {
         let size = remaining.min(BATCH as u64) as usize;
         let mut batch = Vec::with_capacity(size);
@@ -379,6 +419,15 @@ pub async fn seed(
             .record_usage(&uploads)
             .await
             .context("cannot record the demo's uploads")?;
+        let (likes, views) = appreciation(&mut fans, &owners, &batch);
+        report.likes += store
+            .add_likes(&likes)
+            .await
+            .context("cannot add the demo's likes")?;
+        report.views += store
+            .record_views(&views)
+            .await
+            .context("cannot count the demo's views")?;
         report.assets += size as u64;
         remaining -= size as u64;
         if options.count > BATCH as u64 {

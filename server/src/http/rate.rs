@@ -1,7 +1,7 @@
 //! Per-client rate limits on the requests a stranger can repeat cheaply but that cost the
 //! server real work: registering (a password hash), starting an upload (a temp file and a
-//! row), searching (a query per page, a gallery page) and counting facets (a scan of a
-//! sample). Each is a token bucket per client (GCRA, the `governor` crate), keyed on the
+//! row), searching (a query per page, a gallery page), counting facets (a scan of a
+//! sample) and liking (a write). Each is a token bucket per client (GCRA, the `governor` crate), keyed on the
 //! address the login throttle uses: the `ClientIp` the proxy rules give, IPv6 by its /64.
 //! Past a limit the answer is `429` with `Retry-After`; logins have their own throttle
 //! (`app::auth::throttle`), which counts failures rather than requests.
@@ -102,6 +102,9 @@ pub const UPLOAD_START: Rate = Rate::per_minute(100);
 pub const SEARCH: Rate = Rate::per_minute(120);
 /// Facet counts (`/api/facets`), which scan up to a thousand matches each.
 pub const FACETS: Rate = Rate::per_minute(30);
+/// Likes and unlikes (`/api/assets/like`): each is a write; one a second sustained is
+/// more than anyone clicks, in bursts of sixty.
+pub const LIKES: Rate = Rate::per_minute(60);
 /// Past this many tracked clients, clients whose buckets are full again are forgotten at
 /// once rather than at the next periodic prune.
 const PRUNE_ABOVE: usize = 100_000;
@@ -113,6 +116,7 @@ pub struct RateLimits {
     pub upload_start: Rate,
     pub search: Rate,
     pub facets: Rate,
+    pub likes: Rate,
 }
 
 impl Default for RateLimits {
@@ -122,6 +126,7 @@ impl Default for RateLimits {
             upload_start: UPLOAD_START,
             search: SEARCH,
             facets: FACETS,
+            likes: LIKES,
         }
     }
 }
@@ -138,6 +143,7 @@ impl RateLimits {
             upload_start: off,
             search: off,
             facets: off,
+            likes: off,
         }
     }
 }
@@ -149,6 +155,7 @@ enum Kind {
     UploadStart,
     Search,
     Facets,
+    Like,
 }
 
 impl Kind {
@@ -159,6 +166,7 @@ impl Kind {
             return match path {
                 "/api/register" => Some(Kind::Register),
                 "/api/upload/start" | "/api/upload/form" => Some(Kind::UploadStart),
+                "/api/assets/like" => Some(Kind::Like),
                 _ => None,
             };
         }
@@ -179,6 +187,7 @@ impl Kind {
             Kind::UploadStart => "too many uploads started from your address",
             Kind::Search => "too many searches from your address",
             Kind::Facets => "too many filter counts from your address",
+            Kind::Like => "too many likes from your address",
         };
         format!("{what}; try again in {secs} seconds")
     }
@@ -190,6 +199,7 @@ pub struct RateLimiters {
     upload_start: Option<DefaultKeyedRateLimiter<IpAddr>>,
     search: Option<DefaultKeyedRateLimiter<IpAddr>>,
     facets: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    likes: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl RateLimiters {
@@ -200,6 +210,7 @@ impl RateLimiters {
             upload_start: keyed(limits.upload_start),
             search: keyed(limits.search),
             facets: keyed(limits.facets),
+            likes: keyed(limits.likes),
         }
     }
 
@@ -209,6 +220,7 @@ impl RateLimiters {
             Kind::UploadStart => self.upload_start.as_ref(),
             Kind::Search => self.search.as_ref(),
             Kind::Facets => self.facets.as_ref(),
+            Kind::Like => self.likes.as_ref(),
         }
     }
 
@@ -218,6 +230,7 @@ impl RateLimiters {
             &self.upload_start,
             &self.search,
             &self.facets,
+            &self.likes,
         ]
         .into_iter()
         .flatten()
@@ -304,6 +317,10 @@ mod tests {
         );
         assert_eq!(Kind::of(&Method::GET, "/t/portrait"), Some(Kind::Search));
         assert_eq!(Kind::of(&Method::GET, "/api/facets"), Some(Kind::Facets));
+        assert_eq!(
+            Kind::of(&Method::POST, "/api/assets/like"),
+            Some(Kind::Like)
+        );
         assert_eq!(Kind::of(&Method::POST, "/api/login"), None);
         assert_eq!(Kind::of(&Method::GET, "/a/abc"), None);
         assert_eq!(Kind::of(&Method::GET, "/healthz"), None);

@@ -15,6 +15,7 @@ use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::backend::Backend;
 use super::files::{stored_ref, stored_ref_columns, FileRows};
 use super::jobs::{JobRow, JOB_COLUMNS};
+use super::likes::liked_among;
 use super::types::{asset_key, count, positive, size, Json, Ts};
 use super::{for_each_backend, Db};
 
@@ -150,7 +151,7 @@ pub(super) fn asset_columns<DB: Backend>() -> String {
     format!(
         "a.id, a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height,
          a.duration_ms, a.created_at, u.username AS owner, th.sha256 AS thumb_sha256,
-         pv.sha256 AS preview_sha256, a.visibility, {} AS tags",
+         pv.sha256 AS preview_sha256, a.visibility, a.like_count, a.view_count, {} AS tags",
         DB::TAG_LIST
     )
 }
@@ -180,6 +181,8 @@ pub(super) struct AssetRow {
     thumb_sha256: Option<String>,
     preview_sha256: Option<String>,
     visibility: String,
+    pub like_count: i64,
+    pub view_count: i64,
     tags: Option<String>,
 }
 
@@ -252,6 +255,9 @@ impl AssetRow {
             width: positive(self.width),
             height: positive(self.height),
             duration_ms: positive(self.duration_ms),
+            likes: count(self.like_count),
+            views: count(self.view_count),
+            liked: false,
         })
     }
 }
@@ -433,7 +439,18 @@ for_each_backend! {
             else {
                 return Ok(None);
             };
-            row.into_detail(job).map(Some)
+            let liked = match viewer {
+                Some(viewer) => {
+                    let mut conn = self.reader().acquire().await?;
+                    liked_among::<DB>(&mut conn, viewer, &[row.asset.key])
+                        .await?
+                        .contains(&row.asset.key)
+                }
+                None => false,
+            };
+            let mut detail = row.into_detail(job)?;
+            detail.summary.liked = liked;
+            Ok(Some(detail))
         }
 
         async fn raw_metadata(

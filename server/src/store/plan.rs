@@ -16,7 +16,7 @@ pub(super) struct FoundTag {
     asset_count: i64,
 }
 
-/// Whose assets a search is restricted to, with the name it gave resolved.
+/// Whose assets a search is restricted to (or whose likes), with the name it gave resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum OwnerFilter {
     /// It names nobody: everyone's.
@@ -54,10 +54,18 @@ fn split_tags(search: &Search, found: &[FoundTag]) -> Option<SearchTags> {
     Some(SearchTags { include, exclude })
 }
 
-/// The inclusive key range a search and cursor allow; `None` when it is empty.
-fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64, i64)> {
+/// The inclusive key range a search and cursor allow at `now`; `None` when it is empty.
+fn key_bounds(
+    search: &Search,
+    sort: Sort,
+    after: Option<Cursor>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<(i64, i64)> {
     let midnight = |d: chrono::NaiveDate| asset_key(d.and_time(chrono::NaiveTime::MIN).and_utc());
     let mut lo = search.from.map(midnight).unwrap_or(i64::MIN);
+    if let Some(period) = search.period {
+        lo = lo.max(asset_key(now - chrono::Duration::days(period.days())));
+    }
     let mut hi = search
         .to
         .and_then(|d| d.succ_opt())
@@ -67,8 +75,9 @@ fn key_bounds(search: &Search, sort: Sort, after: Option<Cursor>) -> Option<(i64
         match sort {
             Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
             Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
-            // A relevance page goes on by score, within the same candidates.
-            Sort::Relevant => {}
+            // A relevance page goes on by score, within the same candidates; a page by
+            // likes or views by its count (see `push_after_count`).
+            Sort::Relevant | Sort::Liked | Sort::Viewed => {}
         }
     }
     (lo <= hi).then_some((lo, hi))
@@ -116,6 +125,8 @@ pub(super) struct SearchPlan<'q> {
     pub lo: i64,
     pub hi: i64,
     pub owner: Option<i64>,
+    /// Only assets this user likes.
+    pub liked_by: Option<i64>,
     /// Private assets are listed only on a search of the viewer's own.
     pub public_only: bool,
     pub media_type: Option<i16>,
@@ -133,20 +144,23 @@ pub(super) struct SearchPlan<'q> {
 }
 
 impl<'q> SearchPlan<'q> {
-    /// `owner` is whom the search's `by:` names; `found` the tags it names that exist.
-    /// `None` when nothing can match.
+    /// `owner` is whom the search's `by:` names, `liked_by` whom its `liked:` names;
+    /// `found` the tags it names that exist. `None` when nothing can match.
     pub fn new(
         query: &'q AssetQuery,
         owner: OwnerFilter,
+        liked_by: OwnerFilter,
         found: &[FoundTag],
     ) -> Option<SearchPlan<'q>> {
         let search = &query.search;
-        let (lo, hi) = key_bounds(search, query.sort, query.after)?;
-        let owner = match owner {
-            OwnerFilter::Anyone => None,
-            OwnerFilter::Nobody => return None,
-            OwnerFilter::User(id) => Some(id),
+        let (lo, hi) = key_bounds(search, query.sort, query.after, chrono::Utc::now())?;
+        let user = |filter: OwnerFilter| match filter {
+            OwnerFilter::Anyone => Some(None),
+            OwnerFilter::Nobody => None,
+            OwnerFilter::User(id) => Some(Some(id)),
         };
+        let owner = user(owner)?;
+        let liked_by = user(liked_by)?;
         let SearchTags { include, exclude } = split_tags(search, found)?;
         let text = TextQuery::new(search);
         let relevant = query.sort == Sort::Relevant && text.is_some();
@@ -154,6 +168,7 @@ impl<'q> SearchPlan<'q> {
             lo,
             hi,
             owner,
+            liked_by,
             public_only: owner.is_none() || owner != query.viewer.map(|v| v.0),
             media_type: search.media_type.map(|t| t.code()),
             model: search.model.as_deref(),
@@ -175,7 +190,37 @@ impl<'q> SearchPlan<'q> {
     pub fn order(&self) -> &'static str {
         match self.sort {
             Sort::Oldest => "ASC",
-            Sort::Newest | Sort::Relevant => "DESC",
+            Sort::Newest | Sort::Relevant | Sort::Liked | Sort::Viewed => "DESC",
+        }
+    }
+
+    /// The count column a sort by likes or views orders by (`None` for other sorts).
+    pub fn count_column(&self) -> Option<&'static str> {
+        match self.sort {
+            Sort::Liked => Some("a.like_count"),
+            Sort::Viewed => Some("a.view_count"),
+            Sort::Newest | Sort::Oldest | Sort::Relevant => None,
+        }
+    }
+}
+
+/// What a search's ordered source leaves to check per row.
+pub(super) struct Source<'p> {
+    /// The source's key column (the asset key, in the order it is read).
+    pub key: &'static str,
+    /// Included tags the source does not already restrict to.
+    pub extra_tags: &'p [i64],
+    /// The source is the `liked:` person's likes (else a filter checks them).
+    pub likes: bool,
+}
+
+impl<'p> Source<'p> {
+    /// A source that restricts to nothing but its own matches (the full-text index).
+    pub fn text(key: &'static str, plan: &'p SearchPlan<'_>) -> Source<'p> {
+        Source {
+            key,
+            extra_tags: &plan.include,
+            likes: false,
         }
     }
 }
@@ -186,8 +231,7 @@ impl<'q> SearchPlan<'q> {
 pub(super) fn push_filters<'q, DB>(
     core: &mut QueryBuilder<'q, DB>,
     plan: &SearchPlan<'q>,
-    key: &str,
-    extra_tags: &[i64],
+    source: &Source<'_>,
     model: (&str, &str),
 ) where
     DB: Database,
@@ -195,6 +239,7 @@ pub(super) fn push_filters<'q, DB>(
     i16: Encode<'q, DB> + Type<DB>,
     &'q str: Encode<'q, DB> + Type<DB>,
 {
+    let key = source.key;
     if plan.lo > i64::MIN {
         core.push(format_args!(" AND {key} >= ")).push_bind(plan.lo);
     }
@@ -218,7 +263,12 @@ pub(super) fn push_filters<'q, DB>(
             .push_bind(name)
             .push(model.1);
     }
-    for tag in extra_tags {
+    if let Some(user) = plan.liked_by.filter(|_| !source.likes) {
+        core.push(" AND EXISTS (SELECT 1 FROM likes lk WHERE lk.asset_id = a.id AND lk.user_id = ")
+            .push_bind(user)
+            .push(")");
+    }
+    for tag in source.extra_tags {
         core.push(
             " AND EXISTS (SELECT 1 FROM asset_tags x WHERE x.asset_id = a.id AND x.tag_id = ",
         )
@@ -237,27 +287,46 @@ pub(super) fn push_filters<'q, DB>(
     }
 }
 
-/// The ordered source of a search without text, written after `FROM`: the rarest included
-/// tag's `asset_tags` range (read in asset key order), else all of `assets`. `join` is the
-/// backend's join that keeps this order ([`super::backend::Backend::FACET_JOIN`]). Returns
-/// the source's key column and the included tags still to check per row.
+/// The ordered source of a search without text, written after `FROM`: the `liked:`
+/// person's likes (a person likes fewer assets than most tags hold), else the rarest
+/// included tag's `asset_tags` range (both read in asset key order), else all of `assets`.
+/// `join` is the backend's join that keeps this order
+/// ([`super::backend::Backend::FACET_JOIN`]).
 pub(super) fn push_tag_source<'q, 'p, DB>(
     core: &mut QueryBuilder<'q, DB>,
     plan: &'p SearchPlan<'q>,
     join: &str,
-) -> (&'static str, &'p [i64])
+) -> Source<'p>
 where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
 {
-    if let Some((tag, rest)) = plan.include.split_first() {
+    if let Some(user) = plan.liked_by {
+        core.push(format_args!(
+            "likes lk {join} assets a ON a.id = lk.asset_id WHERE lk.user_id = "
+        ))
+        .push_bind(user);
+        Source {
+            key: "lk.asset_id",
+            extra_tags: &plan.include,
+            likes: true,
+        }
+    } else if let Some((tag, rest)) = plan.include.split_first() {
         core.push(format_args!(
             "asset_tags d {join} assets a ON a.id = d.asset_id WHERE d.tag_id = "
         ))
         .push_bind(*tag);
-        ("d.asset_id", rest)
+        Source {
+            key: "d.asset_id",
+            extra_tags: rest,
+            likes: false,
+        }
     } else {
         core.push("assets a WHERE 1 = 1");
-        ("a.id", &[])
+        Source {
+            key: "a.id",
+            extra_tags: &[],
+            likes: false,
+        }
     }
 }

@@ -347,18 +347,12 @@ impl Backend for Postgres {
         core: &mut QueryBuilder<'q, Postgres>,
         plan: &SearchPlan<'q>,
     ) -> &'static str {
-        let (key, extra_tags) = push_tag_source(core, plan, Self::FACET_JOIN);
-        push_filters(
-            core,
-            plan,
-            key,
-            extra_tags,
-            ("lower(a.model) = lower(", ")"),
-        );
+        let source = push_tag_source(core, plan, Self::FACET_JOIN);
+        push_filters(core, plan, &source, ("lower(a.model) = lower(", ")"));
         if let Some(text) = &plan.text {
             core.push(" AND a.search_vector @@ ");
             push_tsquery(core, text);
         }
-        key
+        source.key
     }
 }

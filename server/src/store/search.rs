@@ -6,7 +6,7 @@
 //! that finds no search connection free in time, is [`StoreError::OverBudget`], never an
 //! internal error.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use app::model::{
     AssetPage, FacetCount, Facets, MediaType, FACET_MODELS, FACET_SAMPLE, FACET_TAGS,
@@ -19,6 +19,7 @@ use sqlx::{pool::PoolConnection, Database, Encode, QueryBuilder, Type};
 use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::assets::{asset_columns, AssetRow};
 use super::backend::Backend;
+use super::likes::liked_among;
 use super::plan::{FoundTag, OwnerFilter, SearchPlan};
 use super::{for_each_backend, Db};
 
@@ -40,7 +41,27 @@ where
     f64: Encode<'q, DB> + Type<DB>,
 {
     let fetch = i64::from(plan.limit) + 1;
-    let page_order = if plan.relevant {
+    let page_order = if let Some(count) = plan.count_column() {
+        // Most first, then newest: continued after the cursor's count and key.
+        if let Some(Cursor {
+            count: Some(after),
+            key: after_key,
+            ..
+        }) = plan.after
+        {
+            core.push(format_args!(" AND ({count} < "))
+                .push_bind(after)
+                .push(format_args!(" OR ({count} = "))
+                .push_bind(after)
+                .push(format_args!(" AND {key} < "))
+                .push_bind(after_key)
+                .push("))");
+        }
+        core.push(format_args!(" ORDER BY {count} DESC, {key} DESC LIMIT "))
+            .push_bind(fetch)
+            .push(") candidates");
+        format!("{count} DESC, a.id DESC")
+    } else if plan.relevant {
         core.push(format_args!(" ORDER BY {key} DESC LIMIT "))
             .push_bind(i64::from(RELEVANCE_CANDIDATES))
             .push(") candidates");
@@ -180,7 +201,13 @@ struct ScoredRow {
 }
 
 /// A page of rows fetched with `limit + 1`: the extra row only says whether more follow.
-fn into_page(mut rows: Vec<ScoredRow>, limit: u32, sort: Sort) -> Result<AssetPage, StoreError> {
+/// `liked` are the keys of the rows the person asking likes.
+fn into_page(
+    mut rows: Vec<ScoredRow>,
+    limit: u32,
+    sort: Sort,
+    liked: &HashSet<i64>,
+) -> Result<AssetPage, StoreError> {
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_cursor = if has_more {
@@ -189,6 +216,11 @@ fn into_page(mut rows: Vec<ScoredRow>, limit: u32, sort: Sort) -> Result<AssetPa
                 sort,
                 key: last.asset.key,
                 score: last.score,
+                count: match sort {
+                    Sort::Liked => Some(last.asset.like_count),
+                    Sort::Viewed => Some(last.asset.view_count),
+                    Sort::Newest | Sort::Oldest | Sort::Relevant => None,
+                },
             }
             .encode()
         })
@@ -197,8 +229,13 @@ fn into_page(mut rows: Vec<ScoredRow>, limit: u32, sort: Sort) -> Result<AssetPa
     };
     let items = rows
         .into_iter()
-        .map(|row| row.asset.into_summary())
-        .collect::<Result<_, _>>()?;
+        .map(|row| {
+            let key = row.asset.key;
+            let mut summary = row.asset.into_summary()?;
+            summary.liked = liked.contains(&key);
+            Ok(summary)
+        })
+        .collect::<Result<_, StoreError>>()?;
     Ok(AssetPage { items, next_cursor })
 }
 
@@ -235,23 +272,30 @@ for_each_backend! {
             Ok(conn)
         }
 
-        /// Whom the search's `by:` names and the tags it names that exist.
+        /// Whom a name in a search stands for.
+        async fn named_user(
+            conn: &mut <DB as Database>::Connection,
+            name: Option<&String>,
+        ) -> Result<OwnerFilter, sqlx::Error> {
+            let Some(name) = name else {
+                return Ok(OwnerFilter::Anyone);
+            };
+            let user: Option<UserRow> = sqlx::query_as(&format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE {SAME_NAME}"
+            ))
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(user.map_or(OwnerFilter::Nobody, |u| OwnerFilter::User(u.id())))
+        }
+
+        /// Whom the search's `by:` and `liked:` name, and the tags it names that exist.
         async fn resolve(
             conn: &mut <DB as Database>::Connection,
             search: &Search,
-        ) -> Result<(OwnerFilter, Vec<FoundTag>), sqlx::Error> {
-            let owner = match &search.owner {
-                None => OwnerFilter::Anyone,
-                Some(name) => {
-                    let user: Option<UserRow> = sqlx::query_as(&format!(
-                        "SELECT {USER_COLUMNS} FROM users u WHERE {SAME_NAME}"
-                    ))
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    user.map_or(OwnerFilter::Nobody, |u| OwnerFilter::User(u.id()))
-                }
-            };
+        ) -> Result<(OwnerFilter, OwnerFilter, Vec<FoundTag>), sqlx::Error> {
+            let owner = Self::named_user(&mut *conn, search.owner.as_ref()).await?;
+            let liked_by = Self::named_user(&mut *conn, search.liked_by.as_ref()).await?;
             let names: Vec<&String> = search.tags.iter().chain(&search.exclude_tags).collect();
             let mut found = Vec::new();
             for chunk in names.chunks(TAGS_PER_QUERY) {
@@ -265,7 +309,7 @@ for_each_backend! {
                 query.push(")");
                 found.extend(query.build_query_as::<FoundTag>().fetch_all(&mut *conn).await?);
             }
-            Ok((owner, found))
+            Ok((owner, liked_by, found))
         }
     }
 
@@ -274,8 +318,9 @@ for_each_backend! {
         async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError> {
             let mut conn = self.search_connection().await?;
             let over = |err| search_error::<DB>(err, self.search_budget);
-            let (owner, found) = Self::resolve(&mut conn, &query.search).await.map_err(over)?;
-            let Some(plan) = SearchPlan::new(query, owner, &found) else {
+            let (owner, liked_by, found) =
+                Self::resolve(&mut conn, &query.search).await.map_err(over)?;
+            let Some(plan) = SearchPlan::new(query, owner, liked_by, &found) else {
                 return Ok(AssetPage {
                     items: Vec::new(),
                     next_cursor: None,
@@ -291,7 +336,14 @@ for_each_backend! {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(over)?;
-            into_page(rows, plan.limit, plan.sort)
+            let liked = match query.me {
+                Some(me) => {
+                    let keys: Vec<i64> = rows.iter().map(|row| row.asset.key).collect();
+                    liked_among::<DB>(&mut *conn, me, &keys).await?
+                }
+                None => HashSet::new(),
+            };
+            into_page(rows, plan.limit, plan.sort, &liked)
         }
 
         async fn facets(
@@ -302,8 +354,8 @@ for_each_backend! {
             let query = AssetQuery::facets(search, viewer);
             let mut conn = self.search_connection().await?;
             let over = |err| search_error::<DB>(err, self.search_budget);
-            let (owner, found) = Self::resolve(&mut conn, search).await.map_err(over)?;
-            let Some(plan) = SearchPlan::new(&query, owner, &found) else {
+            let (owner, liked_by, found) = Self::resolve(&mut conn, search).await.map_err(over)?;
+            let Some(plan) = SearchPlan::new(&query, owner, liked_by, &found) else {
                 return Ok(Facets::default());
             };
             let rows = facets_query::<DB>(&plan)

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::backend::Backend;
-use super::plan::{push_filters, push_tag_source, SearchPlan};
+use super::plan::{push_filters, push_tag_source, SearchPlan, Source};
 use super::types::{dim, size, Json, Ts};
 use super::{Db, OpenError, Options, SEARCH_CONNECTIONS, SEARCH_QUEUE_WAIT};
 
@@ -318,22 +318,16 @@ impl Backend for Sqlite {
         core: &mut QueryBuilder<'q, Sqlite>,
         plan: &SearchPlan<'q>,
     ) -> &'static str {
-        let (key, extra_tags) = if let Some(text) = &plan.text {
+        let source = if let Some(text) = &plan.text {
             core.push(
                 "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
             )
             .push_bind(text.fts5());
-            ("assets_fts.rowid", &plan.include[..])
+            Source::text("assets_fts.rowid", plan)
         } else {
             push_tag_source(core, plan, Self::FACET_JOIN)
         };
-        push_filters(
-            core,
-            plan,
-            key,
-            extra_tags,
-            ("a.model = ", " COLLATE NOCASE"),
-        );
-        key
+        push_filters(core, plan, &source, ("a.model = ", " COLLATE NOCASE"));
+        source.key
     }
 }

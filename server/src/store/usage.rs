@@ -36,8 +36,6 @@ pub(super) struct Batch {
     pub user_day: BTreeMap<(i32, i64), i64>,
     /// `day` → events.
     pub day: BTreeMap<i32, i64>,
-    /// Asset public id → views (the viewer is never the owner: the recorder sees to that).
-    pub views: BTreeMap<String, i64>,
 }
 
 impl Batch {
@@ -51,9 +49,6 @@ impl Batch {
             if let Some(UserId(user)) = event.user {
                 *batch.user_feature.entry((day, user, feature)).or_default() += 1;
                 *batch.user_day.entry((day, user)).or_default() += 1;
-            }
-            if event.feature == Feature::AssetViewed && !event.detail.is_empty() {
-                *batch.views.entry(event.detail.clone()).or_default() += 1;
             }
         }
         batch
@@ -187,17 +182,6 @@ impl Batch {
     }
 }
 
-/// Views per owner, in owner id order, from `(asset public id, owner id)` rows.
-fn views_by_owner(batch: &Batch, owners: &[(String, i64)]) -> BTreeMap<i64, i64> {
-    let mut out = BTreeMap::new();
-    for (asset, owner) in owners {
-        if let Some(views) = batch.views.get(asset) {
-            *out.entry(*owner).or_default() += views;
-        }
-    }
-    out
-}
-
 /// The rollup rows as the API types count them.
 /// A `usage_daily` row.
 #[derive(sqlx::FromRow)]
@@ -328,7 +312,7 @@ impl From<FiguresRow> for UserFigures {
 }
 
 for_each_backend! {
-    /// Folds a batch into the rollups and its views into the owners' counts, on `conn`,
+    /// Folds a batch into the rollups, on `conn`,
     /// inside the caller's transaction (after it stored the raw events).
     async fn fold_in(
         conn: &mut <DB as Database>::Connection,
@@ -358,31 +342,6 @@ for_each_backend! {
         }
         for chunk in fold.days.chunks(ROWS_PER_STATEMENT) {
             upsert_days::<DB>(chunk).build().execute(&mut *conn).await?;
-        }
-        // Owners in id order, the order every writer locks users rows in.
-        let assets: Vec<&String> = batch.views.keys().collect();
-        let mut owners: Vec<(String, i64)> = Vec::new();
-        for chunk in assets.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<DB>::new(
-                "SELECT public_id, owner_id FROM assets WHERE public_id IN (",
-            );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            owners.extend(
-                q.build_query_as::<(String, i64)>()
-                    .fetch_all(&mut *conn)
-                    .await?,
-            );
-        }
-        for (owner, views) in views_by_owner(batch, &owners) {
-            sqlx::query("UPDATE users SET views_received = views_received + $1 WHERE id = $2")
-                .bind(views)
-                .bind(owner)
-                .execute(&mut *conn)
-                .await?;
         }
         Ok(())
     }
