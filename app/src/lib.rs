@@ -1,10 +1,12 @@
 //! atelier's application: routes, pages, components, server functions and the types the
 //! server and the browser share. Server-only parts sit behind the `ssr` feature.
 
+pub mod access;
 pub mod account;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
+pub mod collection;
 pub mod components;
 pub mod diff;
 pub mod error;
@@ -43,8 +45,9 @@ use leptos_router::{
 
 use components::{provide_auth, SiteHeader};
 use pages::{
-    AccountPage, AdminUsagePage, AssetPage, GalleryPage, LoginPage, NotFound, ProfileLikedPage,
-    ProfilePage, RegisterPage, StatsPage, TagPage, TrashPage, UploadPage,
+    AccountPage, AdminUsagePage, AssetPage, CollectionPage, GalleryPage, LoginPage, NotFound,
+    ProfileCollectionsPage, ProfileLikedPage, ProfilePage, RegisterPage, StatsPage, TagPage,
+    TrashPage, UploadPage,
 };
 
 /// The root component, rendered on the server and hydrated in the browser.
@@ -71,6 +74,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/u/:username/liked") view=ProfileLikedPage ssr=SsrMode::Async/>
                     <Route path=path!("/t/:tag") view=TagPage ssr=SsrMode::Async/>
                     <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/c/:id") view=CollectionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/u/:username/collections") view=ProfileCollectionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

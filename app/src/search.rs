@@ -105,7 +105,7 @@ pub enum SearchError {
         first: String,
         second: String,
     },
-    #[error("sort is newest, oldest, relevant, liked or viewed, not “{0}”")]
+    #[error("sort is newest, oldest, relevant, liked, viewed or curated, not “{0}”")]
     BadSort(String),
     #[error("the period is week, month or all, not “{0}”")]
     BadPeriod(String),
@@ -144,6 +144,9 @@ pub enum Sort {
     Liked,
     /// Most viewed first (then newest).
     Viewed,
+    /// A collection's own order (its owner's and editors' arrangement); only in a
+    /// collection.
+    Curated,
 }
 
 impl Sort {
@@ -154,6 +157,7 @@ impl Sort {
             Sort::Relevant => "relevant",
             Sort::Liked => "liked",
             Sort::Viewed => "viewed",
+            Sort::Curated => "curated",
         }
     }
 
@@ -169,6 +173,7 @@ impl Sort {
             "relevant" | "relevance" => Ok(Sort::Relevant),
             "liked" | "likes" | "most_liked" => Ok(Sort::Liked),
             "viewed" | "views" | "most_viewed" => Ok(Sort::Viewed),
+            "curated" => Ok(Sort::Curated),
             _ => Err(SearchError::BadSort(text.trim().to_string())),
         }
     }
@@ -207,12 +212,15 @@ pub struct Filters {
     pub to: String,
     /// `week`, `month` or `all` (the default).
     pub period: String,
-    /// `newest` (default), `oldest`, `relevant` (needs words), `liked` or `viewed`.
+    /// `newest` (default), `oldest`, `relevant` (needs words), `liked`, `viewed` or
+    /// `curated` (a collection's own order).
     pub sort: String,
+    /// A collection (public id): only its items.
+    pub collection: String,
 }
 
 /// The names of [`Filters`]' fields in a URL, in the order links write them.
-pub const FILTER_KEYS: [&str; 11] = [
+pub const FILTER_KEYS: [&str; 12] = [
     "q",
     "tags",
     "exclude_tags",
@@ -224,6 +232,7 @@ pub const FILTER_KEYS: [&str; 11] = [
     "to",
     "period",
     "sort",
+    "collection",
 ];
 
 impl Filters {
@@ -256,6 +265,7 @@ impl Filters {
             "to" => &mut self.to,
             "period" => &mut self.period,
             "sort" => &mut self.sort,
+            "collection" => &mut self.collection,
             _ => return None,
         })
     }
@@ -274,6 +284,7 @@ impl Filters {
             "to" => &self.to,
             "period" => &self.period,
             "sort" => &self.sort,
+            "collection" => &self.collection,
             _ => "",
         }
     }
@@ -650,7 +661,7 @@ mod tests {
                     sort: "best".into(),
                     ..Filters::default()
                 },
-                "sort is newest, oldest, relevant, liked or viewed",
+                "sort is newest, oldest, relevant, liked, viewed or curated",
             ),
             (
                 Filters {

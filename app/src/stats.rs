@@ -23,10 +23,11 @@ pub enum Feature {
     AssetPurged,
     BulkEdit,
     AssetLiked,
+    CollectionChanged,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 15] = [
+    pub const ALL: [Feature; 16] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -42,6 +43,7 @@ impl Feature {
         Feature::AssetPurged,
         Feature::BulkEdit,
         Feature::AssetLiked,
+        Feature::CollectionChanged,
     ];
 
     /// The name stored in the database and used in the API.
@@ -62,6 +64,7 @@ impl Feature {
             Feature::AssetPurged => "asset_purged",
             Feature::BulkEdit => "bulk_edit",
             Feature::AssetLiked => "asset_liked",
+            Feature::CollectionChanged => "collection_changed",
         }
     }
 
@@ -87,6 +90,7 @@ impl Feature {
             Feature::AssetPurged => "Deleted for good",
             Feature::BulkEdit => "Bulk actions",
             Feature::AssetLiked => "Likes",
+            Feature::CollectionChanged => "Collections",
         }
     }
 }

@@ -25,9 +25,9 @@ test.describe('with JavaScript', () => {
   }) => {
     const artist = uniqueName('likes-js');
     await publishPlain(browser, baseURL!, artist, [
-      { title: 'Heron one', visibility: 'public' },
-      { title: 'Heron two', visibility: 'public' },
-      { title: 'Heron three', visibility: 'public' },
+      { title: 'Heron one', visibility: 'public', tags: 'bird' },
+      { title: 'Heron two', visibility: 'public', tags: 'bird' },
+      { title: 'Heron three', visibility: 'public', tags: 'bird' },
     ]);
     const problems = watch(page);
     const fan = uniqueName('fan');
@@ -85,8 +85,8 @@ test.describe('without JavaScript', () => {
   }) => {
     const artist = uniqueName('likes-nojs');
     await publishPlain(browser, baseURL!, artist, [
-      { title: 'Kestrel one', visibility: 'public' },
-      { title: 'Kestrel two', visibility: 'public' },
+      { title: 'Kestrel one', visibility: 'public', tags: 'bird' },
+      { title: 'Kestrel two', visibility: 'public', tags: 'bird' },
     ]);
     // A visitor's button is a link to log in that comes back here.
     await page.goto(`/u/${artist}?sort=liked`);

@@ -22,6 +22,8 @@ const FEATURES = [
   'asset_restored',
   'asset_purged',
   'bulk_edit',
+  'asset_liked',
+  'collection_changed',
 ];
 
 /** A small real PNG, different for each `seed` (so no two tests share its bytes). */
@@ -124,6 +126,8 @@ test.describe('usage statistics', () => {
       asset_restored: 0,
       asset_purged: 0,
       bulk_edit: 0,
+      asset_liked: 0,
+      collection_changed: 0,
     };
     // Events are stored in batches a moment later.
     await expect

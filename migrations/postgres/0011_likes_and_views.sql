@@ -1,8 +1,8 @@
 -- Likes and views (Postgres).
 --
 -- A person likes an asset once (`likes`, one row per person and asset); a viewer views it
--- once a day (`asset_views`, one row per asset, day and viewer, kept only until the day is
--- over: `LikeStore::prune_views`). The counts on `assets` and each owner's
+-- once a day (`asset_views`, one row per asset, day and viewer, kept for today and
+-- yesterday only: `LikeStore::prune_views`). The counts on `assets` and each owner's
 -- `views_received` are kept by the triggers below, in the transaction that adds the row,
 -- so they are exact and reading them costs nothing. Trashed assets keep theirs.
 --
@@ -64,11 +64,10 @@ CREATE TRIGGER asset_views_count AFTER INSERT ON asset_views
     REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION asset_views_counted();
 
--- Secrets this instance made for itself. `view_salt` keys the hash that stands for a
--- visitor in asset_views (gen_random_uuid draws from the server's strong random source).
+-- Secrets this instance makes for itself. `view_salt:{day}` keys the hash that stands for
+-- a visitor in that day's asset_views rows; it is made on the day and deleted with them, so
+-- that once they are gone nothing can tell whose address a hash was.
 CREATE TABLE instance_secrets (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-INSERT INTO instance_secrets (name, value)
-VALUES ('view_salt', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));

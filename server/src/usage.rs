@@ -3,6 +3,7 @@
 //! upkeep that follows the settings and drops raw events past their retention. Both run
 //! as background tasks (`crate::background`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -66,8 +67,8 @@ impl Gathered {
 /// `usage` weakly (a handle would keep the queue open forever) and only counts drops on it.
 pub async fn write(store: Arc<dyn Store>, usage: Weak<Usage>, mut queue: mpsc::Receiver<Message>) {
     let mut gathered = Gathered::default();
-    // The instance's salt for visitors' view keys, read once it is first needed.
-    let mut salt: Option<String> = None;
+    // Each day's salt for visitors' view keys, read once it is first needed.
+    let mut salts: HashMap<i32, String> = HashMap::new();
     loop {
         let Some(first) = queue.recv().await else {
             break;
@@ -85,7 +86,7 @@ pub async fn write(store: Arc<dyn Store>, usage: Weak<Usage>, mut queue: mpsc::R
             lost += gathered.events.len();
         }
         if !gathered.views.is_empty()
-            && !write_views(store.as_ref(), &mut salt, &gathered.views).await
+            && !write_views(store.as_ref(), &mut salts, &gathered.views).await
         {
             lost += gathered.views.len();
         }
@@ -105,26 +106,27 @@ pub async fn write(store: Arc<dyn Store>, usage: Weak<Usage>, mut queue: mpsc::R
 /// Counts a batch of views, retrying a refused one; `false` when it could not be stored.
 async fn write_views(
     store: &dyn Store,
-    salt: &mut Option<String>,
+    salts: &mut HashMap<i32, String>,
     views: &[(DateTime<Utc>, String, Viewer)],
 ) -> bool {
     for attempt in 1..=WRITE_TRIES {
         let outcome = async {
-            let salt = match salt {
-                Some(salt) => salt.clone(),
-                None => salt.insert(store.view_salt().await?).clone(),
-            };
-            let events: Vec<ViewEvent> = views
-                .iter()
-                .map(|(at, asset, viewer)| {
-                    let day = Day::of(*at).0;
-                    ViewEvent {
-                        asset: asset.clone(),
-                        viewer: viewer.stored_key(&salt, day),
-                        day,
-                    }
-                })
-                .collect();
+            let mut events = Vec::with_capacity(views.len());
+            for (at, asset, viewer) in views {
+                let day = Day::of(*at).0;
+                if !salts.contains_key(&day) {
+                    let salt = store.view_salt(day).await?;
+                    // Only today's and yesterday's are of use.
+                    salts.retain(|known, _| *known >= day - 1);
+                    salts.insert(day, salt);
+                }
+                let salt = salts.get(&day).map(String::as_str).unwrap_or_default();
+                events.push(ViewEvent {
+                    asset: asset.clone(),
+                    viewer: viewer.stored_key(salt, day),
+                    day,
+                });
+            }
             store.record_views(&events).await
         }
         .await;

@@ -211,7 +211,13 @@ async fn members_like_pictures_and_the_gallery_sorts_by_it(db: &TestDb) {
     assert_eq!(like(&mut alice, HIDDEN, true).await.0, StatusCode::OK);
     assert_eq!(found(&mut visitor, "liked=bob").await, [NEW[2], NEW[1]]);
     assert!(found(&mut visitor, "liked=alice").await.is_empty());
-    assert!(found(&mut alice, "liked=alice").await.is_empty());
+    // One's own "Liked" tab also lists the unlisted ones one liked, and one's own private.
+    assert_eq!(
+        found(&mut bob, "liked=bob").await,
+        [UNLISTED, NEW[2], NEW[1]]
+    );
+    assert_eq!(found(&mut alice, "liked=alice").await, [HIDDEN]);
+    assert!(found(&mut carol, "liked=bob").await.len() == 2);
     assert!(!found(&mut visitor, "sort=liked")
         .await
         .contains(&HIDDEN.to_string()));
@@ -236,6 +242,39 @@ async fn members_like_pictures_and_the_gallery_sorts_by_it(db: &TestDb) {
     assert_eq!(
         found(&mut visitor, "sort=liked&limit=3").await,
         [NEW[1], TEN_DAYS, NEW[2]]
+    );
+
+    // Made private, the unlisted one can no longer be liked, but bob can take his like
+    // back (and only he: carol never liked it).
+    let hidden = alice
+        .post(
+            "/api/assets/update",
+            &[
+                ("id", UNLISTED),
+                ("title", "Picture"),
+                ("prompt", ""),
+                ("negative_prompt", ""),
+                ("model", ""),
+                ("tags", ""),
+                ("visibility", "private"),
+            ],
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.text());
+    assert_eq!(
+        like(&mut carol, UNLISTED, true).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        like(&mut carol, UNLISTED, false).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, taken) = like(&mut bob, UNLISTED, false).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(taken["likes"], 0);
+    assert_eq!(
+        like(&mut bob, UNLISTED, true).await.0,
+        StatusCode::NOT_FOUND
     );
 
     // Mistakes are named.
@@ -265,7 +304,8 @@ async fn members_like_pictures_and_the_gallery_sorts_by_it(db: &TestDb) {
         .iter()
         .find(|f| f.feature == app::stats::Feature::AssetLiked)
         .expect("asset_liked");
-    assert_eq!((likes.events, likes.users), (10, 4));
+    // A repeated like is not another one.
+    assert_eq!((likes.events, likes.users), (9, 4));
 }
 
 async fn views_count_once_per_viewer_and_day(db: &TestDb) {

@@ -506,7 +506,8 @@ fn brute_force(
         .collect();
     found.sort_by_key(|k| k.created_at);
     match sort {
-        Sort::Newest | Sort::Relevant => found.reverse(),
+        // (A collection's order is not asked for outside one.)
+        Sort::Newest | Sort::Relevant | Sort::Curated => found.reverse(),
         Sort::Oldest => {}
         Sort::Liked => found.sort_by_key(|k| std::cmp::Reverse((k.likers.len(), k.created_at))),
         Sort::Viewed => found.sort_by_key(|k| std::cmp::Reverse((k.views, k.created_at))),
@@ -681,6 +682,7 @@ async fn paged_results_equal_a_brute_force_filter(db: &TestDb) {
                 after,
                 viewer,
                 me: None,
+                collection: None,
             };
             let page = store.search_assets(&query).await.expect("search");
             pages += 1;
@@ -930,6 +932,7 @@ async fn a_merged_search_index_finds_the_same(db: &TestDb) {
         after: None,
         viewer: None,
         me: None,
+        collection: None,
     };
     let mut before = Vec::new();
     for search in &searches {

@@ -39,7 +39,7 @@ pub async fn like_asset(
             .set_like(&id, user.id, want, chrono::Utc::now())
             .await?
             .ok_or_else(not_found)?;
-        if want {
+        if want && state.changed {
             super::ssr::record(crate::stats::Feature::AssetLiked, Some(user.id), &id);
         }
         if super::ssr::posted_form()? {

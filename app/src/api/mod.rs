@@ -2,6 +2,7 @@
 
 mod accounts;
 mod bulk;
+mod collections;
 mod curate;
 mod history;
 mod likes;
@@ -11,6 +12,7 @@ mod uploads;
 
 pub use accounts::*;
 pub use bulk::*;
+pub use collections::*;
 pub use curate::*;
 pub use history::*;
 pub use likes::*;
@@ -38,6 +40,12 @@ pub async fn list_assets(
         let (search, sort) = filters
             .resolve()
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        // Inside a collection, its own order unless another is asked for.
+        let sort = if !filters.collection.trim().is_empty() && filters.sort.trim().is_empty() {
+            crate::search::Sort::Curated
+        } else {
+            sort
+        };
         let after = ssr::parse_cursor(cursor.as_deref())?;
         if let Some(cursor) = after.filter(|c| c.sort != sort) {
             return Err(ApiError::BadRequest(format!(
@@ -46,6 +54,7 @@ pub async fn list_assets(
                 sort.as_str()
             )));
         }
+        let collection = collections::ssr::scope(&filters.collection, sort).await?;
         let viewer = ssr::search_viewer(&search).await?;
         let me = match &viewer {
             Some(user) => Some(user.id),
@@ -70,10 +79,12 @@ pub async fn list_assets(
             after,
             viewer: viewer.as_ref().map(|v| v.id),
             me,
+            collection,
         };
         let page = ssr::store()?.search_assets(&query).await?;
         // Whoever is logged in sees their own likes marked: the answer is theirs alone.
         if me.is_some()
+            || collection.is_some_and(|c| c.private_items)
             || page
                 .items
                 .iter()
@@ -95,11 +106,22 @@ pub async fn get_facets(#[server(flatten)] filters: Filters) -> Result<Facets, A
         let (search, _) = filters
             .resolve()
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let collection =
+            collections::ssr::scope(&filters.collection, crate::search::Sort::Newest).await?;
         let viewer = ssr::search_viewer(&search).await?;
+        let me = match (&viewer, collection) {
+            (Some(user), _) => Some(user.id),
+            (None, Some(_)) => ssr::current_session().await?.map(|s| s.user.id),
+            (None, None) => None,
+        };
         let facets = ssr::store()?
-            .facets(&search, viewer.as_ref().map(|v| v.id))
+            .facets_of(&crate::store::AssetQuery {
+                me,
+                collection,
+                ..crate::store::AssetQuery::facets(&search, viewer.as_ref().map(|v| v.id))
+            })
             .await?;
-        if viewer.is_some() {
+        if viewer.is_some() || collection.is_some() {
             // Counted over one's own private assets too, when the search is of one's own.
             ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
@@ -174,7 +196,7 @@ pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
                 .as_ref()
                 .is_some_and(|v| v.role == crate::account::Role::Admin);
         if !asset.is_mine {
-            // Its owner's "views received" grows by this one, once per viewer and window.
+            // A view of it, and of its owner's work: once per viewer and day.
             ssr::record_view(viewer.as_ref().map(|v| v.id), &asset.summary.id)?;
         }
         if viewer.is_some() || asset.summary.visibility != crate::model::Visibility::Public {

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::asset_collections::{AssetCollections, InCollections};
 use super::asset_edit::EditForm;
 use super::asset_history::HistoryPanel;
 use super::notice::ErrorNotice;
@@ -26,6 +27,7 @@ pub fn AssetPage() -> impl IntoView {
     let update = ServerAction::<UpdateAsset>::new();
     let revert = ServerAction::<RevertAsset>::new();
     let auth = use_auth();
+    let collections = AssetCollections::new(id);
     let asset = Resource::new(
         move || {
             (
@@ -52,8 +54,8 @@ pub fn AssetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match asset.await {
                     Ok((asset, history)) => {
-                        let logged_in = auth.me.await.is_some();
-                        view! { <AssetView asset history retry update revert logged_in/> }.into_any()
+                        let me = auth.me.await.map(|me| me.username);
+                        view! { <AssetView asset history retry update revert me collections/> }.into_any()
                     }
                     Err(error) => {
                         view! {
@@ -78,8 +80,11 @@ fn AssetView(
     retry: ServerAction<RetryJob>,
     update: ServerAction<UpdateAsset>,
     revert: ServerAction<RevertAsset>,
-    logged_in: bool,
+    /// Who is looking (their username).
+    me: Option<String>,
+    collections: AssetCollections,
 ) -> impl IntoView {
+    let logged_in = me.is_some();
     let edit = asset
         .can_delete
         .then(|| view! { <EditForm asset=asset.clone() update/> });
@@ -192,6 +197,7 @@ fn AssetView(
                         })
                         .collect_view()}
                 </ul>
+                <InCollections lists=collections asset_id=asset_id.clone() asset_owner=s.owner.clone() me/>
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
                 {edit}
                 {history}

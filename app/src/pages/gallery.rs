@@ -14,6 +14,8 @@ use leptos_router::{
 };
 
 use super::bulk::{AssetsChanged, BulkBar, PickBox, Selection};
+use super::collection_list::ProfileCollections;
+use super::collection_tools::{ItemTools, Tools};
 use super::notice::ErrorNotice;
 use crate::account::{Me, Role};
 use crate::api::{get_facets, get_profile, list_assets};
@@ -27,13 +29,15 @@ use crate::search::{Filters, FILTER_KEYS};
 
 /// What a page fixes about its results.
 #[derive(Clone, Debug, Default, PartialEq)]
-enum Scope {
+pub(super) enum Scope {
     #[default]
     Everything,
     Owner(String),
     /// What one person likes (their profile's "Liked" tab).
     LikedBy(String),
     Tag(String),
+    /// One collection's items (public id), in its own order unless another is chosen.
+    Collection(String),
 }
 
 impl Scope {
@@ -53,6 +57,7 @@ impl Scope {
             Scope::Everything => {}
             Scope::Owner(owner) => filters.owner = owner.clone(),
             Scope::LikedBy(user) => filters.liked = user.clone(),
+            Scope::Collection(id) => filters.collection = id.clone(),
             Scope::Tag(tag) => {
                 filters.tags = if filters.tags.trim().is_empty() {
                     tag.clone()
@@ -149,11 +154,18 @@ pub fn ProfileLikedPage() -> impl IntoView {
     view! { <Profile tab=ProfileTab::Liked/> }
 }
 
+/// `/u/{username}/collections`: one person's collections that the viewer may see.
+#[component]
+pub fn ProfileCollectionsPage() -> impl IntoView {
+    view! { <Profile tab=ProfileTab::Collections/> }
+}
+
 /// The tabs of a profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ProfileTab {
     Assets,
     Liked,
+    Collections,
 }
 
 /// Links to a profile's tabs, the one shown marked as the current page.
@@ -165,6 +177,7 @@ fn ProfileTabs(username: String, tab: ProfileTab) -> impl IntoView {
         <nav class="tabs" aria-label="Profile">
             <a href=base.clone() aria-current=current(ProfileTab::Assets)>"Assets"</a>
             <a href=format!("{base}/liked") aria-current=current(ProfileTab::Liked)>"Liked"</a>
+            <a href=format!("{base}/collections") aria-current=current(ProfileTab::Collections)>"Collections"</a>
         </nav>
     }
 }
@@ -174,13 +187,22 @@ fn Profile(tab: ProfileTab) -> impl IntoView {
     let params = use_params_map();
     let username = move || params.read().get("username").unwrap_or_default();
     let profile = Resource::new(username, get_profile);
-    let listing = Listing::new(move || match tab {
-        ProfileTab::Assets => Scope::Owner(username()),
-        ProfileTab::Liked => Scope::LikedBy(username()),
+    // What the tab lists, made out here (see `Listing`).
+    let listing = (tab != ProfileTab::Collections).then(|| {
+        Listing::new(move || match tab {
+            ProfileTab::Liked => Scope::LikedBy(username()),
+            ProfileTab::Assets | ProfileTab::Collections => Scope::Owner(username()),
+        })
+    });
+    let collections = (tab == ProfileTab::Collections).then(|| {
+        Resource::new(username, |name| {
+            crate::api::list_collections(name, String::new(), String::new())
+        })
     });
     let heading = move || match tab {
         ProfileTab::Assets => format!("{} · atelier", username()),
         ProfileTab::Liked => format!("Liked by {} · atelier", username()),
+        ProfileTab::Collections => format!("Collections of {} · atelier", username()),
     };
     view! {
         <Title text=move || crate::model::title_text(&heading())/>
@@ -191,20 +213,32 @@ fn Profile(tab: ProfileTab) -> impl IntoView {
                         Ok(profile) => {
                             let mut base = format!("/u/{}", percent_encode(&profile.username, false));
                             let scope = match tab {
-                                ProfileTab::Assets => Scope::Owner(profile.username.clone()),
+                                ProfileTab::Assets | ProfileTab::Collections => {
+                                    Scope::Owner(profile.username.clone())
+                                }
                                 ProfileTab::Liked => {
                                     base.push_str("/liked");
                                     Scope::LikedBy(profile.username.clone())
                                 }
                             };
                             let tabs = view! { <ProfileTabs username=profile.username.clone() tab/> };
+                            if let Some(collections) = collections {
+                                let list = collections.await;
+                                let (username, mine) = (profile.username.clone(), profile.is_me);
+                                return view! {
+                                    <ProfileSummary profile changed=AssetsChanged::default()/>
+                                    {tabs}
+                                    <ProfileCollections username list mine/>
+                                }
+                                .into_any();
+                            }
                             // A bulk action below changes the counts: they are read again.
                             let changed = AssetsChanged::default();
                             provide_context(changed);
                             view! {
                                 <ProfileSummary profile changed/>
                                 {tabs}
-                                <Browse base scope listing/>
+                                <Browse base scope listing=listing/>
                             }
                             .into_any()
                         }
@@ -311,13 +345,13 @@ fn ProfileSummary(profile: Profile, changed: AssetsChanged) -> impl IntoView {
 /// which on the server happened a varying number of times, so the numbers of the resources
 /// serialized into the page stopped matching the browser's and hydration failed.
 #[derive(Clone, Copy)]
-struct Listing {
+pub(super) struct Listing {
     state: Memo<(Filters, Option<String>)>,
-    page: Resource<Result<AssetPage, ApiError>>,
+    pub(super) page: Resource<Result<AssetPage, ApiError>>,
 }
 
 impl Listing {
-    fn new(scope: impl Fn() -> Scope + Send + Sync + 'static) -> Listing {
+    pub(super) fn new(scope: impl Fn() -> Scope + Send + Sync + 'static) -> Listing {
         let query = use_query_map();
         let state = Memo::new(move |_| read_query(&query.read()));
         let page = Resource::new(
@@ -333,11 +367,11 @@ impl Listing {
 
 /// The filter form and the results for the current URL.
 #[component]
-fn Browse(
+pub(super) fn Browse(
     base: String,
     scope: Scope,
     /// The results, when the page made them itself (see [`Listing`]).
-    #[prop(optional)]
+    #[prop(optional_no_strip)]
     listing: Option<Listing>,
 ) -> impl IntoView {
     let Listing { state, page } = listing.unwrap_or_else(|| {
@@ -356,6 +390,7 @@ fn Browse(
     };
     let show_owner = !matches!(scope, Scope::Owner(_));
     let show_liked = !matches!(scope, Scope::LikedBy(_));
+    let in_collection = matches!(scope, Scope::Collection(_));
     let auth = use_auth();
     // Facets follow the filters only: scrolling on (a cursor) does not count them again.
     // They are counted once the page is in the browser, so the page never waits for them.
@@ -384,7 +419,7 @@ fn Browse(
         })
     };
     view! {
-        {view! { <FilterForm base=base.clone() filters show_owner show_liked/> }.into_any()}
+        {view! { <FilterForm base=base.clone() filters show_owner show_liked in_collection/> }.into_any()}
         {facet_bar}
         {restart}
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -520,6 +555,8 @@ fn FilterForm(
     filters: Signal<Filters>,
     show_owner: bool,
     show_liked: bool,
+    /// In a collection the first order is its own, and there is no best match.
+    in_collection: bool,
 ) -> impl IntoView {
     let form = NodeRef::<leptos::html::Form>::new();
     let navigate = use_navigate();
@@ -598,9 +635,22 @@ fn FilterForm(
                 <label>
                     <span class="visually-hidden">"Order"</span>
                     <select name="sort" on:change=change.clone()>
-                        <option value="" selected=selected("sort", "")>"Newest first"</option>
+                        {if in_collection {
+                            view! {
+                                <option value="" selected=selected("sort", "")>"Collection order"</option>
+                                <option value="newest" selected=selected("sort", "newest")>"Newest first"</option>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <option value="" selected=selected("sort", "")>"Newest first"</option>
+                            }
+                            .into_any()
+                        }}
                         <option value="oldest" selected=selected("sort", "oldest")>"Oldest first"</option>
-                        <option value="relevant" selected=selected("sort", "relevant")>"Best match"</option>
+                        {(!in_collection).then(|| view! {
+                            <option value="relevant" selected=selected("sort", "relevant")>"Best match"</option>
+                        })}
                         <option value="liked" selected=selected("sort", "liked")>"Most liked"</option>
                         <option value="viewed" selected=selected("sort", "viewed")>"Most viewed"</option>
                     </select>
@@ -688,6 +738,8 @@ fn Grid(
     if page.items.is_empty() {
         let message = if let (true, Scope::LikedBy(user)) = (filters.is_empty(), &scope) {
             view! { <p>{format!("{user} has not liked anything yet.")}</p> }.into_any()
+        } else if let (true, Scope::Collection(_)) = (filters.is_empty(), &scope) {
+            view! { <p>"Nothing in this collection yet."</p> }.into_any()
         } else if filters.is_empty() && scope == Scope::Everything {
             view! {
                 <p>"No assets yet."</p>
@@ -701,6 +753,13 @@ fn Grid(
     }
     let items: RwSignal<Vec<AssetSummary>> = RwSignal::new(page.items);
     PageLikes::provide();
+    // In a collection: the controls its curators have on each item.
+    let item_tools = use_context::<Tools>();
+    let here = href(&base, &filters, None);
+    // Its curators drag items into place: dropped on another item, one goes before it.
+    let drag = item_tools
+        .as_ref()
+        .and_then(|t| t.may_reorder.then(|| t.drag(items)));
     let next = RwSignal::new(page.next_cursor);
     let loading = RwSignal::new(false);
     let failure = RwSignal::new(None::<ApiError>);
@@ -719,7 +778,13 @@ fn Grid(
         spawn_local(async move {
             match list_assets(asked, Some(cursor), None).await {
                 Ok(page) => {
-                    items.update(|items| items.extend(page.items));
+                    // An asset whose likes or views changed since the last page may come
+                    // again (its count moved past the cursor): it is shown once.
+                    items.update(|items| {
+                        let shown: std::collections::HashSet<String> =
+                            items.iter().map(|a| a.id.clone()).collect();
+                        items.extend(page.items.into_iter().filter(|a| !shown.contains(&a.id)));
+                    });
                     next.set(page.next_cursor);
                     failure.set(None);
                 }
@@ -760,10 +825,24 @@ fn Grid(
                     let pick = selection.map(|selection| {
                         view! { <PickBox selection items id=asset.id.clone() title=asset.title.clone()/> }
                     });
+                    let tools = item_tools.clone().map(|tools| {
+                        view! { <ItemTools tools asset=asset.clone() back=here.clone()/> }
+                    });
+                    let draggable = drag.as_ref().map(|_| "true");
+                    let [d1, d2, d3, d4, d5] = [(); 5].map(|()| (drag.clone(), asset.id.clone()));
                     view! {
-                        <li data-pick=data_pick>
+                        <li
+                            data-pick=data_pick
+                            draggable=draggable
+                            class:drop-target=move || d1.0.as_ref().is_some_and(|d| d.is_over(&d1.1))
+                            on:dragstart=move |ev| if let Some(d) = &d2.0 { d.start(&d2.1, &ev) }
+                            on:dragover=move |ev| if let Some(d) = &d3.0 { d.enter(&d3.1, &ev) }
+                            on:drop=move |ev| if let Some(d) = &d4.0 { d.drop(&d4.1, &ev) }
+                            on:dragend=move |_| if let Some(d) = &d5.0 { d.end() }
+                        >
                             {pick}
                             <AssetCard asset logged_in on_open=Callback::new(move |()| open_at(&id))/>
+                            {tools}
                         </li>
                     }
                 }

@@ -1,8 +1,12 @@
 mod account;
 mod asset;
+mod asset_collections;
 mod asset_edit;
 mod asset_history;
 mod bulk;
+mod collection;
+mod collection_list;
+mod collection_tools;
 mod gallery;
 mod login;
 mod not_found;
@@ -13,7 +17,8 @@ mod upload;
 
 pub use account::AccountPage;
 pub use asset::AssetPage;
-pub use gallery::{GalleryPage, ProfileLikedPage, ProfilePage, TagPage};
+pub use collection::CollectionPage;
+pub use gallery::{GalleryPage, ProfileCollectionsPage, ProfileLikedPage, ProfilePage, TagPage};
 pub use login::{LoginPage, RegisterPage};
 pub use not_found::NotFound;
 pub use stats::{AdminUsagePage, StatsPage};

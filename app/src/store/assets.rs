@@ -137,7 +137,9 @@ pub trait AssetStore: Send + Sync {
     /// Exact count; for the CLI, never for a request path.
     async fn count_assets(&self) -> Result<u64, StoreError>;
 
-    /// The asset as `viewer` may see it: `None` when missing or another user's private one.
+    /// The asset as `viewer` may see it: `None` when missing, in the trash, or another
+    /// user's private one that they do not see through a private collection they have a
+    /// place in.
     async fn view_asset(
         &self,
         public_id: &str,

@@ -14,7 +14,7 @@ pub struct ViewEvent {
     /// The asset's public id.
     pub asset: String,
     /// Who looked: `u:{user id}` for an account, `v:{hash}` for a visitor (their address
-    /// hashed with the instance's salt and the day, so it never names them).
+    /// hashed with the day's salt, which goes with the day's rows).
     pub viewer: String,
     /// Days since 1970-01-01 (UTC).
     pub day: i32,
@@ -36,13 +36,16 @@ pub struct LikeState {
     pub liked: bool,
     /// Everyone's likes of it.
     pub likes: u64,
+    /// Whether this like or unlike changed anything (a repeat does not).
+    pub changed: bool,
 }
 
 #[async_trait]
 pub trait LikeStore: Send + Sync {
     /// Sets whether `user` likes the asset `public_id` (at `at`): one like per person, so
     /// liking twice, or unliking what they never liked, changes nothing. `None` when there
-    /// is no such asset out of the trash that they may see (public, unlisted, or theirs).
+    /// is no such asset out of the trash that they may see (public, unlisted, or theirs),
+    /// or, to take a like back, that they like.
     async fn set_like(
         &self,
         public_id: &str,
@@ -60,10 +63,12 @@ pub trait LikeStore: Send + Sync {
     /// ever. Views of assets that are gone are let go. Returns how many counted.
     async fn record_views(&self, views: &[ViewEvent]) -> Result<u64, StoreError>;
 
-    /// Forgets who viewed what before `day` (the counts stay): a view is counted once per
-    /// day, so older rows have nothing left to decide. Returns how many went.
+    /// Forgets who viewed what before `day`, and those days' salts (the counts stay): a
+    /// view is counted once per day, so older rows have nothing left to decide. Returns
+    /// how many rows went.
     async fn prune_views(&self, before_day: i32) -> Result<u64, StoreError>;
 
-    /// The instance's random salt for visitors' view keys (made by the migration).
-    async fn view_salt(&self) -> Result<String, StoreError>;
+    /// The random salt of visitors' view keys on `day`, made the first time it is asked
+    /// for and deleted with that day's rows ([`LikeStore::prune_views`]).
+    async fn view_salt(&self, day: i32) -> Result<String, StoreError>;
 }

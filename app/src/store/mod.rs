@@ -1,5 +1,6 @@
 //! The seam between the application and its database: one trait per domain (accounts,
-//! sessions, settings, files, assets, curating, bulk actions, trash, search, likes and views,
+//! sessions, settings, files, assets, curating, bulk actions, collections, trash, search, likes
+//! and views,
 //! uploads, jobs, usage) with
 //! its record types beside it, and [`Store`], their union, which the server's two
 //! backends implement (`server/src/store/`). One story test runs against both.
@@ -7,6 +8,7 @@
 mod accounts;
 mod assets;
 mod bulk;
+mod collections;
 mod curate;
 mod error;
 mod files;
@@ -27,13 +29,18 @@ pub use assets::{
     AssetMedia, AssetStore, NewAsset, ProfileRecord, RawMetadata, ReparseItem, StoredMetadata,
 };
 pub use bulk::{BulkChange, BulkOutcome, BulkStore, MAX_BULK};
+pub use collections::{
+    AddOutcome, CollectionEdit, CollectionId, CollectionList, CollectionListing, CollectionRecord,
+    CollectionStore, MemberOutcome, MemberRecord, MoveTo, NewCollection, MAX_COLLECTIONS,
+    MAX_COLLECTION_ITEMS, MAX_ITEMS_AT_ONCE, MAX_MEMBERS,
+};
 pub use curate::{AssetEdit, CurateStore, History, OldFields, RevisionRecord, MAX_REVISIONS};
 pub use error::{is_disk_full, StoreError};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};
 pub use jobs::{ClaimedJob, JobOutput, JobStore};
 pub use likes::{LikeState, LikeStore, NewLike, ViewEvent};
-pub use search::{AssetQuery, Cursor, SearchStore};
+pub use search::{AssetQuery, CollectionScope, Cursor, SearchStore};
 pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
 pub use trash::{TrashCursor, TrashStore, TrashedAsset};
@@ -75,6 +82,7 @@ pub trait Store:
     + AssetStore
     + CurateStore
     + BulkStore
+    + CollectionStore
     + TrashStore
     + SearchStore
     + LikeStore
@@ -94,6 +102,7 @@ impl<T> Store for T where
         + AssetStore
         + CurateStore
         + BulkStore
+        + CollectionStore
         + TrashStore
         + SearchStore
         + LikeStore

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
+use super::collections::CollectionId;
 use super::error::StoreError;
 use super::ids::UserId;
 use crate::model::{AssetPage, Facets};
@@ -19,13 +20,14 @@ pub struct Cursor {
     pub key: i64,
     /// The last asset's score (lower is better); only for [`Sort::Relevant`].
     pub score: Option<f64>,
-    /// The last asset's like or view count; only for [`Sort::Liked`] and [`Sort::Viewed`].
+    /// The last asset's like or view count, or its position in a collection; only for
+    /// [`Sort::Liked`], [`Sort::Viewed`] and [`Sort::Curated`].
     pub count: Option<i64>,
 }
 
 impl Cursor {
     /// Opaque to clients: base64url of `n:micros`, `o:micros`, `r:score-bits:micros`,
-    /// `l:likes:micros` or `v:views:micros`.
+    /// `l:likes:micros`, `v:views:micros` or `c:position:micros`.
     pub fn encode(&self) -> String {
         let count = self.count.unwrap_or(0);
         let text = match (self.sort, self.score) {
@@ -38,6 +40,7 @@ impl Cursor {
             ),
             (Sort::Liked, _) => format!("l:{count}:{}", self.key),
             (Sort::Viewed, _) => format!("v:{count}:{}", self.key),
+            (Sort::Curated, _) => format!("c:{count}:{}", self.key),
         };
         URL_SAFE_NO_PAD.encode(text)
     }
@@ -64,6 +67,7 @@ impl Cursor {
             }
             "l" => counted(Sort::Liked)?,
             "v" => counted(Sort::Viewed)?,
+            "c" => counted(Sort::Curated)?,
             _ => return None,
         };
         Some(Cursor {
@@ -88,6 +92,19 @@ pub struct AssetQuery {
     pub viewer: Option<UserId>,
     /// Who is logged in: the assets they like are marked so ([`crate::model::AssetSummary::liked`]).
     pub me: Option<UserId>,
+    /// Only the items of this collection (whose access was checked).
+    pub collection: Option<CollectionScope>,
+}
+
+/// A collection a search is restricted to, after the caller checked that the person may
+/// see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CollectionScope {
+    pub id: CollectionId,
+    /// Other people's private items show too: the collection is private and the person
+    /// has a place in it (owner, member, share link). Otherwise only public and unlisted
+    /// items show, and the person's own.
+    pub private_items: bool,
 }
 
 impl AssetQuery {
@@ -100,6 +117,7 @@ impl AssetQuery {
             after: None,
             viewer,
             me: None,
+            collection: None,
         }
     }
 
@@ -112,6 +130,7 @@ impl AssetQuery {
             after: None,
             viewer: None,
             me: None,
+            collection: None,
         }
     }
 }
@@ -121,9 +140,15 @@ pub trait SearchStore: Send + Sync {
     /// One page of the assets a search finds, keyset-paginated over the asset key.
     async fn search_assets(&self, query: &AssetQuery) -> Result<AssetPage, StoreError>;
 
-    /// How the newest [`crate::model::FACET_SAMPLE`] matches of a search divide up by type,
-    /// tag and model, with the same visibility rules as [`SearchStore::search_assets`].
-    async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError>;
+    /// How the newest [`crate::model::FACET_SAMPLE`] matches of a query divide up by type,
+    /// tag and model, with the same visibility rules as [`SearchStore::search_assets`] (its
+    /// order, limit and cursor make no difference).
+    async fn facets_of(&self, query: &AssetQuery) -> Result<Facets, StoreError>;
+
+    /// [`SearchStore::facets_of`] a search everywhere, as `viewer` (see [`AssetQuery`]).
+    async fn facets(&self, search: &Search, viewer: Option<UserId>) -> Result<Facets, StoreError> {
+        self.facets_of(&AssetQuery::facets(search, viewer)).await
+    }
 
     /// Tags starting with `prefix`, in name order, at most `limit` (for autocompletion):
     /// only tags that a public asset, or one of the viewer's own, carries.
@@ -147,6 +172,7 @@ mod tests {
             (Sort::Relevant, Some(-3.25), None),
             (Sort::Liked, None, Some(12)),
             (Sort::Viewed, None, Some(0)),
+            (Sort::Curated, None, Some(2048)),
         ] {
             let cursor = Cursor {
                 sort,

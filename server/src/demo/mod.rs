@@ -306,7 +306,7 @@ const FANS_SEED: u64 = 0x6c_696b_6573;
 /// Likes and views of a batch by the demo's people: most assets have none, a few have
 /// many (the chance of at least `k` likes is 1/(k+1)², about 0.64 on average); each like
 /// comes with two views, and anything may be viewed without a like. Each is on a day
-/// after the asset appeared.
+/// after the asset appeared, by someone other than its owner; private assets get none.
 fn appreciation(
     rng: &mut ChaCha8Rng,
     people: &[UserId],
@@ -315,9 +315,18 @@ fn appreciation(
     let (mut likes, mut views) = (Vec::new(), Vec::new());
     for asset in batch {
         let draw: f64 = rng.gen_range(f64::MIN_POSITIVE..=1.0);
-        let liked = ((draw.powf(-0.5) - 1.0) as usize).min(people.len());
-        let viewed = (liked * 2 + rng.gen_range(0..3)).min(people.len());
-        for (n, person) in people.choose_multiple(rng, viewed).enumerate() {
+        if asset.visibility == Visibility::Private {
+            continue;
+        }
+        let others = people.len().saturating_sub(1);
+        let liked = ((draw.powf(-0.5) - 1.0) as usize).min(others);
+        let viewed = (liked * 2 + rng.gen_range(0..3)).min(others);
+        // One more than needed, so that leaving the owner out still leaves enough.
+        let chosen = people
+            .choose_multiple(rng, viewed + 1)
+            .filter(|p| **p != asset.owner)
+            .take(viewed);
+        for (n, person) in chosen.enumerate() {
             let at = asset.created_at + Duration::minutes(rng.gen_range(1..60 * 24 * 14));
             if n < liked {
                 likes.push(NewLike {

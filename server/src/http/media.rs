@@ -25,8 +25,9 @@ const PLACEHOLDER_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox
 
 /// `/media/{asset id}/{original|thumb|preview}`: an asset's files, typed by our own sniffing,
 /// with ranges (video seeking), an ETag from the content hash, and immutable caching when
-/// the URL's `v` names the current content. Private media, and media in the trash, is
-/// visible to its owner only.
+/// the URL's `v` names the current content. Private media is visible to its owner and to
+/// those with a place in a private collection holding it; media in the trash to its owner
+/// only.
 pub(super) async fn media(
     State(state): State<ServerState>,
     Path((id, variant)): Path<(String, String)>,
@@ -43,7 +44,8 @@ pub(super) async fn media(
         Ok(None) => return media_not_found(),
         Err(err) => return error_response(&app::error::ApiError::from(err), None),
     };
-    // Private media, and media in the trash (for the trash page), is its owner's alone.
+    // Private media is its owner's, and theirs who see it through a private collection;
+    // media in the trash (for the trash page) its owner's alone.
     let private = media.visibility == app::model::Visibility::Private || media.trashed;
     if private {
         let viewer = match state
@@ -54,7 +56,18 @@ pub(super) async fn media(
             Ok(session) => session.map(|s| s.user.id),
             Err(err) => return error_response(&err, None),
         };
-        if viewer != Some(media.owner) {
+        // A private asset also shows to those with a place in a private collection
+        // holding it (never one in the trash).
+        let through_collection = match viewer {
+            Some(viewer) if viewer != media.owner && !media.trashed => {
+                match state.store.shown_by_collection(&id, viewer).await {
+                    Ok(shown) => shown,
+                    Err(err) => return error_response(&app::error::ApiError::from(err), None),
+                }
+            }
+            _ => false,
+        };
+        if viewer != Some(media.owner) && !through_collection {
             return media_not_found();
         }
     }

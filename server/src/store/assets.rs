@@ -13,6 +13,7 @@ use async_trait::async_trait;
 
 use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::backend::Backend;
+use super::collections::in_private_collection_of;
 use super::files::{stored_ref, stored_ref_columns, FileRows};
 use super::jobs::{JobRow, JOB_COLUMNS};
 use super::likes::liked_among;
@@ -429,8 +430,9 @@ for_each_backend! {
                 "SELECT {}, {FILE_COLUMNS} {ASSET_FROM}
                  {FILE_JOINS}
                  WHERE a.public_id = $1 AND a.trashed_at IS NULL
-                   AND (a.visibility <> 'private' OR a.owner_id = $2)",
-                asset_columns::<DB>()
+                   AND (a.visibility <> 'private' OR a.owner_id = $2 OR {})",
+                asset_columns::<DB>(),
+                in_private_collection_of("$2")
             ))
             .bind(public_id)
             .bind(viewer.map(|v| v.0))

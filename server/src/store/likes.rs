@@ -12,23 +12,28 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, QueryBuilder};
 
 use super::backend::Backend;
+use super::collections::in_private_collection_of;
 use super::types::{count, Ts};
 use super::{for_each_backend, Db};
 
 /// Views or likes per insert statement: three values each.
 const ROWS_PER_INSERT: usize = 500;
 
+/// The name of a day's salt in `instance_secrets`, before the day's number.
+const SALT_PREFIX: &str = "view_salt:";
+
 /// Assets per lookup of their row ids and owners.
 const ASSETS_PER_LOOKUP: usize = 500;
 
 /// Which assets a person likes, for statements that mark a listing's.
 pub(super) trait LikeRows: Backend {
-    /// The keys among `assets` (row ids) that `user` likes.
+    /// The keys among `assets` (row ids) that `user` likes. The driver's error as it is,
+    /// so that a search can tell a statement stopped by its budget.
     fn liked_among(
         conn: &mut Self::Connection,
         user: UserId,
         assets: &[i64],
-    ) -> impl Future<Output = Result<HashSet<i64>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<HashSet<i64>, sqlx::Error>> + Send;
 }
 
 /// [`LikeRows::liked_among`], callable as a function.
@@ -36,7 +41,7 @@ pub(super) async fn liked_among<DB: LikeRows>(
     conn: &mut DB::Connection,
     user: UserId,
     assets: &[i64],
-) -> Result<HashSet<i64>, StoreError> {
+) -> Result<HashSet<i64>, sqlx::Error> {
     DB::liked_among(conn, user, assets).await
 }
 
@@ -46,7 +51,7 @@ for_each_backend! {
             conn: &mut <DB as Database>::Connection,
             user: UserId,
             assets: &[i64],
-        ) -> Result<HashSet<i64>, StoreError> {
+        ) -> Result<HashSet<i64>, sqlx::Error> {
             let mut liked = HashSet::new();
             for chunk in assets.chunks(ASSETS_PER_LOOKUP) {
                 let mut query = QueryBuilder::<DB>::new(
@@ -102,19 +107,25 @@ for_each_backend! {
             at: DateTime<Utc>,
         ) -> Result<Option<LikeState>, StoreError> {
             let mut tx = self.writer().begin().await?;
-            let asset: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM assets
-                  WHERE public_id = $1 AND trashed_at IS NULL
-                    AND (visibility <> 'private' OR owner_id = $2)",
-            )
+            // Liking needs an asset one may see; taking a like back only one's like (the
+            // asset may have turned private since).
+            let asset: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT a.id FROM assets a
+                  WHERE a.public_id = $1 AND a.trashed_at IS NULL
+                    AND (a.visibility <> 'private' OR a.owner_id = $2 OR {}
+                         OR ($3 = 0 AND EXISTS (SELECT 1 FROM likes l
+                                                 WHERE l.user_id = $2 AND l.asset_id = a.id)))",
+                in_private_collection_of("$2")
+            ))
             .bind(public_id)
             .bind(user.0)
+            .bind(i32::from(like))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(asset) = asset else {
                 return Ok(None);
             };
-            if like {
+            let changed = if like {
                 sqlx::query(
                     "INSERT INTO likes (user_id, asset_id, at) VALUES ($1, $2, $3)
                      ON CONFLICT (user_id, asset_id) DO NOTHING",
@@ -123,14 +134,16 @@ for_each_backend! {
                 .bind(asset)
                 .bind(Ts(at))
                 .execute(&mut *tx)
-                .await?;
+                .await?
             } else {
                 sqlx::query("DELETE FROM likes WHERE user_id = $1 AND asset_id = $2")
                     .bind(user.0)
                     .bind(asset)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
             }
+            .rows_affected()
+                > 0;
             let likes: i64 = sqlx::query_scalar("SELECT like_count FROM assets WHERE id = $1")
                 .bind(asset)
                 .fetch_one(&mut *tx)
@@ -139,6 +152,7 @@ for_each_backend! {
             Ok(Some(LikeState {
                 liked: like,
                 likes: count(likes),
+                changed,
             }))
         }
 
@@ -147,13 +161,16 @@ for_each_backend! {
                 return Ok(0);
             }
             let mut tx = self.writer().begin().await?;
-            let targets = Self::targets(&mut tx, views.iter().map(|v| v.asset.as_str())).await?;
+            let named = || views.iter().map(|v| v.asset.as_str());
+            let targets = Self::targets(&mut tx, named()).await?;
             // The owners' rows first, in id order, as every writer takes them: the trigger
-            // adds to their views received.
+            // adds to their views received. Then the assets again: one purged while this
+            // waited for its owner's row is gone now, and is let go.
             let mut owners: Vec<i64> = targets.values().map(|(_, owner)| *owner).collect();
             owners.sort_unstable();
             owners.dedup();
             DB::lock_counters(&mut tx, &owners).await?;
+            let targets = Self::targets(&mut tx, named()).await?;
             let rows: Vec<(i64, i32, &str)> = views
                 .iter()
                 .filter_map(|v| {
@@ -200,21 +217,53 @@ for_each_backend! {
         }
 
         async fn prune_views(&self, before_day: i32) -> Result<u64, StoreError> {
-            Ok(sqlx::query("DELETE FROM asset_views WHERE day < $1")
+            let mut tx = self.writer().begin().await?;
+            let gone = sqlx::query("DELETE FROM asset_views WHERE day < $1")
                 .bind(before_day)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?
-                .rows_affected())
+                .rows_affected();
+            let salts: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM instance_secrets WHERE name LIKE 'view_salt:%'",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for name in salts {
+                let day = name
+                    .strip_prefix(SALT_PREFIX)
+                    .and_then(|day| day.parse::<i32>().ok());
+                if day.is_none_or(|day| day < before_day) {
+                    sqlx::query("DELETE FROM instance_secrets WHERE name = $1")
+                        .bind(&name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(gone)
         }
 
-        async fn view_salt(&self) -> Result<String, StoreError> {
-            let salt: Option<String> =
-                sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = 'view_salt'")
-                    .fetch_optional(self.reader())
-                    .await?;
-            salt.ok_or_else(|| {
-                StoreError::Database("the view salt is missing (migration 0011 not applied?)".into())
-            })
+        async fn view_salt(&self, day: i32) -> Result<String, StoreError> {
+            let name = format!("{SALT_PREFIX}{day}");
+            let fresh = {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            // The first to ask makes it; whoever comes second reads the first one's.
+            sqlx::query(
+                "INSERT INTO instance_secrets (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&name)
+            .bind(fresh)
+            .execute(self.writer())
+            .await?;
+            Ok(sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+                .bind(&name)
+                .fetch_one(self.writer())
+                .await?)
         }
     }
 }

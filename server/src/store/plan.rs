@@ -76,8 +76,9 @@ fn key_bounds(
             Sort::Newest => hi = hi.min(cursor.key.saturating_sub(1)),
             Sort::Oldest => lo = lo.max(cursor.key.saturating_add(1)),
             // A relevance page goes on by score, within the same candidates; a page by
-            // likes or views by its count (see `push_after_count`).
-            Sort::Relevant | Sort::Liked | Sort::Viewed => {}
+            // likes or views by its count, one in a collection's order by its position
+            // (see `search::push_page`).
+            Sort::Relevant | Sort::Liked | Sort::Viewed | Sort::Curated => {}
         }
     }
     (lo <= hi).then_some((lo, hi))
@@ -127,6 +128,10 @@ pub(super) struct SearchPlan<'q> {
     pub owner: Option<i64>,
     /// Only assets this user likes.
     pub liked_by: Option<i64>,
+    /// Only the items of this collection: `(row id, whether others' private items show)`.
+    pub collection: Option<(i64, bool)>,
+    /// Who is logged in: in a collection, their own private items show.
+    pub me: Option<i64>,
     /// Private assets are listed only on a search of the viewer's own.
     pub public_only: bool,
     pub media_type: Option<i16>,
@@ -163,12 +168,16 @@ impl<'q> SearchPlan<'q> {
         let liked_by = user(liked_by)?;
         let SearchTags { include, exclude } = split_tags(search, found)?;
         let text = TextQuery::new(search);
-        let relevant = query.sort == Sort::Relevant && text.is_some();
+        let collection = query.collection.map(|c| (c.id.0, c.private_items));
+        // A collection's items are its own ordered source, which no full-text rank reads.
+        let relevant = query.sort == Sort::Relevant && text.is_some() && collection.is_none();
         Some(SearchPlan {
             lo,
             hi,
             owner,
             liked_by,
+            collection,
+            me: query.me.map(|m| m.0),
             public_only: owner.is_none() || owner != query.viewer.map(|v| v.0),
             media_type: search.media_type.map(|t| t.code()),
             model: search.model.as_deref(),
@@ -179,6 +188,8 @@ impl<'q> SearchPlan<'q> {
             // Relevance without text to rank is newest first.
             sort: match query.sort {
                 Sort::Relevant if !relevant => Sort::Newest,
+                // A collection's order outside a collection is no order: newest first.
+                Sort::Curated if collection.is_none() => Sort::Newest,
                 sort => sort,
             },
             limit: query.limit,
@@ -191,6 +202,7 @@ impl<'q> SearchPlan<'q> {
         match self.sort {
             Sort::Oldest => "ASC",
             Sort::Newest | Sort::Relevant | Sort::Liked | Sort::Viewed => "DESC",
+            Sort::Curated => "ASC",
         }
     }
 
@@ -199,7 +211,7 @@ impl<'q> SearchPlan<'q> {
         match self.sort {
             Sort::Liked => Some("a.like_count"),
             Sort::Viewed => Some("a.view_count"),
-            Sort::Newest | Sort::Oldest | Sort::Relevant => None,
+            Sort::Newest | Sort::Oldest | Sort::Relevant | Sort::Curated => None,
         }
     }
 }
@@ -248,8 +260,27 @@ pub(super) fn push_filters<'q, DB>(
     }
     // The trash is out of every search, its owner's too.
     core.push(" AND a.trashed_at IS NULL");
-    if plan.public_only {
-        core.push(" AND a.visibility = 'public'");
+    match plan.collection {
+        // In a private collection the person has a place in: every item.
+        Some((_, true)) => {}
+        // In any other collection: public and unlisted items, and their own.
+        Some((_, false)) => {
+            core.push(" AND (a.visibility <> 'private'");
+            if let Some(me) = plan.me {
+                core.push(" OR a.owner_id = ").push_bind(me);
+            }
+            core.push(")");
+        }
+        // One's own likes: unlisted ones too, and one's own private ones.
+        None if plan.public_only && plan.liked_by.is_some() && plan.liked_by == plan.me => {
+            core.push(" AND (a.visibility <> 'private' OR a.owner_id = ")
+                .push_bind(plan.liked_by.unwrap_or_default())
+                .push(")");
+        }
+        None if plan.public_only => {
+            core.push(" AND a.visibility = 'public'");
+        }
+        None => {}
     }
     if let Some(owner) = plan.owner {
         core.push(" AND a.owner_id = ").push_bind(owner);
@@ -287,8 +318,9 @@ pub(super) fn push_filters<'q, DB>(
     }
 }
 
-/// The ordered source of a search without text, written after `FROM`: the `liked:`
-/// person's likes (a person likes fewer assets than most tags hold), else the rarest
+/// The ordered source of a search without text (or in a collection), written after
+/// `FROM`: a collection's items (a collection is small: at most
+/// [`app::store::MAX_COLLECTION_ITEMS`]), else the `liked:` person's likes (a person likes fewer assets than most tags hold), else the rarest
 /// included tag's `asset_tags` range (both read in asset key order), else all of `assets`.
 /// `join` is the backend's join that keeps this order
 /// ([`super::backend::Backend::FACET_JOIN`]).
@@ -301,7 +333,17 @@ where
     DB: Database,
     i64: Encode<'q, DB> + Type<DB>,
 {
-    if let Some(user) = plan.liked_by {
+    if let Some((collection, _)) = plan.collection {
+        core.push(format_args!(
+            "collection_items ci {join} assets a ON a.id = ci.asset_id WHERE ci.collection_id = "
+        ))
+        .push_bind(collection);
+        Source {
+            key: "ci.asset_id",
+            extra_tags: &plan.include,
+            likes: false,
+        }
+    } else if let Some(user) = plan.liked_by {
         core.push(format_args!(
             "likes lk {join} assets a ON a.id = lk.asset_id WHERE lk.user_id = "
         ))

@@ -41,23 +41,35 @@ where
     f64: Encode<'q, DB> + Type<DB>,
 {
     let fetch = i64::from(plan.limit) + 1;
-    let page_order = if let Some(count) = plan.count_column() {
-        // Most first, then newest: continued after the cursor's count and key.
+    let page_order = if plan.sort == Sort::Curated {
+        // A collection's order: by position, continued after the cursor's.
+        if let Some(Cursor {
+            count: Some(after), ..
+        }) = plan.after
+        {
+            core.push(" AND ci.position > ").push_bind(after);
+        }
+        core.push(" ORDER BY ci.position LIMIT ")
+            .push_bind(fetch)
+            .push(") candidates");
+        "page.score".to_string()
+    } else if let Some(count) = plan.count_column() {
+        // Most first, then newest: continued after the cursor's count and key, as one row
+        // comparison that a (count, id) index takes as its bound. (`a.id` is the source's
+        // key whatever the source: every source joins on it.)
         if let Some(Cursor {
             count: Some(after),
             key: after_key,
             ..
         }) = plan.after
         {
-            core.push(format_args!(" AND ({count} < "))
+            core.push(format_args!(" AND ({count}, a.id) < ("))
                 .push_bind(after)
-                .push(format_args!(" OR ({count} = "))
-                .push_bind(after)
-                .push(format_args!(" AND {key} < "))
+                .push(", ")
                 .push_bind(after_key)
-                .push("))");
+                .push(")");
         }
-        core.push(format_args!(" ORDER BY {count} DESC, {key} DESC LIMIT "))
+        core.push(format_args!(" ORDER BY {count} DESC, a.id DESC LIMIT "))
             .push_bind(fetch)
             .push(") candidates");
         format!("{count} DESC, a.id DESC")
@@ -219,6 +231,8 @@ fn into_page(
                 count: match sort {
                     Sort::Liked => Some(last.asset.like_count),
                     Sort::Viewed => Some(last.asset.view_count),
+                    // The position, carried in the score column (exact below 2^53).
+                    Sort::Curated => last.score.map(|position| position as i64),
                     Sort::Newest | Sort::Oldest | Sort::Relevant => None,
                 },
             }
@@ -326,9 +340,14 @@ for_each_backend! {
                     next_cursor: None,
                 });
             };
-            // A relevance sort takes the newest candidates and ranks them.
+            // A relevance sort takes the newest candidates and ranks them; a collection's
+            // order reads its items' positions.
             let mut core = start::<DB>(&asset_columns::<DB>());
-            DB::push_score(&mut core, &plan);
+            if plan.sort == Sort::Curated && plan.collection.is_some() {
+                core.push("CAST(ci.position AS DOUBLE PRECISION) AS score FROM ");
+            } else {
+                DB::push_score(&mut core, &plan);
+            }
             let key = DB::push_matches(&mut core, &plan);
             push_page(&mut core, &plan, key);
             let rows: Vec<ScoredRow> = core
@@ -339,19 +358,22 @@ for_each_backend! {
             let liked = match query.me {
                 Some(me) => {
                     let keys: Vec<i64> = rows.iter().map(|row| row.asset.key).collect();
-                    liked_among::<DB>(&mut *conn, me, &keys).await?
+                    liked_among::<DB>(&mut *conn, me, &keys)
+                        .await
+                        .map_err(over)?
                 }
                 None => HashSet::new(),
             };
             into_page(rows, plan.limit, plan.sort, &liked)
         }
 
-        async fn facets(
-            &self,
-            search: &Search,
-            viewer: Option<UserId>,
-        ) -> Result<Facets, StoreError> {
-            let query = AssetQuery::facets(search, viewer);
+        async fn facets_of(&self, asked: &AssetQuery) -> Result<Facets, StoreError> {
+            let query = AssetQuery {
+                collection: asked.collection,
+                me: asked.me,
+                ..AssetQuery::facets(&asked.search, asked.viewer)
+            };
+            let search = &query.search;
             let mut conn = self.search_connection().await?;
             let over = |err| search_error::<DB>(err, self.search_budget);
             let (owner, liked_by, found) = Self::resolve(&mut conn, search).await.map_err(over)?;

@@ -318,16 +318,24 @@ impl Backend for Sqlite {
         core: &mut QueryBuilder<'q, Sqlite>,
         plan: &SearchPlan<'q>,
     ) -> &'static str {
-        let source = if let Some(text) = &plan.text {
-            core.push(
-                "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid WHERE assets_fts MATCH ",
-            )
-            .push_bind(text.fts5());
-            Source::text("assets_fts.rowid", plan)
-        } else {
-            push_tag_source(core, plan, Self::FACET_JOIN)
+        let source = match &plan.text {
+            Some(text) if plan.collection.is_none() => {
+                core.push(
+                    "assets_fts CROSS JOIN assets a ON a.id = assets_fts.rowid \
+                     WHERE assets_fts MATCH ",
+                )
+                .push_bind(text.fts5());
+                Source::text("assets_fts.rowid", plan)
+            }
+            _ => push_tag_source(core, plan, Self::FACET_JOIN),
         };
         push_filters(core, plan, &source, ("a.model = ", " COLLATE NOCASE"));
+        // In a collection the text is a filter on its items.
+        if let (Some(text), Some(_)) = (&plan.text, plan.collection) {
+            core.push(" AND a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ")
+                .push_bind(text.fts5())
+                .push(")");
+        }
         source.key
     }
 }
