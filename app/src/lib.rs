@@ -19,6 +19,7 @@ pub mod pages;
 pub mod recent_views;
 pub mod search;
 pub mod settings;
+pub mod share;
 #[cfg(feature = "ssr")]
 pub mod shell;
 pub mod stats;
@@ -46,8 +47,8 @@ use leptos_router::{
 use components::{provide_auth, SiteHeader};
 use pages::{
     AccountPage, AdminUsagePage, AssetPage, CollectionPage, GalleryPage, LoginPage, NotFound,
-    ProfileCollectionsPage, ProfileLikedPage, ProfilePage, RegisterPage, StatsPage, TagPage,
-    TrashPage, UploadPage,
+    ProfileCollectionsPage, ProfileLikedPage, ProfilePage, RegisterPage, SharePage, StatsPage,
+    TagPage, TrashPage, UploadPage,
 };
 
 /// The root component, rendered on the server and hydrated in the browser.
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/t/:tag") view=TagPage ssr=SsrMode::Async/>
                     <Route path=path!("/a/:id") view=AssetPage ssr=SsrMode::Async/>
                     <Route path=path!("/c/:id") view=CollectionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:token") view=SharePage ssr=SsrMode::Async/>
                     <Route path=path!("/u/:username/collections") view=ProfileCollectionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>

@@ -217,10 +217,13 @@ pub struct Filters {
     pub sort: String,
     /// A collection (public id): only its items.
     pub collection: String,
+    /// A share link's token (URL key `s`), for a collection it opens.
+    #[serde(rename = "s")]
+    pub share: String,
 }
 
 /// The names of [`Filters`]' fields in a URL, in the order links write them.
-pub const FILTER_KEYS: [&str; 12] = [
+pub const FILTER_KEYS: [&str; 13] = [
     "q",
     "tags",
     "exclude_tags",
@@ -233,6 +236,7 @@ pub const FILTER_KEYS: [&str; 12] = [
     "period",
     "sort",
     "collection",
+    "s",
 ];
 
 impl Filters {
@@ -266,6 +270,7 @@ impl Filters {
             "period" => &mut self.period,
             "sort" => &mut self.sort,
             "collection" => &mut self.collection,
+            "s" => &mut self.share,
             _ => return None,
         })
     }
@@ -285,6 +290,7 @@ impl Filters {
             "period" => &self.period,
             "sort" => &self.sort,
             "collection" => &self.collection,
+            "s" => &self.share,
             _ => "",
         }
     }

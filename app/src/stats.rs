@@ -24,10 +24,11 @@ pub enum Feature {
     BulkEdit,
     AssetLiked,
     CollectionChanged,
+    ShareOpened,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 16] = [
+    pub const ALL: [Feature; 17] = [
         Feature::Register,
         Feature::Login,
         Feature::Logout,
@@ -44,6 +45,7 @@ impl Feature {
         Feature::BulkEdit,
         Feature::AssetLiked,
         Feature::CollectionChanged,
+        Feature::ShareOpened,
     ];
 
     /// The name stored in the database and used in the API.
@@ -65,6 +67,7 @@ impl Feature {
             Feature::BulkEdit => "bulk_edit",
             Feature::AssetLiked => "asset_liked",
             Feature::CollectionChanged => "collection_changed",
+            Feature::ShareOpened => "share_opened",
         }
     }
 
@@ -91,6 +94,7 @@ impl Feature {
             Feature::BulkEdit => "Bulk actions",
             Feature::AssetLiked => "Likes",
             Feature::CollectionChanged => "Collections",
+            Feature::ShareOpened => "Share links opened",
         }
     }
 }

@@ -62,8 +62,11 @@ test.describe('with JavaScript', () => {
     await hydrated(page);
     await expect(page.getByRole('link', { name: 'Liked' })).toHaveAttribute('aria-current', 'page');
     await expect(titles(page)).toHaveText(['Heron two', 'Heron one']);
+    const unliked = page.waitForResponse((r) => r.url().includes('/api/assets/like'));
     await likeOf(page, 'Heron one', true).click();
     await expect(likeOf(page, 'Heron one').locator('.like-count')).toHaveText('0');
+    // The count shows at once; the server's answer comes a moment later.
+    expect((await unliked).ok()).toBeTruthy();
     await page.reload();
     await expect(titles(page)).toHaveText(['Heron two']);
 

@@ -24,6 +24,7 @@ const FEATURES = [
   'bulk_edit',
   'asset_liked',
   'collection_changed',
+  'share_opened',
 ];
 
 /** A small real PNG, different for each `seed` (so no two tests share its bytes). */
@@ -128,6 +129,7 @@ test.describe('usage statistics', () => {
       bulk_edit: 0,
       asset_liked: 0,
       collection_changed: 0,
+      share_opened: 0,
     };
     // Events are stored in batches a moment later.
     await expect
@@ -137,9 +139,15 @@ test.describe('usage statistics', () => {
       }, { timeout: 10_000 })
       .toEqual([]);
 
-    // Her profile counts the view; her own view of it shows her storage too.
+    // Her profile counts the view (counted in the writer's next batch); her own view of it
+    // shows her storage too.
+    await expect
+      .poll(async () => {
+        const profile = await (await admin.request.get(`/api/profile?username=${name}`)).json();
+        return profile.views_received;
+      }, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
     const profile = await (await admin.request.get(`/api/profile?username=${name}`)).json();
-    expect(profile.views_received).toBeGreaterThanOrEqual(1);
     expect(profile.storage).toBeNull();
     await admin.context().close();
   });

@@ -36,6 +36,8 @@ CREATE UNIQUE INDEX idx_collection_items_position ON collection_items (collectio
 -- "In collections: …" on an asset's page.
 CREATE INDEX idx_collection_items_asset ON collection_items (asset_id);
 CREATE INDEX idx_collection_items_added_by ON collection_items (added_by);
+-- A collection's newest addition (its cover when none is chosen).
+CREATE INDEX idx_collection_items_added ON collection_items (collection_id, added_at);
 
 CREATE TABLE collection_members (
     collection_id BIGINT      NOT NULL REFERENCES collections (id) ON DELETE CASCADE,

@@ -1,7 +1,8 @@
 //! Collections over HTTP, as people use them: two people build a shared private collection
 //! (one as editor, one as contributor), order it, and it never shows to anyone else;
-//! every permission is checked as a table of standing × action × visibility against the
-//! one rule book (`app::access::allows`). Each story runs on SQLite and on Postgres.
+//! every permission is checked as a table of standing (owner, each role, a share link's
+//! holder, a stranger) × action × visibility against the one rule book
+//! (`app::access::allows`). Each story runs on SQLite and on Postgres.
 
 mod common;
 
@@ -205,6 +206,24 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
         StatusCode::NOT_FOUND
     );
 
+    // An editor invites, but changes nobody's role: that is the owner's.
+    let demote = eddie
+        .post(
+            "/api/collections/members/set",
+            &[
+                ("id", trip.as_str()),
+                ("username", "CORA"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(demote.status, StatusCode::FORBIDDEN, "{}", demote.text());
+    assert!(
+        demote.text().contains("is a member already"),
+        "{}",
+        demote.text()
+    );
+
     // Sam, whose picture is in it, still cannot see the collection.
     let reply = sam.get(&format!("/api/assets?collection={trip}")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
@@ -326,11 +345,17 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
                 ("id", trip.as_str()),
                 ("title", "Desert trip"),
                 ("visibility", "public"),
-                ("cover", "Eddiepic0000"),
             ],
         )
         .await;
     assert_eq!(made_public.status, StatusCode::OK, "{}", made_public.text());
+    let cover = eddie
+        .post(
+            "/api/collections/cover",
+            &[("id", trip.as_str()), ("asset", "Eddiepic0000")],
+        )
+        .await;
+    assert_eq!(cover.status, StatusCode::OK, "{}", cover.text());
     assert_eq!(
         items(&mut visitor, &trip).await,
         [
@@ -351,13 +376,8 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
     // A cover must be one of its items.
     let bad_cover = olive
         .post(
-            "/api/collections/update",
-            &[
-                ("id", trip.as_str()),
-                ("title", "Desert trip"),
-                ("visibility", "public"),
-                ("cover", "Corapic00001"),
-            ],
+            "/api/collections/cover",
+            &[("id", trip.as_str()), ("asset", "Corapic00001")],
         )
         .await;
     assert_eq!(
@@ -367,7 +387,57 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
         bad_cover.text()
     );
 
-    // Cora leaves; Olive hands the collection to Eddie and stays on as an editor.
+    // Sam's public picture, collected by Eddie, turns private: collecting it kept nothing
+    // of Sam's; it leaves the grid, its page and its media for everyone but Sam.
+    let hidden = sam
+        .post(
+            "/api/assets/update",
+            &[
+                ("id", "Sampic000000"),
+                ("title", "Picture"),
+                ("prompt", ""),
+                ("negative_prompt", ""),
+                ("model", ""),
+                ("tags", ""),
+                ("visibility", "private"),
+            ],
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.text());
+    assert!(!items(&mut visitor, &trip)
+        .await
+        .contains(&"Sampic000000".to_string()));
+    assert_eq!(
+        eddie.get("/api/asset?id=Sampic000000").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        eddie.get("/media/Sampic000000/thumb").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Nor does the asset's own listing of collections say where a hidden asset is.
+    assert_eq!(
+        visitor
+            .get("/api/collections?asset=Sampic000000")
+            .await
+            .json(),
+        serde_json::json!([])
+    );
+
+    // Cora leaves; a collection is handed over to an editor only.
+    let to_contributor = olive
+        .post(
+            "/api/collections/transfer",
+            &[("id", trip.as_str()), ("username", "cora")],
+        )
+        .await;
+    assert_eq!(to_contributor.status, StatusCode::BAD_REQUEST);
+    assert!(
+        to_contributor.text().contains("not an editor"),
+        "{}",
+        to_contributor.text()
+    );
+    // Olive hands the collection to Eddie and stays on as an editor.
     assert_eq!(
         cora.post("/api/collections/leave", &[("id", trip.as_str())])
             .await
@@ -468,8 +538,9 @@ const NAMES: [(&str, Standing); 5] = [
 ];
 
 /// A fresh collection of `visibility` with the cast in place and everyone's picture in it
-/// but the stranger's, which is their own to add.
-async fn stage(cast: &mut Cast, visibility: &str) -> String {
+/// but the stranger's, which is their own to add; and, unless it is public, a share link's
+/// token for the link holder (empty for a public one).
+async fn stage(cast: &mut Cast, visibility: &str) -> (String, String) {
     let id = create(&mut cast.owner, "Table", visibility).await;
     for (name, standing) in &NAMES[1..4] {
         let Standing::Member(role) = standing else {
@@ -492,11 +563,28 @@ async fn stage(cast: &mut Cast, visibility: &str) -> String {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{said}");
-    id
+    let token = if visibility == "public" {
+        String::new()
+    } else {
+        let made = cast
+            .owner
+            .post("/api/share/create", &[("collection", id.as_str())])
+            .await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.text());
+        made.json()["token"].as_str().expect("token").to_string()
+    };
+    (id, token)
 }
 
-/// Tries `action` as `standing` on `collection`; whether it happened.
-async fn attempt(cast: &mut Cast, standing: Standing, action: Action, collection: &str) -> bool {
+/// Tries `action` as `standing` on `collection` (the link holder with `token`); whether it
+/// happened.
+async fn attempt(
+    cast: &mut Cast,
+    standing: Standing,
+    action: Action,
+    collection: &str,
+    token: &str,
+) -> bool {
     let mine = picture(standing);
     // Someone else's picture in it: the owner's, or (for the owner) the editor's.
     let theirs = if standing == Standing::Owner {
@@ -508,6 +596,7 @@ async fn attempt(cast: &mut Cast, standing: Standing, action: Action, collection
     let ok = |status: StatusCode| {
         assert!(
             status == StatusCode::OK
+                || status == StatusCode::BAD_REQUEST
                 || status == StatusCode::FORBIDDEN
                 || status == StatusCode::NOT_FOUND
                 || status == StatusCode::UNAUTHORIZED,
@@ -517,7 +606,23 @@ async fn attempt(cast: &mut Cast, standing: Standing, action: Action, collection
     };
     let id = collection;
     match action {
-        Action::View => ok(who.get(&format!("/api/collection?id={id}")).await.status),
+        Action::View => {
+            let s = if standing == Standing::LinkHolder {
+                token
+            } else {
+                ""
+            };
+            let detail = who.get(&format!("/api/collection?id={id}&s={s}")).await;
+            let items = who
+                .get(&format!("/api/assets?collection={id}&s={s}"))
+                .await
+                .status;
+            assert_eq!(
+                detail.status, items,
+                "{standing:?} sees the items as the collection"
+            );
+            ok(detail.status)
+        }
         // Everyone's picture but the stranger's is in already: adding it again is still
         // allowed (it stays where it is) or refused as a whole.
         Action::AddOwn => ok(who
@@ -572,7 +677,7 @@ async fn attempt(cast: &mut Cast, standing: Standing, action: Action, collection
         Action::TransferOwnership => ok(who
             .post(
                 "/api/collections/transfer",
-                &[("id", id), ("username", "tcontrib")],
+                &[("id", id), ("username", "teditor")],
             )
             .await
             .status),
@@ -584,8 +689,10 @@ async fn attempt(cast: &mut Cast, standing: Standing, action: Action, collection
             .post("/api/collections/leave", &[("id", id)])
             .await
             .status),
-        // Share links are their own story: nothing to try yet.
-        Action::Share => allows(standing, action, Visibility::Public),
+        Action::Share => ok(who
+            .post("/api/share/create", &[("collection", id)])
+            .await
+            .status),
     }
 }
 
@@ -613,12 +720,9 @@ async fn every_standing_action_and_visibility_follows_the_rule_book(db: &TestDb)
         Visibility::Private,
     ] {
         for action in Action::ALL {
-            if action == Action::Share {
-                continue;
-            }
-            for (_, standing) in NAMES {
-                let collection = stage(&mut cast, visibility.as_str()).await;
-                let did = attempt(&mut cast, standing, action, &collection).await;
+            for standing in Standing::ALL {
+                let (collection, token) = stage(&mut cast, visibility.as_str()).await;
+                let did = attempt(&mut cast, standing, action, &collection, &token).await;
                 assert_eq!(
                     did,
                     allows(standing, action, visibility),
@@ -641,10 +745,10 @@ async fn every_standing_action_and_visibility_follows_the_rule_book(db: &TestDb)
             }
         }
     }
-    assert_eq!(cells, 3 * 11 * 5);
+    assert_eq!(cells, 3 * 12 * 6);
     // A visitor is a stranger who must log in to change anything.
     let mut visitor = Browser::new(&state, [192, 0, 2, 99], FIREFOX);
-    let open = stage(&mut cast, "public").await;
+    let (open, _) = stage(&mut cast, "public").await;
     let refused = visitor
         .post(
             "/api/collections/items/add",

@@ -234,7 +234,7 @@ async fn like_and_view_some(store: &dyn Store, rng: &mut ChaCha8Rng, known: &mut
             for (n, like) in clicks {
                 let k = &known[*n];
                 let state = store
-                    .set_like(&k.id, *user, *like, start())
+                    .set_like(&k.id, *user, *like, false, start())
                     .await
                     .expect("like");
                 let may_see = k.visibility != Visibility::Private || k.owner == *user;

@@ -163,6 +163,7 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
         ("bulk_edit", (0, 0)),
         ("asset_liked", (0, 0)),
         ("collection_changed", (0, 0)),
+        ("share_opened", (0, 0)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -183,10 +184,10 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
     let ada_row = &usage["users"][0];
     // register, login, logout, upload_started, upload_finished, upload_failed, asset_viewed,
     // search, download, asset_edited, asset_trashed, asset_restored, asset_purged, bulk_edit,
-    // asset_liked, collection_changed
+    // asset_liked, collection_changed, share_opened
     assert_eq!(
         ada_row["events"],
-        serde_json::json!([1, 1, 1, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        serde_json::json!([1, 1, 1, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     );
     assert_eq!(ada_row["assets"], 1);
     assert_eq!(ada_row["views_received"], 2);
@@ -217,11 +218,11 @@ async fn every_feature_a_person_uses_is_one_event_the_admin_can_read(db: &TestDb
         lines[0],
         "username,register,login,logout,upload_started,upload_finished,upload_failed,\
          asset_viewed,search,download,asset_edited,asset_trashed,asset_restored,asset_purged,\
-         bulk_edit,asset_liked,collection_changed,events,active_days,assets,views_received,\
+         bulk_edit,asset_liked,collection_changed,share_opened,events,active_days,assets,views_received,\
          storage_bytes"
     );
     assert!(
-        lines[1].starts_with("ada,1,1,1,2,1,1,0,0,0,0,0,0,0,0,0,0,7,1,1,2,"),
+        lines[1].starts_with("ada,1,1,1,2,1,1,0,0,0,0,0,0,0,0,0,0,0,7,1,1,2,"),
         "{}",
         lines[1]
     );

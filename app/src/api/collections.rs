@@ -33,6 +33,12 @@ pub(crate) mod ssr {
     /// see it, a `401` when they are not logged in and it takes an account, a `403`
     /// naming what they may not do otherwise.
     pub async fn open(id: &str, action: Action) -> Result<Opened, ApiError> {
+        open_shared(id, action, "").await
+    }
+
+    /// [`open`], for someone who may hold `share`, a share link's token: when it opens
+    /// this collection (and they have no other place in it), they stand as its holder.
+    pub async fn open_shared(id: &str, action: Action, share: &str) -> Result<Opened, ApiError> {
         let id = id.trim();
         if !crate::ids::is_public_id(id) {
             return Err(not_found(id));
@@ -47,6 +53,17 @@ pub(crate) mod ssr {
         let standing = match (&user, role) {
             (Some(user), _) if user.id == record.owner => Standing::Owner,
             (_, Some(role)) => Standing::Member(role),
+            _ if !share.trim().is_empty() => {
+                let opens_this = matches!(
+                    crate::api::share_access::ssr::resolve(share).await?,
+                    Some((_, crate::store::SharedThing::Collection { id, .. })) if id == record.id
+                );
+                if opens_this {
+                    Standing::LinkHolder
+                } else {
+                    Standing::Stranger
+                }
+            }
             _ => Standing::Stranger,
         };
         if !allows(standing, Action::View, record.visibility) {
@@ -55,6 +72,9 @@ pub(crate) mod ssr {
         if !allows(standing, action, record.visibility) {
             return Err(match (&user, action) {
                 (None, _) => ApiError::Unauthorized("log in to do this".into()),
+                (Some(_), Action::Leave) if standing == Standing::Owner => ApiError::BadRequest(
+                    "you own this collection: hand it over to an editor before you leave".into(),
+                ),
                 (Some(_), Action::Share) if standing == Standing::Owner => ApiError::BadRequest(
                     "this collection is public: its address is its link; share links \
                          are for unlisted and private collections"
@@ -74,12 +94,15 @@ pub(crate) mod ssr {
         })
     }
 
-    /// The collection a search names (`collection=`), opened for viewing; `None` when it
-    /// names none. Its own order needs one; a full-text rank is not kept inside one.
+    /// The collection a search names (`collection=`), opened for viewing (through the
+    /// share link `share`, when that is how the person sees it), and whether it was the
+    /// link that opened it; `None` when it names none. Its own order needs one; a
+    /// full-text rank is not kept inside one.
     pub async fn scope(
         id: &str,
         sort: crate::search::Sort,
-    ) -> Result<Option<crate::store::CollectionScope>, ApiError> {
+        share: &str,
+    ) -> Result<Option<(crate::store::CollectionScope, bool)>, ApiError> {
         use crate::search::Sort;
         let id = id.trim();
         if id.is_empty() {
@@ -99,13 +122,16 @@ pub(crate) mod ssr {
                     .into(),
             ));
         }
-        let opened = open(id, Action::View).await?;
+        let opened = open_shared(id, Action::View, share).await?;
         // Seeing a private collection at all means having a place in it.
         let private_items = opened.record.visibility == crate::model::Visibility::Private;
-        Ok(Some(crate::store::CollectionScope {
-            id: opened.record.id,
-            private_items,
-        }))
+        Ok(Some((
+            crate::store::CollectionScope {
+                id: opened.record.id,
+                private_items,
+            },
+            opened.standing == Standing::LinkHolder,
+        )))
     }
 
     /// "its owner", "an editor", "a stranger"…
@@ -211,13 +237,17 @@ pub(crate) mod ssr {
     }
 }
 
-/// `GET /api/collection?id=`: one collection you may see, its members (if you are one of
-/// them) and what you may do to it. Its items are `GET /api/assets?collection=`.
+/// `GET /api/collection?id=&s=`: one collection you may see (`s`: a share link's token that
+/// opens it), its members (if you are one of them) and what you may do to it. Its items are
+/// `GET /api/assets?collection=`.
 #[server(name = GetCollection, prefix = "/api", endpoint = "collection", input = GetUrl, output = Json)]
-pub async fn get_collection(id: String) -> Result<CollectionDetail, ApiError> {
+pub async fn get_collection(
+    id: String,
+    #[server(default)] s: String,
+) -> Result<CollectionDetail, ApiError> {
     use crate::access::{allows, Standing};
     crate::api::ssr::respond(async move {
-        let opened = ssr::open(&id, Action::View).await?;
+        let opened = ssr::open_shared(&id, Action::View, &s).await?;
         let store = crate::api::ssr::store()?;
         let viewer = opened.user.as_ref().map(|u| u.id);
         let members = match opened.standing {
@@ -247,10 +277,20 @@ pub async fn get_collection(id: String) -> Result<CollectionDetail, ApiError> {
         if opened.user.is_some() || visibility != crate::model::Visibility::Public {
             crate::api::ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
         }
+        let mut summary = ssr::summary(one);
+        if opened.standing == Standing::LinkHolder {
+            summary.cover_url = summary
+                .cover_url
+                .map(|url| crate::api::share_access::ssr::carry(&url, s.trim()));
+        }
         Ok(CollectionDetail {
-            chosen_cover: opened.record.cover.clone(),
+            // Which item is the cover is for those who choose it (it may be one others do
+            // not see).
+            chosen_cover: allows(opened.standing, Action::Edit, visibility)
+                .then(|| opened.record.cover.clone())
+                .flatten(),
             created_at: opened.record.created_at,
-            summary: ssr::summary(one),
+            summary,
             members,
             standing: opened.standing,
             may,
@@ -260,8 +300,9 @@ pub async fn get_collection(id: String) -> Result<CollectionDetail, ApiError> {
 }
 
 /// `GET /api/collections?owner=` (a person's, as their profile lists them), `?asset=`
-/// (the collections holding an asset) or `?mine=true` (the ones you may add to): the
-/// collections you may see listed, most recently changed first.
+/// (the collections holding an asset you may see) or `?mine=true` (the ones you may add
+/// to; none for a visitor): the collections you may see listed, most recently changed
+/// first.
 #[server(name = ListCollections, prefix = "/api", endpoint = "collections", input = GetUrl, output = Json)]
 pub async fn list_collections(
     #[server(default)] owner: String,
@@ -276,12 +317,9 @@ pub async fn list_collections(
         let list = match (owner.is_empty(), asset.is_empty(), mine) {
             (false, true, false) => CollectionList::OwnedBy(owner),
             (true, false, false) => CollectionList::Holding(asset),
-            (true, true, true) => {
-                if user.is_none() {
-                    return Err(ApiError::Unauthorized("log in to do this".into()));
-                }
-                CollectionList::Mine
-            }
+            // A visitor may add to none (the asset page asks while it renders: never a 401).
+            (true, true, true) if user.is_none() => return Ok(Vec::new()),
+            (true, true, true) => CollectionList::Mine,
             _ => {
                 return Err(ApiError::BadRequest(
                     "name exactly one of owner=, asset= or mine=true".into(),
@@ -291,12 +329,14 @@ pub async fn list_collections(
         if owner.len() > 64 || asset.len() > 64 {
             return Ok(Vec::new());
         }
+        // All the ones one may add to, however many one has.
+        let limit = if mine {
+            crate::store::MAX_COLLECTIONS
+        } else {
+            crate::collection::LIST_LIMIT
+        };
         let listings = crate::api::ssr::store()?
-            .list_collections(
-                list,
-                user.as_ref().map(|u| u.id),
-                crate::collection::LIST_LIMIT,
-            )
+            .list_collections(list, user.as_ref().map(|u| u.id), limit)
             .await?;
         if user.is_some() {
             crate::api::ssr::add_response_header(http::header::CACHE_CONTROL, "private, no-store");
@@ -355,15 +395,14 @@ pub async fn create_collection(
     .await
 }
 
-/// `POST /api/collections/update` (`id`, `title`, `description`, `visibility`, `cover`:
-/// an asset in it, or empty for the newest added): the owner's or an editor's edit.
+/// `POST /api/collections/update` (`id`, `title`, `description`, `visibility`): the owner's
+/// or an editor's edit (the cover is `POST /api/collections/cover`'s).
 #[server(name = UpdateCollection, prefix = "/api", endpoint = "collections/update", input = PostUrl, output = Json)]
 pub async fn update_collection(
     id: String,
     #[server(default)] title: String,
     #[server(default)] description: String,
     #[server(default)] visibility: String,
-    #[server(default)] cover: String,
 ) -> Result<(), ApiError> {
     use crate::model::Visibility;
     crate::api::ssr::respond(async move {
@@ -375,17 +414,10 @@ pub async fn update_collection(
             visibility: Visibility::parse(&visibility)
                 .filter(|_| !visibility.trim().is_empty())
                 .ok_or_else(|| ApiError::BadRequest(Visibility::refusal(&visibility)))?,
-            cover: Some(cover.trim().to_string()).filter(|c| !c.is_empty()),
         };
-        let done = crate::api::ssr::store()?
+        crate::api::ssr::store()?
             .edit_collection(opened.record.id, &edit, chrono::Utc::now())
             .await?;
-        if !done {
-            return Err(ApiError::BadRequest(format!(
-                "the cover must be an asset in the collection, and “{}” is not",
-                cover.trim()
-            )));
-        }
         if let Some(user) = &opened.user {
             ssr::record(user, "edit");
         }
@@ -562,19 +594,27 @@ pub async fn set_member(
             ))
         })?;
         let opened = ssr::open(&id, Action::InviteViewerOrContributor).await?;
-        let store = crate::api::ssr::store()?;
-        let current = store.members(opened.record.id).await?;
-        let username = username.trim().to_string();
-        let existing = current
-            .iter()
-            .find(|m| m.username.eq_ignore_ascii_case(&username));
-        // Inviting an editor, or changing anyone's role, is the owner's.
-        if role == MemberRole::Editor || existing.is_some() {
+        // Inviting an editor is the owner's; so is changing a member's role, which the
+        // store refuses in its own transaction to anyone else.
+        if role == MemberRole::Editor {
             ssr::open(&id, Action::ManageMembers).await?;
         }
+        let may_change = crate::access::allows(
+            opened.standing,
+            Action::ManageMembers,
+            opened.record.visibility,
+        );
+        let store = crate::api::ssr::store()?;
+        let username = username.trim().to_string();
         members_outcome(
             store
-                .set_member(opened.record.id, &username, role, chrono::Utc::now())
+                .set_member(
+                    opened.record.id,
+                    &username,
+                    role,
+                    may_change,
+                    chrono::Utc::now(),
+                )
                 .await?,
             &username,
         )?;
@@ -610,6 +650,16 @@ fn members_outcome(outcome: crate::store::MemberOutcome, username: &str) -> Resu
         MemberOutcome::Full => Err(ApiError::Conflict(format!(
             "a collection has at most {} members",
             crate::store::MAX_MEMBERS
+        ))),
+        MemberOutcome::AlreadyMember => Err(ApiError::Forbidden(format!(
+            "“{username}” is a member already; only the owner changes a member's role"
+        ))),
+        MemberOutcome::NotEditor => Err(ApiError::BadRequest(format!(
+            "“{username}” is not an editor: a collection is handed over to one of its editors"
+        ))),
+        MemberOutcome::TooMany => Err(ApiError::Conflict(format!(
+            "“{username}” owns {} collections already, the most one person may",
+            crate::store::MAX_COLLECTIONS
         ))),
     }
 }
@@ -695,14 +745,9 @@ pub async fn set_collection_cover(
     crate::api::ssr::respond(async move {
         let opened = ssr::open(&id, Action::Edit).await?;
         let record = &opened.record;
-        let edit = crate::store::CollectionEdit {
-            title: record.title.clone(),
-            description: record.description.clone(),
-            visibility: record.visibility,
-            cover: Some(asset.trim().to_string()).filter(|a| !a.is_empty()),
-        };
+        let cover = Some(asset.trim()).filter(|a| !a.is_empty());
         let done = crate::api::ssr::store()?
-            .edit_collection(record.id, &edit, chrono::Utc::now())
+            .set_cover(record.id, cover, chrono::Utc::now())
             .await?;
         if !done {
             return Err(ApiError::BadRequest(format!(

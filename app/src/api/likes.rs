@@ -15,8 +15,8 @@ pub fn parse_like(text: &str) -> Option<bool> {
     }
 }
 
-/// `POST /api/assets/like` (`id`, `like`: `true` or `false`, `back`): likes an asset you
-/// may see, or takes your like back; liking twice is still one like. Answers with the
+/// `POST /api/assets/like` (`id`, `like`: `true` or `false`, `back`, `s`: a share link's
+/// token that opens it): likes an asset you may see, or takes your like back; liking twice is still one like. Answers with the
 /// asset's likes now. Not logged in: `401`; an asset you may not see, in the trash or
 /// missing: `404`. A plain form (no JavaScript) goes back to `back` (a path on this site).
 #[server(name = LikeAsset, prefix = "/api", endpoint = "assets/like", input = PostUrl, output = Json)]
@@ -24,6 +24,7 @@ pub async fn like_asset(
     #[server(default)] id: String,
     #[server(default)] like: String,
     #[server(default)] back: String,
+    #[server(default)] s: String,
 ) -> Result<LikeDone, ApiError> {
     super::ssr::respond(async move {
         let user = super::ssr::require_session().await?.user;
@@ -35,8 +36,9 @@ pub async fn like_asset(
         if !crate::ids::is_public_id(&id) {
             return Err(not_found());
         }
+        let shown = !s.trim().is_empty() && super::share_access::ssr::covers(&s, &id).await?;
         let state = super::ssr::store()?
-            .set_like(&id, user.id, want, chrono::Utc::now())
+            .set_like(&id, user.id, want, shown, chrono::Utc::now())
             .await?
             .ok_or_else(not_found)?;
         if want && state.changed {

@@ -6,6 +6,8 @@ mod collections;
 mod curate;
 mod history;
 mod likes;
+mod share_access;
+mod shares;
 pub mod stats;
 mod trash;
 mod uploads;
@@ -16,6 +18,7 @@ pub use collections::*;
 pub use curate::*;
 pub use history::*;
 pub use likes::*;
+pub use shares::*;
 pub use stats::{get_admin_usage, get_stats, get_stats_overview, get_usage};
 pub use stats::{GetAdminUsage, GetStats, GetStatsOverview, GetUsage};
 pub use trash::*;
@@ -54,14 +57,21 @@ pub async fn list_assets(
                 sort.as_str()
             )));
         }
-        let collection = collections::ssr::scope(&filters.collection, sort).await?;
+        let scoped = collections::ssr::scope(&filters.collection, sort, &filters.share).await?;
+        let collection = scoped.map(|(scope, _)| scope);
+        let via_link = scoped.is_some_and(|(_, via_link)| via_link);
         let viewer = ssr::search_viewer(&search).await?;
         let me = match &viewer {
             Some(user) => Some(user.id),
             None => ssr::current_session().await?.map(|s| s.user.id),
         };
         // A search is one use however many pages it is read in; the plain gallery is none.
-        if after.is_none() && (!search.is_empty() || sort != crate::search::Sort::Newest) {
+        // A collection's own grid, unfiltered, is a look at it, not a search.
+        let browsing = collection.is_some() && search.is_empty();
+        if after.is_none()
+            && !browsing
+            && (!search.is_empty() || sort != crate::search::Sort::Newest)
+        {
             let mut detail = search.used_filters();
             if sort != crate::search::Sort::Newest {
                 if !detail.is_empty() {
@@ -81,7 +91,11 @@ pub async fn list_assets(
             me,
             collection,
         };
-        let page = ssr::store()?.search_assets(&query).await?;
+        let mut page = ssr::store()?.search_assets(&query).await?;
+        if via_link {
+            // The media route lets the link's holder in with its token.
+            share_access::ssr::carry_items(&mut page.items, filters.share.trim());
+        }
         // Whoever is logged in sees their own likes marked: the answer is theirs alone.
         if me.is_some()
             || collection.is_some_and(|c| c.private_items)
@@ -106,8 +120,13 @@ pub async fn get_facets(#[server(flatten)] filters: Filters) -> Result<Facets, A
         let (search, _) = filters
             .resolve()
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let collection =
-            collections::ssr::scope(&filters.collection, crate::search::Sort::Newest).await?;
+        let collection = collections::ssr::scope(
+            &filters.collection,
+            crate::search::Sort::Newest,
+            &filters.share,
+        )
+        .await?
+        .map(|(scope, _)| scope);
         let viewer = ssr::search_viewer(&search).await?;
         let me = match (&viewer, collection) {
             (Some(user), _) => Some(user.id),
@@ -174,20 +193,34 @@ pub async fn get_profile(username: String) -> Result<Profile, ApiError> {
     .await
 }
 
-/// `GET /api/asset?id=`: one asset with its files, metadata and processing state. Another
-/// user's private asset is the same `404` as a missing one.
+/// `GET /api/asset?id=&s=`: one asset with its files, metadata and processing state (`s`: a
+/// share link's token that opens it, or a collection that shows it). Another user's
+/// private asset is the same `404` as a missing one.
 #[server(name = GetAsset, prefix = "/api", endpoint = "asset", input = GetUrl, output = Json)]
-pub async fn get_asset(id: String) -> Result<AssetDetail, ApiError> {
+pub async fn get_asset(id: String, #[server(default)] s: String) -> Result<AssetDetail, ApiError> {
     ssr::respond(async move {
         let not_found = || ApiError::NotFound(format!("no asset has the id “{id}”"));
         if !crate::ids::is_public_id(&id) {
             return Err(not_found());
         }
         let viewer = ssr::current_session().await?.map(|s| s.user);
-        let mut asset = ssr::store()?
-            .view_asset(&id, viewer.as_ref().map(|v| v.id))
-            .await?
-            .ok_or_else(not_found)?;
+        let store = ssr::store()?;
+        let mut asset = match store.view_asset(&id, viewer.as_ref().map(|v| v.id)).await? {
+            Some(asset) => asset,
+            // Else a share link may open it; its media then carries the token.
+            None if !s.trim().is_empty() && share_access::ssr::covers(&s, &id).await? => {
+                let mut asset = store
+                    .view_shared_asset(&id, viewer.as_ref().map(|v| v.id))
+                    .await?
+                    .ok_or_else(not_found)?;
+                share_access::ssr::carry_items([&mut asset.summary], s.trim());
+                asset.media_url = asset
+                    .media_url
+                    .map(|url| share_access::ssr::carry(&url, s.trim()));
+                asset
+            }
+            None => return Err(not_found()),
+        };
         asset.is_mine = viewer
             .as_ref()
             .is_some_and(|v| v.username == asset.summary.owner);

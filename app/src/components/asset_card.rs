@@ -20,7 +20,10 @@ pub fn AssetCard(
     #[prop(optional)] on_open: Option<Callback<()>>,
     #[prop(optional)] logged_in: Option<bool>,
 ) -> impl IntoView {
-    let href = format!("/a/{}", asset.id);
+    let href = super::share::with_share(
+        &format!("/a/{}", asset.id),
+        &super::share::page_share_token(),
+    );
     let (w, h) = match (asset.width, asset.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
         _ => DEFAULT_BOX,

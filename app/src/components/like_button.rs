@@ -56,6 +56,7 @@ pub fn LikeButton(
     logged_in: bool,
 ) -> impl IntoView {
     let back = here();
+    let share = super::share::page_share_token();
     if !logged_in {
         let href = format!("/login?next={}", percent_encode(&back, false));
         return view! {
@@ -91,6 +92,10 @@ pub fn LikeButton(
     };
     let busy = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
+    let share_field = (!share.is_empty()).then(|| {
+        let share = share.clone();
+        view! { <input type="hidden" name="s" value=share/> }
+    });
     let submit = {
         let (id, set) = (id.clone(), set.clone());
         move |ev: ev::SubmitEvent| {
@@ -108,9 +113,9 @@ pub fn LikeButton(
             };
             set((want, guess));
             busy.set(true);
-            let (id, set) = (id.clone(), set.clone());
+            let (id, set, share) = (id.clone(), set.clone(), share.clone());
             spawn_local(async move {
-                match like_asset(id, want.to_string(), String::new()).await {
+                match like_asset(id, want.to_string(), String::new(), share).await {
                     Ok(LikeDone { liked, likes, .. }) => {
                         set((liked, likes));
                         failed.set(None);
@@ -136,6 +141,7 @@ pub fn LikeButton(
         <form class="like" method="post" action="/api/assets/like" on:submit=submit>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="back" value=back/>
+            {share_field}
             <button
                 type="submit"
                 name="like"

@@ -3,6 +3,7 @@ pub mod auth;
 pub mod charts;
 mod header;
 mod like_button;
+pub mod share;
 
 pub use asset_card::AssetCard;
 pub use auth::{provide_auth, use_auth};

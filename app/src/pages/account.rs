@@ -1,4 +1,5 @@
-//! `/account`: my sessions (revoke one, log out everywhere else) and my password.
+//! `/account`: my sessions (revoke one, log out everywhere else), my password and my share
+//! links (revoke one).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +8,7 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 use super::notice::ErrorNotice;
 use crate::account::{Role, SessionInfo, PASSWORD_MAX, PASSWORD_MIN};
 use crate::api::{list_sessions, ChangePassword, RevokeOtherSessions, RevokeSession};
+use crate::components::share::ShareLinkList;
 use crate::components::use_auth;
 use crate::error::ApiError;
 use crate::model::short_datetime;
@@ -26,6 +28,11 @@ pub fn AccountPage() -> impl IntoView {
             )
         },
         |_| list_sessions(),
+    );
+    let revoke_link = ServerAction::<crate::api::RevokeShareLink>::new();
+    let links = Resource::new(
+        move || revoke_link.version().get(),
+        |_| crate::api::list_share_links(),
     );
     let query = use_query_map();
     let changed = move || query.read().get("changed").as_deref() == Some("password");
@@ -64,6 +71,15 @@ pub fn AccountPage() -> impl IntoView {
                                 }}
                                 <Sessions list revoke revoke_others/>
                                 <PasswordForm change/>
+                                <h2 id="share-links">"Share links"</h2>
+                                <Transition fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        match links.await {
+                                            Ok(links) => view! { <ShareLinkList links revoke=revoke_link/> }.into_any(),
+                                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                                        }
+                                    })}
+                                </Transition>
                             }
                                 .into_any()
                         }

@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::asset_collections::{AssetCollections, InCollections};
+use super::asset_collections::{CollectionForms, CollectionLists, InCollections};
 use super::asset_edit::EditForm;
 use super::asset_history::HistoryPanel;
 use super::notice::ErrorNotice;
 use crate::api::{get_asset, get_asset_revisions, RetryJob, RevertAsset, TrashAsset, UpdateAsset};
+use crate::components::share::ShareLinkForm;
 use crate::components::{use_auth, LikeButton};
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, AssetHistory,
@@ -27,35 +28,41 @@ pub fn AssetPage() -> impl IntoView {
     let update = ServerAction::<UpdateAsset>::new();
     let revert = ServerAction::<RevertAsset>::new();
     let auth = use_auth();
-    let collections = AssetCollections::new(id);
+    let collections = CollectionForms::new();
+    let share = crate::components::share::page_share_token();
     let asset = Resource::new(
         move || {
             (
                 id(),
+                share.clone(),
                 retry.version().get(),
                 update.version().get(),
                 revert.version().get(),
+                collections.version(),
             )
         },
-        |(id, ..)| async move {
-            let asset = get_asset(id.clone()).await?;
+        |(id, share, ..)| async move {
+            let asset = get_asset(id.clone(), share).await?;
             // Its history with it, for whoever may edit it; the page does without when
             // that cannot be read.
             let history = if asset.can_delete {
-                get_asset_revisions(id).await.ok()
+                get_asset_revisions(id.clone()).await.ok()
             } else {
                 None
             };
-            Ok::<_, crate::error::ApiError>((asset, history))
+            // Its collections with it, in the same resource: a page of a missing asset
+            // and of one the person may not see must be alike, byte for byte.
+            let lists = CollectionLists::read(id).await;
+            Ok::<_, crate::error::ApiError>((asset, history, lists))
         },
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match asset.await {
-                    Ok((asset, history)) => {
+                    Ok((asset, history, lists)) => {
                         let me = auth.me.await.map(|me| me.username);
-                        view! { <AssetView asset history retry update revert me collections/> }.into_any()
+                        view! { <AssetView asset history retry update revert me collections lists/> }.into_any()
                     }
                     Err(error) => {
                         view! {
@@ -82,7 +89,8 @@ fn AssetView(
     revert: ServerAction<RevertAsset>,
     /// Who is looking (their username).
     me: Option<String>,
-    collections: AssetCollections,
+    collections: CollectionForms,
+    lists: CollectionLists,
 ) -> impl IntoView {
     let logged_in = me.is_some();
     let edit = asset
@@ -140,6 +148,12 @@ fn AssetView(
     let raw_link = (asset.is_mine && asset.raw_metadata_present)
         .then(|| format!("/api/asset/metadata?id={}", percent_encode(&s.id, false)));
     let asset_id = s.id.clone();
+    // Its owner shares an unlisted or private asset by a link.
+    let share = (asset.is_mine && s.visibility != Visibility::Public).then(|| {
+        view! {
+            <ShareLinkForm kind=crate::share::SharedKind::Asset target=s.id.clone()/>
+        }
+    });
     let views = if s.views == 1 {
         "1 view".to_string()
     } else {
@@ -157,7 +171,8 @@ fn AssetView(
                     {match s.visibility {
                         Visibility::Public => None,
                         Visibility::Unlisted => Some(" · unlisted: only people with its link can see this"),
-                        Visibility::Private => Some(" · only you can see this"),
+                        Visibility::Private if asset.is_mine => Some(" · only you can see this"),
+                        Visibility::Private => Some(" · private: shown to you through a collection or a link"),
                     }}
                 </p>
                 <div class="appreciation">
@@ -197,10 +212,14 @@ fn AssetView(
                         })
                         .collect_view()}
                 </ul>
-                <InCollections lists=collections asset_id=asset_id.clone() asset_owner=s.owner.clone() me/>
+                {view! {
+                    <InCollections forms=collections lists asset_id=asset_id.clone() asset_owner=s.owner.clone() me/>
+                }
+                .into_any()}
                 {asset.job.map(|job| view! { <JobStatus job is_mine=asset.is_mine asset_id=asset_id.clone() retry/> })}
                 {edit}
                 {history}
+                {share.map(IntoAny::into_any)}
                 {asset.can_delete.then(|| view! { <TrashForm asset_id=asset_id.clone() is_mine=asset.is_mine/> })}
             </div>
         </article>

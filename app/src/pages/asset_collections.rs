@@ -10,40 +10,53 @@ use crate::api::{list_collections, AddToCollection, RemoveFromCollection};
 use crate::collection::CollectionSummary;
 use crate::error::ApiError;
 
-/// The lists the section shows, made by the asset's page outside its `Suspend` and read
-/// again after each change.
+/// The section's forms, made by the asset's page outside its `Suspend`; the page reads
+/// the lists again (with the asset, in the same resource) after each.
 #[derive(Clone, Copy)]
-pub struct AssetCollections {
-    /// The collections holding the asset.
-    holding: Resource<Result<Vec<CollectionSummary>, ApiError>>,
-    /// The collections the person may add to (empty for a visitor).
-    mine: Resource<Result<Vec<CollectionSummary>, ApiError>>,
+pub struct CollectionForms {
     add: ServerAction<AddToCollection>,
     remove: ServerAction<RemoveFromCollection>,
 }
 
-impl AssetCollections {
-    pub fn new(asset: impl Fn() -> String + Send + Sync + Copy + 'static) -> AssetCollections {
-        let add = ServerAction::<AddToCollection>::new();
-        let remove = ServerAction::<RemoveFromCollection>::new();
-        let changed = move || add.version().get() + remove.version().get();
-        let holding = Resource::new(
-            move || (asset(), changed()),
-            |(asset, _)| list_collections(String::new(), asset, String::new()),
-        );
-        let mine = Resource::new(changed, |_| async {
-            // A visitor has none (the server says 401).
-            match list_collections(String::new(), String::new(), "true".into()).await {
-                Err(ApiError::Unauthorized(_)) => Ok(Vec::new()),
-                other => other,
-            }
-        });
-        AssetCollections {
-            holding,
-            mine,
-            add,
-            remove,
+impl CollectionForms {
+    pub fn new() -> CollectionForms {
+        CollectionForms {
+            add: ServerAction::new(),
+            remove: ServerAction::new(),
         }
+    }
+
+    /// Changes whenever one of them finishes.
+    pub fn version(&self) -> usize {
+        self.add.version().get() + self.remove.version().get()
+    }
+}
+
+impl Default for CollectionForms {
+    fn default() -> Self {
+        CollectionForms::new()
+    }
+}
+
+/// What the section lists: the collections holding the asset, and those the person may
+/// add to (none for a visitor).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CollectionLists {
+    pub holding: Vec<CollectionSummary>,
+    pub mine: Vec<CollectionSummary>,
+}
+
+impl CollectionLists {
+    /// Both lists for `asset`; a list that cannot be read is left empty (the page does
+    /// without it).
+    pub async fn read(asset: String) -> CollectionLists {
+        let holding = list_collections(String::new(), asset, String::new())
+            .await
+            .unwrap_or_default();
+        let mine = list_collections(String::new(), String::new(), "true".into())
+            .await
+            .unwrap_or_default();
+        CollectionLists { holding, mine }
     }
 }
 
@@ -61,96 +74,78 @@ fn may_take_out(collection: &CollectionSummary, me: Option<&str>, asset_owner: &
 /// The section itself.
 #[component]
 pub fn InCollections(
-    lists: AssetCollections,
+    forms: CollectionForms,
+    lists: CollectionLists,
     asset_id: String,
     asset_owner: String,
     me: Option<String>,
 ) -> impl IntoView {
     let back = format!("/a/{asset_id}");
     let error = move || {
-        lists
+        forms
             .add
             .value()
             .get()
             .and_then(Result::err)
-            .or_else(|| lists.remove.value().get().and_then(Result::err))
-            .map(|error| view! { <ErrorNotice error/> })
+            .or_else(|| forms.remove.value().get().and_then(Result::err))
+            .map(|error: ApiError| view! { <ErrorNotice error/> })
     };
-    let (id_list, back_list) = (asset_id.clone(), back.clone());
-    let listed = move || {
-        let (asset_id, back, me, asset_owner) = (
-            id_list.clone(),
-            back_list.clone(),
-            me.clone(),
-            asset_owner.clone(),
-        );
-        Suspend::new(async move {
-            let holding = lists.holding.await.unwrap_or_default();
-            if holding.is_empty() {
-                return view! { <p class="muted">"In no collection you can see."</p> }.into_any();
-            }
-            let items = holding
-                .into_iter()
-                .map(|c| {
-                    let out = may_take_out(&c, me.as_deref(), &asset_owner).then(|| {
-                        let (id, asset, back) = (c.id.clone(), asset_id.clone(), back.clone());
-                        let label = format!("Take it out of “{}”", c.title);
-                        view! {
-                            <ActionForm action=lists.remove attr:class="inline">
-                                <input type="hidden" name="id" value=id/>
-                                <input type="hidden" name="assets[]" value=asset/>
-                                <input type="hidden" name="back" value=back/>
-                                <button type="submit" class="linkish" aria-label=label>"Take out"</button>
-                            </ActionForm>
-                        }
-                    });
+    let listed = if lists.holding.is_empty() {
+        view! { <p class="muted">"In no collection you can see."</p> }.into_any()
+    } else {
+        let items = lists
+            .holding
+            .into_iter()
+            .map(|c| {
+                let out = may_take_out(&c, me.as_deref(), &asset_owner).then(|| {
+                    let (id, asset, back) = (c.id.clone(), asset_id.clone(), back.clone());
+                    let label = format!("Take it out of “{}”", c.title);
                     view! {
-                        <li>
-                            <a href=format!("/c/{}", c.id)>{c.title.clone()}</a>
-                            <span class="muted">{format!(" · by {}", c.owner)}</span>
-                            {out}
-                        </li>
+                        <ActionForm action=forms.remove attr:class="inline">
+                            <input type="hidden" name="id" value=id/>
+                            <input type="hidden" name="assets[]" value=asset/>
+                            <input type="hidden" name="back" value=back/>
+                            <button type="submit" class="linkish" aria-label=label>"Take out"</button>
+                        </ActionForm>
                     }
-                })
-                .collect_view();
-            view! { <ul class="collection-links">{items}</ul> }.into_any()
-        })
+                });
+                view! {
+                    <li>
+                        <a href=format!("/c/{}", c.id)>{c.title.clone()}</a>
+                        <span class="muted">{format!(" · by {}", c.owner)}</span>
+                        {out}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="collection-links">{items}</ul> }.into_any()
     };
-    let (id_add, back_add) = (asset_id, back);
-    let add_form = move || {
-        let (asset_id, back) = (id_add.clone(), back_add.clone());
-        Suspend::new(async move {
-            let mine = lists.mine.await.unwrap_or_default();
-            if mine.is_empty() {
-                return ().into_any();
-            }
-            view! {
-                <ActionForm action=lists.add attr:class="inline add-to-collection">
-                    <input type="hidden" name="assets[]" value=asset_id/>
-                    <input type="hidden" name="back" value=back/>
-                    <label>
-                        "Add to"
-                        <select name="id">
-                            {mine
-                                .into_iter()
-                                .map(|c| view! { <option value=c.id>{c.title}</option> })
-                                .collect_view()}
-                        </select>
-                    </label>
-                    <button type="submit" class="button">"Add"</button>
-                </ActionForm>
-            }
-            .into_any()
-        })
-    };
+    let add_form = (!lists.mine.is_empty()).then(|| {
+        let options = lists
+            .mine
+            .into_iter()
+            .map(|c| view! { <option value=c.id>{c.title}</option> })
+            .collect_view();
+        view! {
+            <ActionForm action=forms.add attr:class="inline add-to-collection">
+                <input type="hidden" name="assets[]" value=asset_id.clone()/>
+                <input type="hidden" name="back" value=back.clone()/>
+                <label>
+                    "Add to"
+                    <select name="id">{options}</select>
+                </label>
+                <button type="submit" class="button">"Add"</button>
+            </ActionForm>
+        }
+        .into_any()
+    });
     view! {
         <section class="in-collections">
             <h2>"In collections"</h2>
-            <Suspense fallback=|| ()>
-                {listed}
-                {add_form}
-            </Suspense>
+            {listed}
+            {add_form}
             {error}
         </section>
     }
+    .into_any()
 }

@@ -16,8 +16,10 @@ use crate::api::{
     UpdateCollection,
 };
 use crate::collection::{CollectionDetail, MAX_DESCRIPTION, MAX_TITLE};
+use crate::components::share::ShareLinkForm;
 use crate::components::use_auth;
 use crate::model::{percent_encode, title_text, Visibility};
+use crate::share::SharedKind;
 
 /// The forms of the page's header; the collection is read again after each.
 #[derive(Clone, Copy)]
@@ -73,9 +75,10 @@ pub fn CollectionPage() -> impl IntoView {
     let head = HeadActions::new();
     let items = ItemActions::new();
     let auth = use_auth();
+    let share = crate::components::share::page_share_token();
     let detail = Resource::new(
-        move || (id(), head.version(), items.version()),
-        |(id, ..)| get_collection(id),
+        move || (id(), share.clone(), head.version(), items.version()),
+        |(id, share, ..)| get_collection(id, share),
     );
     // Made here, outside the Suspend below (see `Listing`), and read again after changes.
     let listing = Listing::new(move || Scope::Collection(id()));
@@ -117,7 +120,7 @@ pub fn CollectionPage() -> impl IntoView {
                             let scope = Scope::Collection(detail.summary.id.clone());
                             view! {
                                 <Title text=title_text(&format!("{} · atelier", detail.summary.title))/>
-                                <CollectionHead detail head/>
+                                <CollectionHead detail head items/>
                                 <Browse base scope listing=Some(listing)/>
                             }
                             .into_any()
@@ -132,7 +135,11 @@ pub fn CollectionPage() -> impl IntoView {
 
 /// The header: what the collection is, and the forms of those who may change it.
 #[component]
-fn CollectionHead(detail: CollectionDetail, head: HeadActions) -> impl IntoView {
+fn CollectionHead(
+    detail: CollectionDetail,
+    head: HeadActions,
+    items: ItemActions,
+) -> impl IntoView {
     let s = &detail.summary;
     let owner_href = format!("/u/{}", percent_encode(&s.owner, false));
     let badge = match s.visibility {
@@ -147,7 +154,15 @@ fn CollectionHead(detail: CollectionDetail, head: HeadActions) -> impl IntoView 
     };
     let standing = match detail.standing {
         Standing::Owner => Some("You own it.".to_string()),
-        Standing::Member(role) => Some(format!("You are a {} here.", role.as_str())),
+        Standing::Member(role) => Some(format!(
+            "You are {} {} here.",
+            if role == MemberRole::Editor {
+                "an"
+            } else {
+                "a"
+            },
+            role.as_str()
+        )),
         Standing::LinkHolder | Standing::Stranger => None,
     };
     let description = (!s.description.is_empty()).then(|| {
@@ -158,6 +173,9 @@ fn CollectionHead(detail: CollectionDetail, head: HeadActions) -> impl IntoView 
         .then(|| view! { <EditCollection detail=detail.clone() action=head.update/> });
     let members = (!matches!(detail.standing, Standing::LinkHolder | Standing::Stranger))
         .then(|| view! { <Members detail=detail.clone() head/> });
+    let share = detail.may(Action::Share).then(|| {
+        view! { <ShareLinkForm kind=SharedKind::Collection target=s.id.clone()/> }
+    });
     let delete_id = s.id.clone();
     let delete = detail.may(Action::Delete).then(|| {
         view! {
@@ -182,9 +200,11 @@ fn CollectionHead(detail: CollectionDetail, head: HeadActions) -> impl IntoView 
             </p>
             {description}
             {move || head.error().map(|error| view! { <ErrorNotice error/> })}
+            {move || items.error().map(|error| view! { <ErrorNotice error/> })}
             <div class="collection-forms">
                 {edit}
                 {members}
+                {share}
                 {delete}
             </div>
         </header>
@@ -205,7 +225,7 @@ fn EditCollection(
             <summary>"Edit…"</summary>
             <ActionForm action attr:class="stacked">
                 <input type="hidden" name="id" value=s.id.clone()/>
-                <input type="hidden" name="cover" value=detail.chosen_cover.clone().unwrap_or_default()/>
+
                 <label>
                     "Title"
                     <input type="text" name="title" value=s.title.clone() required maxlength=MAX_TITLE.to_string()/>

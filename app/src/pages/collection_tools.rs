@@ -29,6 +29,18 @@ impl ItemActions {
     pub fn version(&self) -> usize {
         self.moved.version().get() + self.removed.version().get() + self.cover.version().get()
     }
+
+    /// The error of the last of them, if it failed.
+    pub fn error(&self) -> Option<crate::error::ApiError> {
+        [
+            self.moved.value().get().and_then(Result::err),
+            self.removed.value().get().and_then(Result::err),
+            self.cover.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    }
 }
 
 impl Default for ItemActions {

@@ -754,7 +754,26 @@ fn Grid(
     let items: RwSignal<Vec<AssetSummary>> = RwSignal::new(page.items);
     PageLikes::provide();
     // In a collection: the controls its curators have on each item.
-    let item_tools = use_context::<Tools>();
+    // Moving items means something only in the collection's own order, unfiltered.
+    let own_order = filters.sort.trim().is_empty() || filters.sort.trim() == "curated";
+    let unfiltered = filters.q.trim().is_empty()
+        && [
+            "tags",
+            "exclude_tags",
+            "type",
+            "model",
+            "owner",
+            "liked",
+            "from",
+            "to",
+            "period",
+        ]
+        .iter()
+        .all(|key| filters.get(key).trim().is_empty());
+    let item_tools = use_context::<Tools>().map(|mut tools| {
+        tools.may_reorder &= own_order && unfiltered;
+        tools
+    });
     let here = href(&base, &filters, None);
     // Its curators drag items into place: dropped on another item, one goes before it.
     let drag = item_tools
@@ -941,6 +960,7 @@ fn Lightbox(
     load_more: Callback<()>,
     logged_in: bool,
 ) -> impl IntoView {
+    let share = StoredValue::new(crate::components::share::page_share_token());
     let step = move |by: isize| {
         let Some(at) = open.get_untracked() else {
             return;
@@ -991,7 +1011,9 @@ fn Lightbox(
                 {move || current().map(|asset| {
                     let (w, h) = (asset.width.unwrap_or(1), asset.height.unwrap_or(1));
                     let src = asset.preview_url.clone().or(asset.thumb_url.clone());
-                    let href = format!("/a/{}", asset.id);
+                    let href = share.with_value(|share| {
+                        crate::components::share::with_share(&format!("/a/{}", asset.id), share)
+                    });
                     let kind = match asset.media_type {
                         MediaType::Image => "image",
                         MediaType::Video => "video (open it to play)",

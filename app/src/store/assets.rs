@@ -146,6 +146,14 @@ pub trait AssetStore: Send + Sync {
         viewer: Option<UserId>,
     ) -> Result<Option<AssetDetail>, StoreError>;
 
+    /// The asset whatever its visibility (out of the trash), for the holder of a share link
+    /// that opens it (the caller checked the link); `viewer` only marks their like.
+    async fn view_shared_asset(
+        &self,
+        public_id: &str,
+        viewer: Option<UserId>,
+    ) -> Result<Option<AssetDetail>, StoreError>;
+
     /// The raw metadata of `owner`'s asset; `None` when there is no such asset of theirs
     /// (another user's, public or not, is `None` too).
     async fn raw_metadata(

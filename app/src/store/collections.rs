@@ -51,14 +51,13 @@ pub struct CollectionRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What an edit of a collection sets: every field of the form.
+/// What an edit of a collection sets: every field of the form (the cover is chosen on its
+/// own: [`CollectionStore::set_cover`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CollectionEdit {
     pub title: String,
     pub description: String,
     pub visibility: Visibility,
-    /// An asset in it (public id), or `None` for the newest one added.
-    pub cover: Option<String>,
 }
 
 /// A member as stored.
@@ -139,6 +138,12 @@ pub enum MemberOutcome {
     NotMember,
     /// The collection has [`MAX_MEMBERS`] members already.
     Full,
+    /// The person is a member already, and the actor may not change roles.
+    AlreadyMember,
+    /// A collection is handed over to an editor only.
+    NotEditor,
+    /// The person owns [`MAX_COLLECTIONS`] already.
+    TooMany,
 }
 
 #[async_trait]
@@ -157,12 +162,20 @@ pub trait CollectionStore: Send + Sync {
         user: Option<UserId>,
     ) -> Result<Option<(CollectionRecord, Option<MemberRole>)>, StoreError>;
 
-    /// Sets the title, description, visibility and cover at `at`; `false` when the cover
-    /// named is not in the collection (nothing changed).
+    /// Sets the title, description and visibility at `at`.
     async fn edit_collection(
         &self,
         id: CollectionId,
         edit: &CollectionEdit,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Chooses the cover: an item (public id), or `None` for the newest one added; `false`
+    /// when the asset is not in the collection (nothing changed).
+    async fn set_cover(
+        &self,
+        id: CollectionId,
+        asset: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
@@ -204,12 +217,14 @@ pub trait CollectionStore: Send + Sync {
     /// The members, by role (editors first), then name.
     async fn members(&self, id: CollectionId) -> Result<Vec<MemberRecord>, StoreError>;
 
-    /// Makes `username` a member in `role`, or changes their role.
+    /// Makes `username` a member in `role`, or, when `may_change` (the owner), changes the
+    /// role of a member; decided in one transaction.
     async fn set_member(
         &self,
         id: CollectionId,
         username: &str,
         role: MemberRole,
+        may_change: bool,
         at: DateTime<Utc>,
     ) -> Result<MemberOutcome, StoreError>;
 
@@ -220,7 +235,8 @@ pub trait CollectionStore: Send + Sync {
         username: &str,
     ) -> Result<MemberOutcome, StoreError>;
 
-    /// Makes the member `username` the owner; the owner stays on as an editor.
+    /// Makes the editor `username` the owner, unless they own [`MAX_COLLECTIONS`] already;
+    /// the owner stays on as an editor.
     async fn transfer_collection(
         &self,
         id: CollectionId,

@@ -45,12 +45,14 @@ pub trait LikeStore: Send + Sync {
     /// Sets whether `user` likes the asset `public_id` (at `at`): one like per person, so
     /// liking twice, or unliking what they never liked, changes nothing. `None` when there
     /// is no such asset out of the trash that they may see (public, unlisted, or theirs),
-    /// or, to take a like back, that they like.
+    /// or, to take a like back, that they like. With `shown`, the caller found that they may
+    /// see it some other way (a share link), and only the trash is checked.
     async fn set_like(
         &self,
         public_id: &str,
         user: UserId,
         like: bool,
+        shown: bool,
         at: DateTime<Utc>,
     ) -> Result<Option<LikeState>, StoreError>;
 

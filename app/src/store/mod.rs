@@ -18,6 +18,7 @@ mod likes;
 mod search;
 mod sessions;
 mod settings;
+mod shares;
 mod trash;
 mod uploads;
 mod usage;
@@ -43,6 +44,9 @@ pub use likes::{LikeState, LikeStore, NewLike, ViewEvent};
 pub use search::{AssetQuery, CollectionScope, Cursor, SearchStore};
 pub use sessions::{ActiveSession, NewSession, SessionRecord, SessionStore};
 pub use settings::SettingStore;
+pub use shares::{
+    NewShareLink, ShareLinkRecord, ShareStore, ShareTarget, SharedThing, MAX_SHARE_LINKS,
+};
 pub use trash::{TrashCursor, TrashStore, TrashedAsset};
 pub use uploads::{
     FinishOutcome, FinishUpload, NewUpload, OpenUploads, UploadRecord, UploadRoom, UploadStart,
@@ -83,6 +87,7 @@ pub trait Store:
     + CurateStore
     + BulkStore
     + CollectionStore
+    + ShareStore
     + TrashStore
     + SearchStore
     + LikeStore
@@ -103,6 +108,7 @@ impl<T> Store for T where
         + CurateStore
         + BulkStore
         + CollectionStore
+        + ShareStore
         + TrashStore
         + SearchStore
         + LikeStore

@@ -23,6 +23,16 @@ const PLACEHOLDER_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox
 <rect width=\"16\" height=\"9\" fill=\"#2a2a33\"/>\
 <path d=\"M6.5 2.75v3.5L9.75 4.5z\" fill=\"#8a8a99\"/></svg>";
 
+/// The hash of the share token in the query (`s=`), when it has the shape of one.
+fn shared_token(req: &Request) -> Option<[u8; 32]> {
+    let query = req.uri().query()?;
+    let token = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("s="))
+        .filter(|token| app::share::is_token(token))?;
+    app::auth::token_hash(token)
+}
+
 /// `/media/{asset id}/{original|thumb|preview}`: an asset's files, typed by our own sniffing,
 /// with ranges (video seeking), an ETag from the content hash, and immutable caching when
 /// the URL's `v` names the current content. Private media is visible to its owner and to
@@ -67,7 +77,21 @@ pub(super) async fn media(
             }
             _ => false,
         };
-        if viewer != Some(media.owner) && !through_collection {
+        // Or a share link that opens it, whose token the page's media address carries.
+        let through_link = match shared_token(&req) {
+            Some(hash) if !media.trashed && viewer != Some(media.owner) && !through_collection => {
+                match state
+                    .store
+                    .share_covers(&hash, &id, chrono::Utc::now())
+                    .await
+                {
+                    Ok(covers) => covers,
+                    Err(err) => return error_response(&app::error::ApiError::from(err), None),
+                }
+            }
+            _ => false,
+        };
+        if viewer != Some(media.owner) && !through_collection && !through_link {
             return media_not_found();
         }
     }

@@ -13,11 +13,11 @@ use async_trait::async_trait;
 
 use super::accounts::{UserRow, SAME_NAME, USER_COLUMNS};
 use super::backend::Backend;
-use super::collections::in_private_collection_of;
 use super::files::{stored_ref, stored_ref_columns, FileRows};
 use super::jobs::{JobRow, JOB_COLUMNS};
 use super::likes::liked_among;
 use super::types::{asset_key, count, positive, size, Json, Ts};
+use super::visibility::in_private_collection_of;
 use super::{for_each_backend, Db};
 
 /// How far an asset's key may move past taken ones (one microsecond each).
@@ -371,6 +371,58 @@ impl AssetFiles {
 }
 
 for_each_backend! {
+    impl Db<DB> {
+        /// The asset as `viewer` sees it; with `shared`, whatever its visibility (a share
+        /// link opens it).
+        async fn asset_detail(
+            &self,
+            public_id: &str,
+            viewer: Option<UserId>,
+            shared: bool,
+        ) -> Result<Option<AssetDetail>, StoreError> {
+            // The job first: a job seen done was committed with its thumbnails, so the asset
+            // read next shows them.
+            let job: Option<JobRow> = sqlx::query_as(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs
+                  WHERE asset_id = (SELECT id FROM assets WHERE public_id = $1)
+                  ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(public_id)
+            .fetch_optional(self.reader())
+            .await?;
+            let job = job.map(JobInfo::try_from).transpose()?;
+            let Some(row) = sqlx::query_as::<_, DetailRow>(&format!(
+                "SELECT {}, {FILE_COLUMNS} {ASSET_FROM}
+                 {FILE_JOINS}
+                 WHERE a.public_id = $1 AND a.trashed_at IS NULL
+                   AND ($3 = 1 OR a.visibility <> 'private' OR a.owner_id = $2 OR {})",
+                asset_columns::<DB>(),
+                in_private_collection_of("$2")
+            ))
+            .bind(public_id)
+            .bind(viewer.map(|v| v.0))
+            .bind(i32::from(shared))
+            .fetch_optional(self.reader())
+            .await?
+            else {
+                return Ok(None);
+            };
+            let liked = match viewer {
+                Some(viewer) => {
+                    let mut conn = self.reader().acquire().await?;
+                    liked_among::<DB>(&mut conn, viewer, &[row.asset.key])
+                        .await?
+                        .contains(&row.asset.key)
+                }
+                None => false,
+            };
+            let mut detail = row.into_detail(job)?;
+            detail.summary.liked = liked;
+            Ok(Some(detail))
+        }
+
+    }
+
     #[async_trait]
     impl AssetStore for Db<DB> {
         async fn insert_assets(&self, assets: &[NewAsset]) -> Result<(), StoreError> {
@@ -415,44 +467,15 @@ for_each_backend! {
             public_id: &str,
             viewer: Option<UserId>,
         ) -> Result<Option<AssetDetail>, StoreError> {
-            // The job first: a job seen done was committed with its thumbnails, so the asset
-            // read next shows them.
-            let job: Option<JobRow> = sqlx::query_as(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs
-                  WHERE asset_id = (SELECT id FROM assets WHERE public_id = $1)
-                  ORDER BY id DESC LIMIT 1"
-            ))
-            .bind(public_id)
-            .fetch_optional(self.reader())
-            .await?;
-            let job = job.map(JobInfo::try_from).transpose()?;
-            let Some(row) = sqlx::query_as::<_, DetailRow>(&format!(
-                "SELECT {}, {FILE_COLUMNS} {ASSET_FROM}
-                 {FILE_JOINS}
-                 WHERE a.public_id = $1 AND a.trashed_at IS NULL
-                   AND (a.visibility <> 'private' OR a.owner_id = $2 OR {})",
-                asset_columns::<DB>(),
-                in_private_collection_of("$2")
-            ))
-            .bind(public_id)
-            .bind(viewer.map(|v| v.0))
-            .fetch_optional(self.reader())
-            .await?
-            else {
-                return Ok(None);
-            };
-            let liked = match viewer {
-                Some(viewer) => {
-                    let mut conn = self.reader().acquire().await?;
-                    liked_among::<DB>(&mut conn, viewer, &[row.asset.key])
-                        .await?
-                        .contains(&row.asset.key)
-                }
-                None => false,
-            };
-            let mut detail = row.into_detail(job)?;
-            detail.summary.liked = liked;
-            Ok(Some(detail))
+            self.asset_detail(public_id, viewer, false).await
+        }
+
+        async fn view_shared_asset(
+            &self,
+            public_id: &str,
+            viewer: Option<UserId>,
+        ) -> Result<Option<AssetDetail>, StoreError> {
+            self.asset_detail(public_id, viewer, true).await
         }
 
         async fn raw_metadata(

@@ -18,6 +18,7 @@ use sqlx::{Database, QueryBuilder};
 
 use super::backend::Backend;
 use super::types::{count, Ts};
+use super::visibility::{in_private_collection_of, item_shows};
 use super::{for_each_backend, Db};
 
 /// The space between neighbouring items' positions when they are (re)numbered: a move
@@ -32,24 +33,6 @@ const COLLECTION_COLUMNS: &str = "c.id, c.public_id, c.owner_id, u.username AS o
 const COLLECTION_FROM: &str = " FROM collections c
      JOIN users u ON u.id = c.owner_id
      LEFT JOIN assets cv ON cv.id = c.cover_asset_id";
-
-/// Whether an item's asset (`a`) of the collection `c` shows to the person `$1`: out of
-/// the trash, and not private, or theirs, or in a private collection they have a place in
-/// (the owner or a member). A share link's holder is let in by the caller.
-pub(super) const ITEM_SHOWS: &str = "a.trashed_at IS NULL AND (a.visibility <> 'private' \
-     OR a.owner_id = $1 OR (c.visibility = 'private' AND (c.owner_id = $1 OR EXISTS \
-     (SELECT 1 FROM collection_members m WHERE m.collection_id = c.id AND m.user_id = $1))))";
-
-/// Whether the person `viewer` (a placeholder such as `$2`) has a place (owner or member)
-/// in a private collection holding the asset `a`: then they see it, private or not.
-pub(super) fn in_private_collection_of(viewer: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM collection_items pci JOIN collections pc ON pc.id = pci.collection_id
-                  WHERE pci.asset_id = a.id AND pc.visibility = 'private'
-                    AND (pc.owner_id = {viewer} OR EXISTS (SELECT 1 FROM collection_members pm
-                          WHERE pm.collection_id = pc.id AND pm.user_id = {viewer})))"
-    )
-}
 
 #[derive(sqlx::FromRow)]
 struct CollectionRow {
@@ -250,10 +233,31 @@ for_each_backend! {
             id: CollectionId,
             edit: &CollectionEdit,
             at: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "UPDATE collections SET title = $2, description = $3, visibility = $4,
+                        updated_at = $5
+                  WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(&edit.title)
+            .bind(&edit.description)
+            .bind(edit.visibility.as_str())
+            .bind(Ts(at))
+            .execute(self.writer())
+            .await?;
+            Ok(())
+        }
+
+        async fn set_cover(
+            &self,
+            id: CollectionId,
+            asset: Option<&str>,
+            at: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
             let mut tx = self.writer().begin().await?;
             Self::touch(&mut tx, id, at).await?;
-            let cover: Option<i64> = match &edit.cover {
+            let cover: Option<i64> = match asset {
                 None => None,
                 Some(asset) => {
                     let found: Option<i64> = sqlx::query_scalar(
@@ -271,18 +275,11 @@ for_each_backend! {
                     }
                 }
             };
-            sqlx::query(
-                "UPDATE collections SET title = $2, description = $3, visibility = $4,
-                        cover_asset_id = $5
-                  WHERE id = $1",
-            )
-            .bind(id.0)
-            .bind(&edit.title)
-            .bind(&edit.description)
-            .bind(edit.visibility.as_str())
-            .bind(cover)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE collections SET cover_asset_id = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(cover)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -467,6 +464,11 @@ for_each_backend! {
                 return Ok(false);
             };
             let before = match to {
+                // Before itself: where it is.
+                MoveTo::Before(other) if other == asset => {
+                    tx.commit().await?;
+                    return Ok(true);
+                }
                 MoveTo::Before(other) => match row_of(other).fetch_optional(&mut *tx).await? {
                     Some(other) => Some(other),
                     None => return Ok(false),
@@ -565,6 +567,7 @@ for_each_backend! {
             id: CollectionId,
             username: &str,
             role: MemberRole,
+            may_change: bool,
             at: DateTime<Utc>,
         ) -> Result<MemberOutcome, StoreError> {
             let mut tx = self.writer().begin().await?;
@@ -585,6 +588,9 @@ for_each_backend! {
             .await?;
             if owner == user {
                 return Ok(MemberOutcome::IsOwner);
+            }
+            if already > 0 && !may_change {
+                return Ok(MemberOutcome::AlreadyMember);
             }
             if already == 0 && members >= i64::from(MAX_MEMBERS) {
                 return Ok(MemberOutcome::Full);
@@ -640,17 +646,34 @@ for_each_backend! {
             let Some(user) = Self::user_named(&mut tx, username).await? else {
                 return Ok(MemberOutcome::NoSuchUser);
             };
-            let gone = sqlx::query(
-                "DELETE FROM collection_members WHERE collection_id = $1 AND user_id = $2",
+            // The new owner's row, as every writer takes it: their count of collections
+            // is checked against the limit while it cannot change.
+            DB::lock_counters(&mut tx, &[user]).await?;
+            let role: Option<String> = sqlx::query_scalar(
+                "SELECT role FROM collection_members WHERE collection_id = $1 AND user_id = $2",
             )
             .bind(id.0)
             .bind(user)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if gone == 0 {
-                return Ok(MemberOutcome::NotMember);
+            .fetch_optional(&mut *tx)
+            .await?;
+            match role.as_deref() {
+                None => return Ok(MemberOutcome::NotMember),
+                Some("editor") => {}
+                Some(_) => return Ok(MemberOutcome::NotEditor),
             }
+            let owned: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM collections WHERE owner_id = $1")
+                    .bind(user)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if owned >= i64::from(MAX_COLLECTIONS) {
+                return Ok(MemberOutcome::TooMany);
+            }
+            sqlx::query("DELETE FROM collection_members WHERE collection_id = $1 AND user_id = $2")
+                .bind(id.0)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
             // The owner before stays on as an editor.
             sqlx::query(
                 "INSERT INTO collection_members (collection_id, user_id, role, added_at)
@@ -702,10 +725,14 @@ for_each_backend! {
                     Some(name),
                 ),
                 CollectionList::Holding(asset) => (
+                    // Only for an asset the viewer sees (as its page does).
                     format!(
                         "c.id IN (SELECT ci.collection_id FROM collection_items ci
-                                   JOIN assets a ON a.id = ci.asset_id WHERE a.public_id = $2)
-                         AND {listed}"
+                                   JOIN assets a ON a.id = ci.asset_id
+                                  WHERE a.public_id = $2 AND a.trashed_at IS NULL
+                                    AND (a.visibility <> 'private' OR a.owner_id = $1 OR {}))
+                         AND {listed}",
+                        in_private_collection_of("$1")
                     ),
                     Some(asset),
                 ),
@@ -719,15 +746,16 @@ for_each_backend! {
                 ),
             };
             let limit_at = if arg.is_some() { "$3" } else { "$2" };
+            let shows = item_shows();
             let sql = format!(
                 "SELECT {COLLECTION_COLUMNS},
                         (SELECT COUNT(*) FROM collection_items ci JOIN assets a ON a.id = ci.asset_id
-                          WHERE ci.collection_id = c.id AND {ITEM_SHOWS}) AS items,
+                          WHERE ci.collection_id = c.id AND {shows}) AS items,
                         COALESCE(
                           (SELECT a.public_id FROM collection_items ci JOIN assets a ON a.id = ci.asset_id
-                            WHERE ci.collection_id = c.id AND a.id = c.cover_asset_id AND {ITEM_SHOWS}),
+                            WHERE ci.collection_id = c.id AND a.id = c.cover_asset_id AND {shows}),
                           (SELECT a.public_id FROM collection_items ci JOIN assets a ON a.id = ci.asset_id
-                            WHERE ci.collection_id = c.id AND {ITEM_SHOWS}
+                            WHERE ci.collection_id = c.id AND {shows}
                             ORDER BY ci.added_at DESC, ci.asset_id DESC LIMIT 1)) AS cover_shown,
                         (SELECT m.role FROM collection_members m
                           WHERE m.collection_id = c.id AND m.user_id = $1) AS role

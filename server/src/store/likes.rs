@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, QueryBuilder};
 
 use super::backend::Backend;
-use super::collections::in_private_collection_of;
 use super::types::{count, Ts};
+use super::visibility::in_private_collection_of;
 use super::{for_each_backend, Db};
 
 /// Views or likes per insert statement: three values each.
@@ -104,6 +104,7 @@ for_each_backend! {
             public_id: &str,
             user: UserId,
             like: bool,
+            shown: bool,
             at: DateTime<Utc>,
         ) -> Result<Option<LikeState>, StoreError> {
             let mut tx = self.writer().begin().await?;
@@ -112,7 +113,7 @@ for_each_backend! {
             let asset: Option<i64> = sqlx::query_scalar(&format!(
                 "SELECT a.id FROM assets a
                   WHERE a.public_id = $1 AND a.trashed_at IS NULL
-                    AND (a.visibility <> 'private' OR a.owner_id = $2 OR {}
+                    AND ($4 = 1 OR a.visibility <> 'private' OR a.owner_id = $2 OR {}
                          OR ($3 = 0 AND EXISTS (SELECT 1 FROM likes l
                                                  WHERE l.user_id = $2 AND l.asset_id = a.id)))",
                 in_private_collection_of("$2")
@@ -120,6 +121,7 @@ for_each_backend! {
             .bind(public_id)
             .bind(user.0)
             .bind(i32::from(like))
+            .bind(i32::from(shown))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(asset) = asset else {

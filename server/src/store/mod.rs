@@ -23,11 +23,13 @@ mod postgres;
 mod search;
 mod sessions;
 mod settings;
+mod shares;
 mod sqlite;
 mod trash;
 mod types;
 mod uploads;
 mod usage;
+mod visibility;
 
 use std::{sync::Arc, time::Duration};
 

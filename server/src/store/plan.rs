@@ -261,15 +261,23 @@ pub(super) fn push_filters<'q, DB>(
     // The trash is out of every search, its owner's too.
     core.push(" AND a.trashed_at IS NULL");
     match plan.collection {
-        // In a private collection the person has a place in: every item.
-        Some((_, true)) => {}
-        // In any other collection: public and unlisted items, and their own.
-        Some((_, false)) => {
-            core.push(" AND (a.visibility <> 'private'");
+        // In a collection (`ci`): public items, the person's own, and, when their owner
+        // has a place in the collection, unlisted ones, and private ones too in a private
+        // collection the person has a place in (`private_items`). (The same rule as
+        // `collections::item_shows`.)
+        Some((_, private_items)) => {
+            core.push(" AND (a.visibility = 'public'");
             if let Some(me) = plan.me {
                 core.push(" OR a.owner_id = ").push_bind(me);
             }
-            core.push(")");
+            let owner_in = super::visibility::has_place("ci.collection_id", "a.owner_id");
+            core.push(format_args!(
+                " OR ({owner_in} AND (a.visibility = 'unlisted'"
+            ));
+            if private_items {
+                core.push(" OR a.visibility = 'private'");
+            }
+            core.push(")))");
         }
         // One's own likes: unlisted ones too, and one's own private ones.
         None if plan.public_only && plan.liked_by.is_some() && plan.liked_by == plan.me => {

@@ -1,0 +1,22 @@
+-- Share links (SQLite): a random token that opens one unlisted or private asset or
+-- collection to whoever holds it. Only the token's SHA-256 is kept, as for sessions.
+
+CREATE TABLE share_links (
+    id             INTEGER PRIMARY KEY,
+    public_id      TEXT    NOT NULL UNIQUE,
+    token_hash     BLOB    NOT NULL UNIQUE,
+    owner_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    asset_id       INTEGER REFERENCES assets (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    collection_id  INTEGER REFERENCES collections (id) ON DELETE CASCADE,
+    -- Unix microseconds.
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER,
+    revoked_at     INTEGER,
+    opens          INTEGER NOT NULL DEFAULT 0,
+    last_opened_at INTEGER,
+    CHECK ((asset_id IS NULL) <> (collection_id IS NULL))
+);
+-- A person's links, newest first (their account page).
+CREATE INDEX idx_share_links_owner ON share_links (owner_id, created_at);
+CREATE INDEX idx_share_links_asset ON share_links (asset_id);
+CREATE INDEX idx_share_links_collection ON share_links (collection_id);
