@@ -8,26 +8,8 @@ mod common;
 
 use app::access::{allows, Action, MemberRole, Standing};
 use app::model::Visibility;
-use app::store::NewAsset;
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
 use common::{found, member, Browser, TestDb, FIREFOX};
-
-/// `name` publishes pictures `ids`, a minute apart (the first the oldest).
-async fn published(db: &TestDb, name: &str, ids: &[&str], visibility: Visibility) {
-    let owner = common::user_id(db, name).await;
-    let start = Utc::now() - Duration::hours(1);
-    let assets: Vec<NewAsset> = ids
-        .iter()
-        .zip(0..)
-        .map(|(id, n)| NewAsset {
-            title: format!("Picture {id}"),
-            visibility,
-            ..common::bare_asset(id, owner, start + Duration::minutes(n))
-        })
-        .collect();
-    db.store.insert_assets(&assets).await.expect("insert");
-}
 
 /// Makes a collection as `who`; its public id.
 async fn create(who: &mut Browser, title: &str, visibility: &str) -> String {
@@ -78,22 +60,22 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
     let mut cora = member(&state, "cora", 3).await;
     let mut sam = member(&state, "sam", 4).await;
     let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
-    published(
+    common::publish_bare(
         db,
         "olive",
         &["Olivepic0000", "Olivepic0001"],
         Visibility::Public,
     )
     .await;
-    published(db, "eddie", &["Eddiepic0000"], Visibility::Unlisted).await;
-    published(
+    common::publish_bare(db, "eddie", &["Eddiepic0000"], Visibility::Unlisted).await;
+    common::publish_bare(
         db,
         "cora",
         &["Corapic00000", "Corapic00001"],
         Visibility::Private,
     )
     .await;
-    published(db, "sam", &["Sampic000000"], Visibility::Public).await;
+    common::publish_bare(db, "sam", &["Sampic000000"], Visibility::Public).await;
 
     let trip = create(&mut olive, "  Desert trip ", "private").await;
     let detail = olive
@@ -701,7 +683,7 @@ async fn every_standing_action_and_visibility_follows_the_rule_book(db: &TestDb)
     let mut browsers = Vec::new();
     for (n, (name, standing)) in NAMES.iter().enumerate() {
         browsers.push(member(&state, name, 10 + n as u8).await);
-        published(db, name, &[picture(*standing)], Visibility::Public).await;
+        common::publish_bare(db, name, &[picture(*standing)], Visibility::Public).await;
     }
     member(&state, "tnewbie", 20).await;
     let mut browsers = browsers.into_iter();

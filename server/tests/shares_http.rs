@@ -12,21 +12,6 @@ use axum::http::{header, StatusCode};
 use chrono::{Duration, Utc};
 use common::{found, member, Browser, TestDb, FIREFOX};
 
-async fn published(db: &TestDb, name: &str, ids: &[&str], visibility: Visibility) {
-    let owner = common::user_id(db, name).await;
-    let start = Utc::now() - Duration::hours(1);
-    let assets: Vec<NewAsset> = ids
-        .iter()
-        .zip(0..)
-        .map(|(id, n)| NewAsset {
-            title: format!("Picture {id}"),
-            visibility,
-            ..common::bare_asset(id, owner, start + Duration::minutes(n))
-        })
-        .collect();
-    db.store.insert_assets(&assets).await.expect("insert");
-}
-
 fn ids(reply: &serde_json::Value) -> Vec<String> {
     reply["items"]
         .as_array()
@@ -44,14 +29,14 @@ async fn a_private_collection_is_shared_by_a_link_until_it_is_revoked(db: &TestD
     let mut dave = member(&state, "dave", 4).await;
     let mut erin = member(&state, "erin", 5).await;
     let mut visitor = Browser::new(&state, [198, 51, 100, 20], FIREFOX);
-    published(
+    common::publish_bare(
         db,
         "olive",
         &["Olivepic0000", "Olivepic0001"],
         Visibility::Public,
     )
     .await;
-    published(db, "eddie", &["Eddiepic0000"], Visibility::Unlisted).await;
+    common::publish_bare(db, "eddie", &["Eddiepic0000"], Visibility::Unlisted).await;
     // Cora's private picture has a thumbnail (a tiny stand-in for the bytes).
     let stand_in = b"RIFF\x0c\x00\x00\x00WEBPVP8 ";
     let dir = db.dir.path().join("files").join("c0").join("ff");
@@ -81,7 +66,7 @@ async fn a_private_collection_is_shared_by_a_link_until_it_is_revoked(db: &TestD
         }])
         .await
         .expect("insert");
-    published(db, "olive", &["Elsewhere000"], Visibility::Private).await;
+    common::publish_bare(db, "olive", &["Elsewhere000"], Visibility::Private).await;
 
     // Olive's private collection, curated with Eddie (editor) and Cora (contributor).
     let made = olive

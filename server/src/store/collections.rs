@@ -102,6 +102,23 @@ for_each_backend! {
             Ok(())
         }
 
+        /// The row id of the item `asset` (public id) of the collection, if it is one.
+        async fn item(
+            conn: &mut <DB as Database>::Connection,
+            id: CollectionId,
+            asset: &str,
+        ) -> Result<Option<i64>, StoreError> {
+            Ok(sqlx::query_scalar(
+                "SELECT ci.asset_id FROM collection_items ci
+                   JOIN assets a ON a.id = ci.asset_id
+                  WHERE ci.collection_id = $1 AND a.public_id = $2",
+            )
+            .bind(id.0)
+            .bind(asset)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
+
         /// The user called `username`, if anyone is.
         async fn user_named(
             conn: &mut <DB as Database>::Connection,
@@ -259,21 +276,10 @@ for_each_backend! {
             Self::touch(&mut tx, id, at).await?;
             let cover: Option<i64> = match asset {
                 None => None,
-                Some(asset) => {
-                    let found: Option<i64> = sqlx::query_scalar(
-                        "SELECT ci.asset_id FROM collection_items ci
-                           JOIN assets a ON a.id = ci.asset_id
-                          WHERE ci.collection_id = $1 AND a.public_id = $2",
-                    )
-                    .bind(id.0)
-                    .bind(asset)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match found {
-                        Some(found) => Some(found),
-                        None => return Ok(false),
-                    }
-                }
+                Some(asset) => match Self::item(&mut tx, id, asset).await? {
+                    Some(found) => Some(found),
+                    None => return Ok(false),
+                },
             };
             sqlx::query("UPDATE collections SET cover_asset_id = $2 WHERE id = $1")
                 .bind(id.0)
@@ -451,16 +457,7 @@ for_each_backend! {
         ) -> Result<bool, StoreError> {
             let mut tx = self.writer().begin().await?;
             Self::touch(&mut tx, id, at).await?;
-            let row_of = |public_id: &str| {
-                sqlx::query_scalar::<DB, i64>(
-                    "SELECT ci.asset_id FROM collection_items ci
-                       JOIN assets a ON a.id = ci.asset_id
-                      WHERE ci.collection_id = $1 AND a.public_id = $2",
-                )
-                .bind(id.0)
-                .bind(public_id.to_string())
-            };
-            let Some(moving) = row_of(asset).fetch_optional(&mut *tx).await? else {
+            let Some(moving) = Self::item(&mut tx, id, asset).await? else {
                 return Ok(false);
             };
             let before = match to {
@@ -469,7 +466,7 @@ for_each_backend! {
                     tx.commit().await?;
                     return Ok(true);
                 }
-                MoveTo::Before(other) => match row_of(other).fetch_optional(&mut *tx).await? {
+                MoveTo::Before(other) => match Self::item(&mut tx, id, other).await? {
                     Some(other) => Some(other),
                     None => return Ok(false),
                 },

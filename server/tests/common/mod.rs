@@ -272,6 +272,29 @@ pub fn bare_asset(
     }
 }
 
+/// `name` publishes bare pictures `ids` with `visibility`, a minute apart from an hour
+/// ago (the first the oldest), each titled "Picture {id}".
+#[allow(dead_code)]
+pub async fn publish_bare(
+    db: &TestDb,
+    name: &str,
+    ids: &[&str],
+    visibility: app::model::Visibility,
+) {
+    let owner = user_id(db, name).await;
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let assets: Vec<app::store::NewAsset> = ids
+        .iter()
+        .zip(0..)
+        .map(|(id, n)| app::store::NewAsset {
+            title: format!("Picture {id}"),
+            visibility,
+            ..bare_asset(id, owner, start + chrono::Duration::minutes(n))
+        })
+        .collect();
+    db.store.insert_assets(&assets).await.expect("insert");
+}
+
 /// The ids a search finds for `browser`.
 pub async fn found(browser: &mut Browser, query: &str) -> Vec<String> {
     let reply = browser.get(&format!("/api/assets?{query}")).await;
