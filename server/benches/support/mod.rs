@@ -29,6 +29,7 @@ pub fn atelier(data: &Path, database: Option<&str>) -> Command {
         "ATELIER_RATE_UPLOAD_START",
         "ATELIER_RATE_SEARCH",
         "ATELIER_RATE_FACETS",
+        "ATELIER_RATE_LIKES",
     ] {
         cmd.env(limit, "off");
     }

@@ -16,6 +16,12 @@ pub(super) struct FoundTag {
     asset_count: i64,
 }
 
+/// In an order by likes or views, the most assets the rarest included tag may hold for its
+/// range to be the source (and all of it sorted); past it, the count's index is walked and
+/// each row's tags checked, which finds a page after about (all assets / tag's assets) rows
+/// a result: at a million assets, a tag of 5,000 costs about the same either way.
+pub(super) const COUNT_ORDER_TAG_SOURCE: i64 = 5_000;
+
 /// Whose assets a search is restricted to (or whose likes), with the name it gave resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum OwnerFilter {
@@ -138,6 +144,8 @@ pub(super) struct SearchPlan<'q> {
     pub model: Option<&'q str>,
     /// Included tags' ids, rarest first (the first can be the ordered source).
     pub include: Vec<i64>,
+    /// Assets the rarest included tag holds (0 without one).
+    pub rarest_tag_holds: i64,
     pub exclude: Vec<i64>,
     pub text: Option<TextQuery>,
     /// Ranked by relevance (only when there is text to rank).
@@ -181,6 +189,7 @@ impl<'q> SearchPlan<'q> {
             public_only: owner.is_none() || owner != query.viewer.map(|v| v.0),
             media_type: search.media_type.map(|t| t.code()),
             model: search.model.as_deref(),
+            rarest_tag_holds: include.first().map_or(0, |(_, count)| *count),
             include: include.into_iter().map(|(id, _)| id).collect(),
             exclude,
             text,
@@ -361,7 +370,9 @@ where
             extra_tags: &plan.include,
             likes: true,
         }
-    } else if let Some((tag, rest)) = plan.include.split_first() {
+    } else if let Some((tag, rest)) = plan.include.split_first().filter(|_| {
+        plan.count_column().is_none() || plan.rarest_tag_holds <= COUNT_ORDER_TAG_SOURCE
+    }) {
         core.push(format_args!(
             "asset_tags d {join} assets a ON a.id = d.asset_id WHERE d.tag_id = "
         ))
@@ -375,7 +386,8 @@ where
         core.push("assets a WHERE 1 = 1");
         Source {
             key: "a.id",
-            extra_tags: &[],
+            // Any included tag is checked per row (a count order past a common tag).
+            extra_tags: &plan.include,
             likes: false,
         }
     }

@@ -36,7 +36,7 @@ fn start<'q, DB: Database>(columns: &str) -> QueryBuilder<'q, DB> {
 /// their owner and files.
 fn push_page<'q, DB>(core: &mut QueryBuilder<'q, DB>, plan: &SearchPlan<'q>, key: &str)
 where
-    DB: Database,
+    DB: Backend,
     i64: Encode<'q, DB> + Type<DB>,
     f64: Encode<'q, DB> + Type<DB>,
 {
@@ -54,20 +54,27 @@ where
             .push(") candidates");
         "page.score".to_string()
     } else if let Some(count) = plan.count_column() {
-        // Most first, then newest: continued after the cursor's count and key, as one row
-        // comparison that a (count, id) index takes as its bound. (`a.id` is the source's
-        // key whatever the source: every source joins on it.)
+        // Most first, then newest. After a cursor, in two parts that are each one range of
+        // the (count, id) index and follow one another in that order: the rest of the
+        // cursor's count (`count = c AND id < k`), then every lower count (`count < c`).
+        // (A single `(count, id) < (c, k)` is bounded by the count alone, and walked the
+        // whole of a large tie from its top.) `a.id` is the key whatever the source.
         if let Some(Cursor {
             count: Some(after),
             key: after_key,
             ..
         }) = plan.after
         {
-            core.push(format_args!(" AND ({count}, a.id) < ("))
+            core.push(format_args!(" AND {count} = "))
                 .push_bind(after)
-                .push(", ")
+                .push(" AND a.id < ")
                 .push_bind(after_key)
-                .push(")");
+                .push(" ORDER BY a.id DESC LIMIT ")
+                .push_bind(fetch)
+                .push(") rest_of_tie UNION ALL SELECT id, score FROM (SELECT a.id, ");
+            DB::push_score(core, plan);
+            DB::push_matches(core, plan);
+            core.push(format_args!(" AND {count} < ")).push_bind(after);
         }
         core.push(format_args!(" ORDER BY {count} DESC, a.id DESC LIMIT "))
             .push_bind(fetch)
