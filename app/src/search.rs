@@ -308,6 +308,15 @@ impl Filters {
             .join("&")
     }
 
+    /// Whether a field that narrows the results is set (the order, the collection named and
+    /// a share token do not narrow them).
+    pub fn narrows(&self) -> bool {
+        FILTER_KEYS
+            .iter()
+            .filter(|key| !matches!(**key, "sort" | "collection" | "s"))
+            .any(|key| !self.get(key).trim().is_empty())
+    }
+
     /// True when no filter is set.
     pub fn is_empty(&self) -> bool {
         FILTER_KEYS
@@ -812,6 +821,15 @@ mod tests {
             ..Filters::default()
         };
         assert_eq!(query.query_string(), "liked=ada&period=week");
+        assert!(query.narrows());
+        // An order, a collection and a share token narrow nothing.
+        let plain = Filters {
+            sort: "liked".into(),
+            collection: "Abcdefghijkl".into(),
+            share: "token".into(),
+            ..Filters::default()
+        };
+        assert!(!plain.narrows());
     }
 
     #[test]

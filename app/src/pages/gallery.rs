@@ -756,20 +756,7 @@ fn Grid(
     // In a collection: the controls its curators have on each item.
     // Moving items means something only in the collection's own order, unfiltered.
     let own_order = filters.sort.trim().is_empty() || filters.sort.trim() == "curated";
-    let unfiltered = filters.q.trim().is_empty()
-        && [
-            "tags",
-            "exclude_tags",
-            "type",
-            "model",
-            "owner",
-            "liked",
-            "from",
-            "to",
-            "period",
-        ]
-        .iter()
-        .all(|key| filters.get(key).trim().is_empty());
+    let unfiltered = !filters.narrows();
     let item_tools = use_context::<Tools>().map(|mut tools| {
         tools.may_reorder &= own_order && unfiltered;
         tools
