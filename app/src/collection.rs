@@ -32,6 +32,9 @@ pub struct CollectionSummary {
     /// The role of the person asking, when they are a member.
     pub role: Option<MemberRole>,
     pub updated_at: DateTime<Utc>,
+    /// When an admin featured it, if one did.
+    #[serde(default)]
+    pub featured: Option<DateTime<Utc>>,
 }
 
 /// A member, as the collection's page lists them.

@@ -10,6 +10,7 @@ pub mod collection;
 pub mod components;
 pub mod diff;
 pub mod error;
+pub mod featured;
 #[cfg(feature = "ssr")]
 pub mod history;
 pub mod ids;

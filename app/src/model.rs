@@ -76,6 +76,9 @@ pub struct AssetSummary {
     /// Whoever is asking likes it.
     #[serde(default)]
     pub liked: bool,
+    /// When an admin featured it, if one did.
+    #[serde(default)]
+    pub featured: Option<DateTime<Utc>>,
 }
 
 /// What `POST /api/assets/like` answers: whether the person likes the asset now, and how
@@ -455,14 +458,20 @@ pub enum BulkAction {
     RemoveTags,
     SetVisibility,
     Trash,
+    /// Into a collection (as the person may add to it; see `POST /api/collections/items/add`).
+    AddToCollection,
+    /// Out of a collection.
+    RemoveFromCollection,
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 4] = [
+    pub const ALL: [BulkAction; 6] = [
         BulkAction::AddTags,
         BulkAction::RemoveTags,
         BulkAction::SetVisibility,
         BulkAction::Trash,
+        BulkAction::AddToCollection,
+        BulkAction::RemoveFromCollection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -471,6 +480,8 @@ impl BulkAction {
             BulkAction::RemoveTags => "remove_tags",
             BulkAction::SetVisibility => "set_visibility",
             BulkAction::Trash => "trash",
+            BulkAction::AddToCollection => "add_to_collection",
+            BulkAction::RemoveFromCollection => "remove_from_collection",
         }
     }
 
@@ -493,6 +504,16 @@ pub struct BulkDone {
     pub selected: u32,
     /// The ids of those that changed (the others already were as asked).
     pub changed: Vec<String>,
+    /// The collection added to or taken out of; only for those actions.
+    #[serde(default)]
+    pub collection: Option<CollectionRef>,
+}
+
+/// A collection a bulk action named: its id and title.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionRef {
+    pub id: String,
+    pub title: String,
 }
 
 impl BulkDone {
@@ -518,6 +539,14 @@ impl BulkDone {
                 self.visibility.map_or("", |v| v.as_str())
             ),
             BulkAction::Trash => format!("Moved {assets} to the trash"),
+            BulkAction::AddToCollection | BulkAction::RemoveFromCollection => {
+                let title = self.collection.as_ref().map_or("", |c| c.title.as_str());
+                if self.action == BulkAction::AddToCollection {
+                    format!("Added {assets} to “{title}”")
+                } else {
+                    format!("Took {assets} out of “{title}”")
+                }
+            }
         };
         let same = (self.selected as usize).saturating_sub(n);
         if same == 0 {

@@ -105,7 +105,7 @@ pub enum SearchError {
         first: String,
         second: String,
     },
-    #[error("sort is newest, oldest, relevant, liked, viewed or curated, not “{0}”")]
+    #[error("sort is newest, oldest, relevant, liked, viewed, featured or curated, not “{0}”")]
     BadSort(String),
     #[error("the period is week, month or all, not “{0}”")]
     BadPeriod(String),
@@ -147,6 +147,8 @@ pub enum Sort {
     /// A collection's own order (its owner's and editors' arrangement); only in a
     /// collection.
     Curated,
+    /// Only what an admin featured, the most recently featured first.
+    Featured,
 }
 
 impl Sort {
@@ -158,6 +160,7 @@ impl Sort {
             Sort::Liked => "liked",
             Sort::Viewed => "viewed",
             Sort::Curated => "curated",
+            Sort::Featured => "featured",
         }
     }
 
@@ -174,6 +177,7 @@ impl Sort {
             "liked" | "likes" | "most_liked" => Ok(Sort::Liked),
             "viewed" | "views" | "most_viewed" => Ok(Sort::Viewed),
             "curated" => Ok(Sort::Curated),
+            "featured" => Ok(Sort::Featured),
             _ => Err(SearchError::BadSort(text.trim().to_string())),
         }
     }
@@ -212,8 +216,8 @@ pub struct Filters {
     pub to: String,
     /// `week`, `month` or `all` (the default).
     pub period: String,
-    /// `newest` (default), `oldest`, `relevant` (needs words), `liked`, `viewed` or
-    /// `curated` (a collection's own order).
+    /// `newest` (default), `oldest`, `relevant` (needs words), `liked`, `viewed`,
+    /// `featured` (only admins' picks) or `curated` (a collection's own order).
     pub sort: String,
     /// A collection (public id): only its items.
     pub collection: String,
@@ -676,7 +680,7 @@ mod tests {
                     sort: "best".into(),
                     ..Filters::default()
                 },
-                "sort is newest, oldest, relevant, liked, viewed or curated",
+                "sort is newest, oldest, relevant, liked, viewed, featured or curated",
             ),
             (
                 Filters {

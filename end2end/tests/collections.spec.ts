@@ -71,8 +71,12 @@ test.describe('with JavaScript', () => {
     await hydrated(page);
     await expect(titles(page)).toHaveText(['Mesa one', 'Mesa two', 'Mesa three']);
     const card = (title: string) => page.locator('ul.grid > li', { hasText: title });
+    // The grid shows the new order at once; the move is saved behind it, so the
+    // reload waits for the server's answer (a reload at once would cancel it).
+    const saved = page.waitForResponse((r) => r.url().includes('/api/collections/items/move'));
     await card('Mesa three').dragTo(card('Mesa one'));
     await expect(titles(page)).toHaveText(['Mesa three', 'Mesa one', 'Mesa two']);
+    expect((await saved).ok()).toBe(true);
     await page.reload();
     await hydrated(page);
     await expect(titles(page)).toHaveText(['Mesa three', 'Mesa one', 'Mesa two']);
@@ -102,6 +106,63 @@ test.describe('with JavaScript', () => {
     const answer = await look.goto(collection);
     expect(answer?.status()).toBe(404);
     await stranger.close();
+  });
+});
+
+test.describe('with JavaScript, from the grid', () => {
+  test('an owner fills collections from the bulk bar and from the lightbox', async ({ page, browser, baseURL }) => {
+    const owner = uniqueName('coll-bulk');
+    const paths = await publishPlain(browser, baseURL!, owner, [
+      { title: 'Cove one', visibility: 'private' },
+      { title: 'Cove two', visibility: 'private' },
+      { title: 'Cove three', visibility: 'private' },
+    ]);
+    await page.goto('/login');
+    await page.getByLabel('Username').fill(owner);
+    await page.getByLabel('Password').fill('violet tractor sings');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page).toHaveURL('/');
+    await newCollection(page, owner, 'Coves', 'private');
+    const coves = page.url();
+    await newCollection(page, owner, 'Best coves', 'private');
+    const best = page.url();
+    const problems = watch(page);
+
+    // Two selected on the profile, into "Coves" in one go.
+    await page.goto(`/u/${owner}`);
+    await hydrated(page);
+    const bar = page.locator('form.bulk-bar');
+    await page.getByRole('checkbox', { name: 'Select “Cove one”' }).click();
+    await page.getByRole('checkbox', { name: 'Select “Cove three”' }).click();
+    await bar.getByLabel('Collection').selectOption({ label: 'Coves' });
+    await bar.getByRole('button', { name: 'Add to collection' }).click();
+    await expect(bar.getByRole('status')).toHaveText('Added 2 assets to “Coves”.');
+
+    // One from the lightbox into "Best coves".
+    await page.locator('article.card', { hasText: 'Cove two' }).locator('a.thumb').click();
+    const lightbox = page.getByRole('dialog', { name: 'Larger view' });
+    await lightbox.getByLabel('Add to').selectOption({ label: 'Best coves' });
+    await lightbox.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect(lightbox.getByRole('status')).toHaveText('Added to “Best coves”.');
+    await page.keyboard.press('Escape');
+
+    await page.goto(coves);
+    await expect(titles(page)).toHaveText(['Cove one', 'Cove three']);
+    await page.goto(best);
+    await expect(titles(page)).toHaveText(['Cove two']);
+
+    // Taken out again from the bar; the pictures stay.
+    await page.goto(`/u/${owner}`);
+    await hydrated(page);
+    await page.getByRole('checkbox', { name: 'Select “Cove one”' }).click();
+    await bar.getByLabel('Collection').selectOption({ label: 'Coves' });
+    await bar.getByRole('button', { name: 'Take out of collection' }).click();
+    await expect(bar.getByRole('status')).toHaveText('Took 1 asset out of “Coves”.');
+    await page.goto(coves);
+    await expect(titles(page)).toHaveText(['Cove three']);
+    await page.goto(paths[0]);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Cove one');
+    expect(problems).toEqual([]);
   });
 });
 

@@ -27,7 +27,7 @@ test.describe('without JavaScript', () => {
     const first = await apiPage(request);
     const second = await apiPage(request, first.next_cursor!);
     await page.goto('/');
-    const titles = page.locator('.card-title');
+    const titles = page.locator('ul.grid .card-title');
     await expect(titles).toHaveText(first.items.map((i) => i.title));
     await expect(page.locator('.card img').first()).toHaveAttribute('src', /^\/media\/[A-Za-z0-9]{12}\/thumb\?v=[0-9a-f]{16}$/);
 
@@ -40,7 +40,7 @@ test.describe('without JavaScript', () => {
     const first = await apiPage(request);
     const image = first.items.find((i) => i.media_type === 'image')!;
     await page.goto('/');
-    await page.getByRole('link', { name: image.title, exact: true }).click();
+    await page.locator('ul.grid').getByRole('link', { name: image.title, exact: true }).click();
     await expect(page).toHaveURL(`/a/${image.id}`);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(image.title);
     const detail = await (await request.get(`/api/asset?id=${image.id}`)).json();
@@ -62,7 +62,7 @@ test.describe('with JavaScript', () => {
 
     await page.goto('/');
     await expect(page.locator('body[data-hydrated]')).toBeAttached();
-    const titles = page.locator('.card-title');
+    const titles = page.locator('ul.grid .card-title');
     // A marker on the window survives only if the document is never reloaded.
     await page.evaluate(() => ((window as any).__sameDocument = true));
 

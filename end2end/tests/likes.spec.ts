@@ -38,6 +38,8 @@ test.describe('with JavaScript', () => {
     await expect(titles(page)).toHaveText(['Heron three', 'Heron two', 'Heron one']);
 
     // A like shows at once, pressed, with its count.
+    const likeSaved = () => page.waitForResponse((r) => r.url().includes('/api/assets/like'));
+    const first = likeSaved();
     await likeOf(page, 'Heron one').click();
     const liked = likeOf(page, 'Heron one', true);
     await expect(liked).toHaveAttribute('aria-pressed', 'true');
@@ -46,12 +48,15 @@ test.describe('with JavaScript', () => {
     // The lightbox's button and the card's are one: a like in one shows in the other.
     await page.locator('article.card', { hasText: 'Heron two' }).locator('a.thumb').click();
     const lightbox = page.getByRole('dialog', { name: 'Larger view' });
+    expect((await first).ok()).toBeTruthy();
+    const second = likeSaved();
     await lightbox.getByRole('button', { name: 'Like “Heron two”' }).click();
     await expect(lightbox.getByRole('button', { name: 'Unlike “Heron two”' })).toHaveAttribute('aria-pressed', 'true');
     await page.keyboard.press('Escape');
     await expect(likeOf(page, 'Heron two', true).locator('.like-count')).toHaveText('1');
 
     // The server agrees: most liked first (ties newest first).
+    expect((await second).ok()).toBeTruthy();
     await page.reload();
     await hydrated(page);
     await expect(titles(page)).toHaveText(['Heron two', 'Heron one', 'Heron three']);

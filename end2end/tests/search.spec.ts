@@ -39,7 +39,7 @@ async function videoTag(request: APIRequestContext): Promise<string> {
 }
 
 async function titles(page: Page): Promise<string[]> {
-  return page.locator('.card-title').allTextContents();
+  return page.locator('ul.grid .card-title').allTextContents();
 }
 
 test.describe('without JavaScript', () => {
@@ -57,7 +57,7 @@ test.describe('without JavaScript', () => {
     expect(new URL(page.url()).searchParams.get('tags')).toBe(tag);
     const expected = await firstPage(request, `type=video&tags=${encodeURIComponent(tag)}`);
     expect(expected.items.length).toBeGreaterThan(0);
-    await expect(page.locator('.card-title')).toHaveText(expected.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(expected.items.map((i) => i.title));
     await expect(page.locator('.card[data-media-type=image]')).toHaveCount(0);
     // The form shows what is applied.
     await expect(page.locator('select[name=type]')).toHaveValue('video');
@@ -84,29 +84,29 @@ test.describe('with JavaScript', () => {
     await page.goto('/');
     await hydrated(page);
     await page.evaluate(() => ((window as any).__sameDocument = true));
-    await expect(page.locator('.card-title')).toHaveText(everything.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(everything.items.map((i) => i.title));
 
     // Choosing a type applies at once.
     await page.locator('select[name=type]').selectOption('video');
     await expect(page).toHaveURL(/\/\?type=video$/);
-    await expect(page.locator('.card-title')).toHaveText(videos.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(videos.items.map((i) => i.title));
 
     // The search box takes the syntax; only filled-in fields reach the URL.
     await page.getByRole('searchbox').fill(`tag:${tag}`);
     await page.getByRole('searchbox').press('Enter');
     await expect(page).toHaveURL(`/?q=tag%3A${encodeURIComponent(tag)}&type=video`);
-    await expect(page.locator('.card-title')).toHaveText(tagged.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(tagged.items.map((i) => i.title));
 
     // Back and forward walk through the earlier results, the form following.
     await page.goBack();
     await expect(page).toHaveURL(/\/\?type=video$/);
-    await expect(page.locator('.card-title')).toHaveText(videos.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(videos.items.map((i) => i.title));
     await expect(page.getByRole('searchbox')).toHaveValue('');
     await page.goBack();
-    await expect(page.locator('.card-title')).toHaveText(everything.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(everything.items.map((i) => i.title));
     await expect(page.locator('select[name=type]')).toHaveValue('');
     await page.goForward();
-    await expect(page.locator('.card-title')).toHaveText(videos.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(videos.items.map((i) => i.title));
 
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
     expect(problems).toEqual([]);
@@ -124,7 +124,7 @@ test.describe('with JavaScript', () => {
     await facets.getByRole('link', { name: /^Videos/ }).click();
     await expect(page).toHaveURL('/?type=video');
     const first = await firstPage(request, 'type=video');
-    await expect(page.locator('.card-title')).toHaveText(first.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(first.items.map((i) => i.title));
     const narrowed = await facetsOf(request, 'type=video');
     expect(narrowed.counted).toBe(Math.min(videos!.count, 1000));
     await expect(facets.locator('.facet-total')).toHaveText(total(narrowed));
@@ -149,7 +149,7 @@ test.describe('with JavaScript', () => {
     const link = facets.getByRole('link', { name: `#${top.value} ${top.count.toLocaleString('en-US')}` });
     await link.click();
     await expect(page).toHaveURL(`/?tags=${encodeURIComponent(top.value)}`);
-    await expect(page.locator('.card-title')).toHaveText(tagged.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(tagged.items.map((i) => i.title));
     await expect(facets.locator('.facet-total')).toHaveText(total(narrowed));
     // The chosen tag is no longer offered; the form shows it.
     await expect(facets.locator('a', { hasText: new RegExp(`^#${escapeRe(top.value)}\\s`) })).toHaveCount(0);
@@ -170,7 +170,7 @@ test.describe('with JavaScript', () => {
 
     await page.goto('/?type=image');
     await hydrated(page);
-    await expect(page.locator('.card-title')).toHaveText(first.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(first.items.map((i) => i.title));
     await page.locator('.more').scrollIntoViewIfNeeded();
     const both = [...first.items, ...second.items].map((i) => i.title);
     await expect.poll(async () => (await titles(page)).length).toBeGreaterThanOrEqual(both.length);
@@ -214,7 +214,7 @@ test.describe('with JavaScript', () => {
     await expect(page.locator('.asset-count')).toHaveText(
       `${profile.images + profile.videos} asset${profile.images + profile.videos === 1 ? '' : 's'}`,
     );
-    await expect(page.locator('.card-title')).toHaveText(theirs.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(theirs.items.map((i) => i.title));
 
     const tag = first.items[0].tags[0];
     const tagged = await firstPage(request, `tags=${encodeURIComponent(tag)}`);
@@ -222,7 +222,7 @@ test.describe('with JavaScript', () => {
     await page.locator('.tags a', { hasText: tag }).first().click();
     await expect(page).toHaveURL(`/t/${encodeURIComponent(tag)}`);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(`#${tag}`);
-    await expect(page.locator('.card-title')).toHaveText(tagged.items.map((i) => i.title));
+    await expect(page.locator('ul.grid .card-title')).toHaveText(tagged.items.map((i) => i.title));
     expect(problems).toEqual([]);
   });
 });

@@ -281,6 +281,13 @@ fn run_backend(
             "what one person likes, most viewed",
             format!("/api/assets?liked={owner}&sort=viewed"),
         ),
+        // The demo features one asset in 2,000.
+        ("featured", "/api/assets?sort=featured".into()),
+        (
+            "featured, tag portrait",
+            "/api/assets?sort=featured&tags=portrait".into(),
+        ),
+        ("the featured shelf", "/api/featured".into()),
         ("profile summary", format!("/api/profile?username={owner}")),
         ("facets: everything", "/api/facets".into()),
         ("facets: text neon", "/api/facets?q=neon".into()),

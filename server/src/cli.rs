@@ -598,6 +598,7 @@ async fn seed(config: &Config, args: SeedArgs) -> Result<()> {
         files = report.files,
         likes = report.likes,
         views = report.views,
+        featured = report.featured,
         seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
         "demo data ready"
     );

@@ -53,6 +53,17 @@ async fn items(who: &mut Browser, collection: &str) -> Vec<String> {
     found(who, &format!("collection={collection}")).await
 }
 
+/// `who` presses an arrow (`up` or `down`) under `asset` in `collection`.
+async fn arrow(who: &mut Browser, collection: &str, asset: &str, to: &str) {
+    let moved = who
+        .post(
+            "/api/collections/items/move",
+            &[("id", collection), ("asset", asset), ("to", to)],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text());
+}
+
 async fn two_people_build_a_private_collection_together(db: &TestDb) {
     let state = common::serving(db, 1024).await;
     let mut olive = member(&state, "olive", 1).await;
@@ -396,6 +407,30 @@ async fn two_people_build_a_private_collection_together(db: &TestDb) {
     assert_eq!(
         eddie.get("/media/Sampic000000/thumb").await.status,
         StatusCode::NOT_FOUND
+    );
+    // The arrows move past what the mover sees: with Sam's picture hidden after Olive's
+    // second and Cora's before Olive's first, neither arrow at an end moves anything
+    // (Sam still sees his where it was), and "down" passes one visible item.
+    arrow(&mut eddie, &trip, "Olivepic0001", "down").await;
+    arrow(&mut eddie, &trip, "Olivepic0000", "up").await;
+    assert_eq!(
+        items(&mut sam, &trip).await,
+        [
+            "Olivepic0000",
+            "Eddiepic0000",
+            "Olivepic0001",
+            "Sampic000000"
+        ]
+    );
+    arrow(&mut eddie, &trip, "Olivepic0000", "down").await;
+    assert_eq!(
+        items(&mut sam, &trip).await,
+        [
+            "Eddiepic0000",
+            "Olivepic0000",
+            "Olivepic0001",
+            "Sampic000000"
+        ]
     );
     // Nor does the asset's own listing of collections say where a hidden asset is.
     assert_eq!(

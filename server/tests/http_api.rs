@@ -478,7 +478,7 @@ async fn visitors_filter_and_search_by_url(db: &TestDb) {
         ),
         (
             "sort=best".to_string(),
-            "sort is newest, oldest, relevant, liked, viewed or curated",
+            "sort is newest, oldest, relevant, liked, viewed, featured or curated",
         ),
         ("sort=relevant&type=video".to_string(), "needs words"),
         ("from=2026-05-01&to=2026-04-01".to_string(), "later than"),

@@ -154,6 +154,8 @@ async fn a_private_collection_is_shared_by_a_link_until_it_is_revoked(db: &TestD
         .await;
     assert_eq!(detail.status, StatusCode::OK, "{}", detail.text());
     assert_eq!(detail.json()["standing"], "link_holder");
+    // Its count is of what the holder sees: Cora's private picture too.
+    assert_eq!(detail.json()["items"], 4);
     let items = visitor
         .get(&format!("/api/assets?collection={canyon}&s={token}"))
         .await

@@ -1,4 +1,5 @@
-//! Bulk actions over selected assets: add or remove tags, set visibility, trash.
+//! Bulk actions over selected assets: add or remove tags, set visibility, trash, add to
+//! or take out of a collection.
 
 use leptos::prelude::*;
 use server_fn::codec::{Json, PostUrl};
@@ -7,18 +8,21 @@ use crate::error::ApiError;
 use crate::model::BulkDone;
 
 /// `POST /api/assets/bulk` (`ids[]` repeated, `action`: `add_tags`, `remove_tags`,
-/// `set_visibility` or `trash`; `tags` for the tag actions, `visibility` for
-/// `set_visibility`): one change to up to [`crate::store::MAX_BULK`] of your assets (an
+/// `set_visibility`, `trash`, `add_to_collection` or `remove_from_collection`; `tags` for
+/// the tag actions, `visibility` for `set_visibility`, `collection` (an id) for the
+/// collection actions): one change to up to [`crate::store::MAX_BULK`] of your assets (an
 /// admin: anyone's), all or none, in one transaction. Each asset whose tags or visibility
 /// change keeps a revision. An id that is not yours, is in the trash or does not exist
-/// refuses the whole action with a `404` naming it. A plain form (no JavaScript) goes back
-/// to `back` (a path on this site).
+/// refuses the whole action with a `404` naming it. The collection actions are
+/// `POST /api/collections/items/add` and `…/remove`'s, with their rules and answers. A
+/// plain form (no JavaScript) goes back to `back` (a path on this site).
 #[server(name = BulkEdit, prefix = "/api", endpoint = "assets/bulk", input = PostUrl, output = Json)]
 pub async fn bulk_edit(
     #[server(default)] ids: Vec<String>,
     #[server(default)] action: String,
     #[server(default)] tags: String,
     #[server(default)] visibility: String,
+    #[server(default)] collection: String,
     #[server(default)] back: String,
 ) -> Result<BulkDone, ApiError> {
     use crate::model::{BulkAction, Visibility};
@@ -27,7 +31,8 @@ pub async fn bulk_edit(
         let user = super::ssr::require_session().await?.user;
         let action = BulkAction::parse(&action).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "action is add_tags, remove_tags, set_visibility or trash, not “{action}”"
+                "action is add_tags, remove_tags, set_visibility, trash, add_to_collection or \
+                 remove_from_collection, not “{action}”"
             ))
         })?;
         let mut seen = std::collections::HashSet::new();
@@ -68,6 +73,17 @@ pub async fn bulk_edit(
         if !malformed.is_empty() {
             return Err(not_found(&malformed));
         }
+        if matches!(
+            action,
+            BulkAction::AddToCollection | BulkAction::RemoveFromCollection
+        ) {
+            let done = into_collection(action, &collection, ids).await?;
+            record(&user, &done);
+            if super::ssr::posted_form()? {
+                leptos_axum::redirect(&crate::account::safe_next(Some(&back)));
+            }
+            return Ok(done);
+        }
         let tag_list = match action {
             BulkAction::AddTags | BulkAction::RemoveTags => {
                 let list = crate::upload::checked_tags(&tags)?;
@@ -89,6 +105,9 @@ pub async fn bulk_edit(
             BulkAction::AddTags => BulkChange::AddTags(tag_list.clone()),
             BulkAction::RemoveTags => BulkChange::RemoveTags(tag_list.clone()),
             BulkAction::Trash => BulkChange::Trash,
+            BulkAction::AddToCollection | BulkAction::RemoveFromCollection => {
+                return Err(ApiError::Internal)
+            }
             BulkAction::SetVisibility => BulkChange::SetVisibility(
                 Visibility::parse(&visibility)
                     .filter(|_| !visibility.trim().is_empty())
@@ -130,12 +149,9 @@ pub async fn bulk_edit(
             visibility: chosen,
             selected: u32::try_from(ids.len()).unwrap_or(u32::MAX),
             changed,
+            collection: None,
         };
-        super::ssr::record(
-            crate::stats::Feature::BulkEdit,
-            Some(user.id),
-            &format!("{}:{}", action.as_str(), done.changed.len()),
-        );
+        record(&user, &done);
         // A plain form goes back to the page it was on; a script gets the answer.
         if super::ssr::posted_form()? {
             leptos_axum::redirect(&crate::account::safe_next(Some(&back)));
@@ -143,4 +159,47 @@ pub async fn bulk_edit(
         Ok(done)
     })
     .await
+}
+
+/// Records a bulk action as a usage event: its action and how many assets changed.
+#[cfg(feature = "ssr")]
+fn record(user: &crate::store::User, done: &BulkDone) {
+    super::ssr::record(
+        crate::stats::Feature::BulkEdit,
+        Some(user.id),
+        &format!("{}:{}", done.action.as_str(), done.changed.len()),
+    );
+}
+
+/// The selection `ids` added to or taken out of the collection `collection` (the bulk
+/// bar's collection actions), as the collection's own endpoints do it.
+#[cfg(feature = "ssr")]
+async fn into_collection(
+    action: crate::model::BulkAction,
+    collection: &str,
+    ids: Vec<String>,
+) -> Result<BulkDone, ApiError> {
+    use crate::model::{BulkAction, CollectionRef};
+    if collection.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "choose the collection (collection=)".into(),
+        ));
+    }
+    let selected = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+    let (record, changed) = if action == BulkAction::AddToCollection {
+        super::collections::ssr::add(collection, ids).await?
+    } else {
+        super::collections::ssr::remove(collection, ids).await?
+    };
+    Ok(BulkDone {
+        action,
+        tags: Vec::new(),
+        visibility: None,
+        selected,
+        changed: changed.changed,
+        collection: Some(CollectionRef {
+            id: record.public_id,
+            title: record.title,
+        }),
+    })
 }

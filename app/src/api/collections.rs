@@ -12,7 +12,7 @@ use crate::error::ApiError;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use crate::access::{allows, Action, Standing};
-    use crate::collection::{CollectionSummary, Member};
+    use crate::collection::{CollectionSummary, ItemsChanged, Member};
     use crate::error::ApiError;
     use crate::model::{media_url, MediaVariant};
     use crate::store::{CollectionListing, CollectionRecord, MemberRecord, User};
@@ -118,7 +118,7 @@ pub(crate) mod ssr {
         if sort == Sort::Relevant {
             return Err(ApiError::BadRequest(
                 "sort=relevant is not available inside a collection; use newest, oldest, \
-                 liked, viewed or curated"
+                 liked, viewed, featured or curated"
                     .into(),
             ));
         }
@@ -177,6 +177,7 @@ pub(crate) mod ssr {
             cover_id,
             role,
             updated_at: record.updated_at,
+            featured: record.featured,
         }
     }
 
@@ -212,6 +213,86 @@ pub(crate) mod ssr {
             return Err(ApiError::NotFound(format!("no asset has the id “{bad}”")));
         }
         Ok(ids)
+    }
+
+    /// Adds `assets` to the collection `id` at its end, as the person asking may
+    /// (contributors their own; the owner and editors also anyone's public ones), all or
+    /// none: what the add endpoint and the bulk bar do.
+    pub async fn add(
+        id: &str,
+        assets: Vec<String>,
+    ) -> Result<(CollectionRecord, ItemsChanged), ApiError> {
+        use crate::store::AddOutcome;
+        let opened = open(id, Action::AddOwn).await?;
+        let user = opened.user.ok_or(ApiError::Internal)?;
+        let assets = asset_ids(assets)?;
+        let others = allows(opened.standing, Action::RemoveAny, opened.record.visibility);
+        let outcome = crate::api::ssr::store()?
+            .add_items(
+                opened.record.id,
+                &assets,
+                user.id,
+                others,
+                chrono::Utc::now(),
+            )
+            .await?;
+        let (added, already) = match outcome {
+            AddOutcome::Added { added, already } => (added, already),
+            AddOutcome::Refused(refused) => {
+                let shown: Vec<String> =
+                    refused.iter().take(5).map(|id| format!("“{id}”")).collect();
+                let whose = if others { "yours or public" } else { "yours" };
+                return Err(ApiError::NotFound(format!(
+                    "nothing was added: no asset {whose} out of the trash has the id {}{}",
+                    shown.join(", "),
+                    match refused.len().saturating_sub(shown.len()) {
+                        0 => String::new(),
+                        more => format!(" (and {more} more)"),
+                    }
+                )));
+            }
+            AddOutcome::Full { free } => {
+                return Err(ApiError::Conflict(format!(
+                    "nothing was added: a collection holds at most {} assets, and this one has \
+                     room for {free} more",
+                    crate::store::MAX_COLLECTION_ITEMS
+                )))
+            }
+        };
+        record(&user, &format!("add:{}", added.len()));
+        let changed = ItemsChanged {
+            collection: opened.record.public_id.clone(),
+            changed: added,
+            unchanged: already,
+        };
+        Ok((opened.record, changed))
+    }
+
+    /// Takes `assets` out of the collection `id`, as the person asking may (contributors
+    /// their own; the owner and editors anyone's). The assets stay.
+    pub async fn remove(
+        id: &str,
+        assets: Vec<String>,
+    ) -> Result<(CollectionRecord, ItemsChanged), ApiError> {
+        let opened = open(id, Action::RemoveOwn).await?;
+        let user = opened.user.ok_or(ApiError::Internal)?;
+        let assets = asset_ids(assets)?;
+        let any = allows(opened.standing, Action::RemoveAny, opened.record.visibility);
+        let removed = crate::api::ssr::store()?
+            .remove_items(opened.record.id, &assets, user.id, any, chrono::Utc::now())
+            .await?;
+        let unchanged: Vec<String> = assets
+            .iter()
+            .filter(|a| !removed.contains(a))
+            .cloned()
+            .collect();
+        record(&user, &format!("remove:{}", removed.len()));
+        let changed = ItemsChanged {
+            collection: opened.record.public_id.clone(),
+            changed: removed,
+            unchanged,
+        };
+        Ok((opened.record, changed))
     }
 
     /// Records one change to a collection (`what` and a count) as a usage event.
@@ -259,12 +340,14 @@ pub async fn get_collection(
                 .collect(),
             Standing::LinkHolder | Standing::Stranger => Vec::new(),
         };
+        let this = &opened.record.public_id;
+        let list = if opened.standing == Standing::LinkHolder {
+            crate::store::CollectionList::Shared(this)
+        } else {
+            crate::store::CollectionList::One(this)
+        };
         let one = store
-            .list_collections(
-                crate::store::CollectionList::One(&opened.record.public_id),
-                viewer,
-                1,
-            )
+            .list_collections(list, viewer, 1)
             .await?
             .into_iter()
             .next()
@@ -454,52 +537,10 @@ pub async fn add_to_collection(
     #[server(default)] assets: Vec<String>,
     #[server(default)] back: String,
 ) -> Result<ItemsChanged, ApiError> {
-    use crate::store::AddOutcome;
     crate::api::ssr::respond(async move {
-        let opened = ssr::open(&id, Action::AddOwn).await?;
-        let user = opened.user.ok_or(ApiError::Internal)?;
-        let assets = ssr::asset_ids(assets)?;
-        let others =
-            crate::access::allows(opened.standing, Action::RemoveAny, opened.record.visibility);
-        let outcome = crate::api::ssr::store()?
-            .add_items(
-                opened.record.id,
-                &assets,
-                user.id,
-                others,
-                chrono::Utc::now(),
-            )
-            .await?;
-        let (added, already) = match outcome {
-            AddOutcome::Added { added, already } => (added, already),
-            AddOutcome::Refused(refused) => {
-                let shown: Vec<String> =
-                    refused.iter().take(5).map(|id| format!("“{id}”")).collect();
-                let whose = if others { "yours or public" } else { "yours" };
-                return Err(ApiError::NotFound(format!(
-                    "nothing was added: no asset {whose} out of the trash has the id {}{}",
-                    shown.join(", "),
-                    match refused.len().saturating_sub(shown.len()) {
-                        0 => String::new(),
-                        more => format!(" (and {more} more)"),
-                    }
-                )));
-            }
-            AddOutcome::Full { free } => {
-                return Err(ApiError::Conflict(format!(
-                    "nothing was added: a collection holds at most {} assets, and this one has \
-                     room for {free} more",
-                    crate::store::MAX_COLLECTION_ITEMS
-                )))
-            }
-        };
-        ssr::record(&user, &format!("add:{}", added.len()));
-        ssr::go_back(&back, &format!("/c/{}", opened.record.public_id))?;
-        Ok(ItemsChanged {
-            collection: opened.record.public_id,
-            changed: added,
-            unchanged: already,
-        })
+        let (_, changed) = ssr::add(&id, assets).await?;
+        ssr::go_back(&back, &format!("/c/{}", changed.collection))?;
+        Ok(changed)
     })
     .await
 }
@@ -513,26 +554,9 @@ pub async fn remove_from_collection(
     #[server(default)] back: String,
 ) -> Result<ItemsChanged, ApiError> {
     crate::api::ssr::respond(async move {
-        let opened = ssr::open(&id, Action::RemoveOwn).await?;
-        let user = opened.user.ok_or(ApiError::Internal)?;
-        let assets = ssr::asset_ids(assets)?;
-        let any =
-            crate::access::allows(opened.standing, Action::RemoveAny, opened.record.visibility);
-        let removed = crate::api::ssr::store()?
-            .remove_items(opened.record.id, &assets, user.id, any, chrono::Utc::now())
-            .await?;
-        let unchanged: Vec<String> = assets
-            .iter()
-            .filter(|a| !removed.contains(a))
-            .cloned()
-            .collect();
-        ssr::record(&user, &format!("remove:{}", removed.len()));
-        ssr::go_back(&back, &format!("/c/{}", opened.record.public_id))?;
-        Ok(ItemsChanged {
-            collection: opened.record.public_id,
-            changed: removed,
-            unchanged,
-        })
+        let (_, changed) = ssr::remove(&id, assets).await?;
+        ssr::go_back(&back, &format!("/c/{}", changed.collection))?;
+        Ok(changed)
     })
     .await
 }
@@ -550,8 +574,14 @@ pub async fn move_in_collection(
     crate::api::ssr::respond(async move {
         let opened = ssr::open(&id, Action::Reorder).await?;
         let to = match to.trim() {
-            "up" => MoveTo::Up,
-            "down" => MoveTo::Down,
+            "up" | "down" => {
+                let mover = opened.user.as_ref().ok_or(ApiError::Internal)?.id;
+                if to.trim() == "up" {
+                    MoveTo::Up(mover)
+                } else {
+                    MoveTo::Down(mover)
+                }
+            }
             "end" => MoveTo::End,
             other if crate::ids::is_public_id(other) => MoveTo::Before(other.to_string()),
             other => {

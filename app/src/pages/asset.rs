@@ -9,10 +9,12 @@ use leptos_router::hooks::use_params_map;
 use super::asset_collections::{CollectionForms, CollectionLists, InCollections};
 use super::asset_edit::EditForm;
 use super::asset_history::HistoryPanel;
+use super::featured::FeatureButton;
 use super::notice::ErrorNotice;
 use crate::api::{get_asset, get_asset_revisions, RetryJob, RevertAsset, TrashAsset, UpdateAsset};
 use crate::components::share::ShareLinkForm;
 use crate::components::{use_auth, LikeButton};
+use crate::featured::FeatureKind;
 use crate::model::{
     format_duration, percent_encode, short_datetime, title_text, AssetDetail, AssetHistory,
     Generation, MediaType,
@@ -61,8 +63,10 @@ pub fn AssetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match asset.await {
                     Ok((asset, history, lists)) => {
-                        let me = auth.me.await.map(|me| me.username);
-                        view! { <AssetView asset history retry update revert me collections lists/> }.into_any()
+                        let me = auth.me.await;
+                        let admin = me.as_ref().is_some_and(|me| me.role == crate::account::Role::Admin);
+                        let me = me.map(|me| me.username);
+                        view! { <AssetView asset history retry update revert me admin collections lists/> }.into_any()
                     }
                     Err(error) => {
                         view! {
@@ -89,6 +93,8 @@ fn AssetView(
     revert: ServerAction<RevertAsset>,
     /// Who is looking (their username).
     me: Option<String>,
+    /// They are an admin (who features assets).
+    admin: bool,
     collections: CollectionForms,
     lists: CollectionLists,
 ) -> impl IntoView {
@@ -154,6 +160,15 @@ fn AssetView(
             <ShareLinkForm kind=crate::share::SharedKind::Asset target=s.id.clone()/>
         }
     });
+    // Admins feature public assets (and may take back a pick whatever it has become).
+    let featured = s.featured.is_some();
+    let feature = if admin && (featured || s.visibility == Visibility::Public) {
+        Some(view! { <FeatureButton kind=FeatureKind::Asset id=s.id.clone() featured/> })
+    } else {
+        None
+    };
+    let badge = (featured && feature.is_none())
+        .then(|| view! { <span class="featured-badge">"★ Featured"</span> });
     let views = if s.views == 1 {
         "1 view".to_string()
     } else {
@@ -178,6 +193,8 @@ fn AssetView(
                 <div class="appreciation">
                     <LikeButton id=s.id.clone() title=s.title.clone() liked=s.liked likes=s.likes logged_in/>
                     <span class="views">{views}</span>
+                    {badge}
+                    {feature}
                 </div>
                 <div class="prompt-head">
                     <h2>"Prompt"</h2>

@@ -121,23 +121,9 @@ pub fn InCollections(
         view! { <ul class="collection-links">{items}</ul> }.into_any()
     };
     let add_form = (!lists.mine.is_empty()).then(|| {
-        let options = lists
-            .mine
-            .into_iter()
-            .map(|c| view! { <option value=c.id>{c.title}</option> })
-            .collect_view();
         view! {
-            <ActionForm action=forms.add attr:class="inline add-to-collection">
-                <input type="hidden" name="assets[]" value=asset_id.clone()/>
-                <input type="hidden" name="back" value=back.clone()/>
-                <label>
-                    "Add to"
-                    <select name="id">{options}</select>
-                </label>
-                <button type="submit" class="button">"Add"</button>
-            </ActionForm>
+            <AddToForm action=forms.add asset_id=asset_id.clone() back=back.clone() collections=lists.mine/>
         }
-        .into_any()
     });
     view! {
         <section class="in-collections">
@@ -146,6 +132,67 @@ pub fn InCollections(
             {add_form}
             {error}
         </section>
+    }
+    .into_any()
+}
+
+/// "Add to [collection] Add": the asset `asset_id` into one of `collections` (those the
+/// person may add to), through `action`; without JavaScript it comes back to `back`.
+#[component]
+pub fn AddToForm(
+    action: ServerAction<AddToCollection>,
+    asset_id: String,
+    back: String,
+    collections: Vec<CollectionSummary>,
+) -> impl IntoView {
+    let options = collections
+        .into_iter()
+        .map(|c| view! { <option value=c.id>{c.title}</option> })
+        .collect_view();
+    view! {
+        <ActionForm action attr:class="inline add-to-collection">
+            <input type="hidden" name="assets[]" value=asset_id/>
+            <input type="hidden" name="back" value=back/>
+            <label>
+                "Add to"
+                <select name="id">{options}</select>
+            </label>
+            <button type="submit" class="button">"Add"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// The lightbox's way into a collection (hydrated only, as the lightbox is): the form, and
+/// what it did.
+#[component]
+pub fn QuickAdd(asset_id: String, collections: Vec<CollectionSummary>) -> impl IntoView {
+    let action = ServerAction::<AddToCollection>::new();
+    let titles: Vec<(String, String)> = collections
+        .iter()
+        .map(|c| (c.id.clone(), c.title.clone()))
+        .collect();
+    let outcome = move || {
+        action.value().get().map(|answer| match answer {
+            Ok(done) => {
+                let title = titles
+                    .iter()
+                    .find(|(id, _)| *id == done.collection)
+                    .map_or("", |(_, title)| title.as_str());
+                let text = if done.changed.is_empty() {
+                    format!("Already in “{title}”.")
+                } else {
+                    format!("Added to “{title}”.")
+                };
+                view! { <p class="notice success" role="status">{text}</p> }.into_any()
+            }
+            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+        })
+    };
+    let back = format!("/a/{asset_id}");
+    view! {
+        <AddToForm action asset_id back collections/>
+        {outcome}
     }
     .into_any()
 }

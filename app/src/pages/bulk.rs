@@ -1,6 +1,6 @@
 //! Bulk actions on a grid of assets (your own profile; the gallery for admins): a checkbox
-//! on each card and a bar that adds or removes tags, sets visibility or trashes the
-//! selection, in one request.
+//! on each card and a bar that adds or removes tags, sets visibility, trashes the
+//! selection, or adds it to (or takes it out of) one of your collections, in one request.
 //!
 //! Without JavaScript the bar is a form (`POST /api/assets/bulk`) and the checkboxes are
 //! its fields, which comes back to the page. Hydrated, shift-click selects a range, `x`
@@ -13,6 +13,7 @@ use leptos::{ev, prelude::*};
 
 use super::notice::ErrorNotice;
 use crate::api::BulkEdit;
+use crate::collection::CollectionSummary;
 use crate::model::{AssetSummary, BulkAction, BulkDone, Visibility};
 
 /// The `id` of the bar's form, which every card's checkbox names (`form=`).
@@ -121,6 +122,8 @@ pub fn BulkBar(
     back: String,
     /// Whether the lightbox is open (its keys are its own then).
     lightbox_open: Signal<bool>,
+    /// The collections the person may add to (none: no collection actions).
+    collections: Vec<CollectionSummary>,
 ) -> impl IntoView {
     let action = ServerAction::<BulkEdit>::new();
     let hydrated = RwSignal::new(false);
@@ -168,6 +171,7 @@ pub fn BulkBar(
                 action: BulkAction::Trash.as_str().into(),
                 tags: String::new(),
                 visibility: String::new(),
+                collection: String::new(),
                 back: String::new(),
             });
         }
@@ -224,6 +228,21 @@ pub fn BulkBar(
                 <button type="submit" class="button" name="action" value=BulkAction::SetVisibility.as_str()>"Set visibility"</button>
                 <button type="submit" class="button danger" name="action" value=BulkAction::Trash.as_str()>"Move to trash"</button>
             </div>
+            {(!collections.is_empty()).then(|| view! {
+                <div class="bulk-actions bulk-collections">
+                    <label>
+                        "Collection"
+                        <select name="collection">
+                            {collections
+                                .into_iter()
+                                .map(|c| view! { <option value=c.id>{c.title}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <button type="submit" class="button" name="action" value=BulkAction::AddToCollection.as_str()>"Add to collection"</button>
+                    <button type="submit" class="button" name="action" value=BulkAction::RemoveFromCollection.as_str()>"Take out of collection"</button>
+                </div>
+            })}
             <Show when=move || hydrated.get()>
                 <p class="hint">"Shift-click selects a range; " <kbd>"x"</kbd> " selects the asset in focus; " <kbd>"Delete"</kbd> " moves the selection to the trash."</p>
             </Show>
@@ -258,7 +277,10 @@ fn apply(items: RwSignal<Vec<AssetSummary>>, done: &BulkDone) {
                         asset.visibility = v;
                     }
                 }
-                BulkAction::Trash => {}
+                // The grid shows no collections.
+                BulkAction::Trash
+                | BulkAction::AddToCollection
+                | BulkAction::RemoveFromCollection => {}
             }
         }
     });

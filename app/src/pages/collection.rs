@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::collection_tools::{ItemActions, Tools};
+use super::featured::FeatureButton;
 use super::gallery::{Browse, Listing, Scope};
 use super::notice::ErrorNotice;
 use crate::access::{Action, MemberRole, Standing};
@@ -18,6 +19,7 @@ use crate::api::{
 use crate::collection::{CollectionDetail, MAX_DESCRIPTION, MAX_TITLE};
 use crate::components::share::ShareLinkForm;
 use crate::components::use_auth;
+use crate::featured::FeatureKind;
 use crate::model::{percent_encode, title_text, Visibility};
 use crate::share::SharedKind;
 
@@ -105,6 +107,7 @@ pub fn CollectionPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let me = auth.me.await;
+                    let admin = me.as_ref().is_some_and(|me| me.role == crate::account::Role::Admin);
                     match detail.await {
                         Ok(detail) => {
                             let base = format!("/c/{}", detail.summary.id);
@@ -120,7 +123,7 @@ pub fn CollectionPage() -> impl IntoView {
                             let scope = Scope::Collection(detail.summary.id.clone());
                             view! {
                                 <Title text=title_text(&format!("{} · atelier", detail.summary.title))/>
-                                <CollectionHead detail head items/>
+                                <CollectionHead detail head items admin/>
                                 <Browse base scope listing=Some(listing)/>
                             }
                             .into_any()
@@ -139,8 +142,18 @@ fn CollectionHead(
     detail: CollectionDetail,
     head: HeadActions,
     items: ItemActions,
+    /// The person looking is an admin (who features public collections).
+    admin: bool,
 ) -> impl IntoView {
     let s = &detail.summary;
+    let featured = s.featured.is_some();
+    let feature = if admin && (featured || s.visibility == Visibility::Public) {
+        Some(view! { <FeatureButton kind=FeatureKind::Collection id=s.id.clone() featured/> })
+    } else {
+        None
+    };
+    let featured_badge = (featured && feature.is_none())
+        .then(|| view! { <span class="featured-badge">"★ Featured"</span> });
     let owner_href = format!("/u/{}", percent_encode(&s.owner, false));
     let badge = match s.visibility {
         Visibility::Public => None,
@@ -197,11 +210,13 @@ fn CollectionHead(
                 " · by "
                 <a class="owner" href=owner_href>{s.owner.clone()}</a>
                 {standing.map(|text| view! { <span>{format!(" · {text}")}</span> })}
+                {featured_badge.map(|badge| view! { " · " {badge} })}
             </p>
             {description}
             {move || head.error().map(|error| view! { <ErrorNotice error/> })}
             {move || items.error().map(|error| view! { <ErrorNotice error/> })}
             <div class="collection-forms">
+                {feature}
                 {edit}
                 {members}
                 {share}

@@ -13,12 +13,14 @@ use leptos_router::{
     NavigateOptions,
 };
 
+use super::asset_collections::QuickAdd;
 use super::bulk::{AssetsChanged, BulkBar, PickBox, Selection};
 use super::collection_list::ProfileCollections;
 use super::collection_tools::{ItemTools, Tools};
 use super::notice::ErrorNotice;
 use crate::account::{Me, Role};
-use crate::api::{get_facets, get_profile, list_assets};
+use crate::api::{get_facets, get_profile, list_assets, list_collections};
+use crate::collection::CollectionSummary;
 use crate::components::{use_auth, AssetCard, LikeButton, PageLikes};
 use crate::error::ApiError;
 use crate::model::{
@@ -105,6 +107,7 @@ pub fn GalleryPage() -> impl IntoView {
         <Title text="atelier · gallery"/>
         <section class="page">
             <h1 class="visually-hidden">"Gallery"</h1>
+            <super::featured::Shelf/>
             <Browse base="/".to_string() scope=Scope::Everything/>
         </section>
     }
@@ -348,6 +351,9 @@ fn ProfileSummary(profile: Profile, changed: AssetsChanged) -> impl IntoView {
 pub(super) struct Listing {
     state: Memo<(Filters, Option<String>)>,
     pub(super) page: Resource<Result<AssetPage, ApiError>>,
+    /// The collections the person may add to (none for a visitor, or when they cannot be
+    /// read: the grid does without).
+    mine: Resource<Vec<CollectionSummary>>,
 }
 
 impl Listing {
@@ -361,7 +367,15 @@ impl Listing {
             },
             |(filters, cursor)| list_assets(filters, cursor, None),
         );
-        Listing { state, page }
+        let mine = Resource::new(
+            || (),
+            |()| async {
+                list_collections(String::new(), String::new(), "true".into())
+                    .await
+                    .unwrap_or_default()
+            },
+        );
+        Listing { state, page, mine }
     }
 }
 
@@ -374,7 +388,7 @@ pub(super) fn Browse(
     #[prop(optional_no_strip)]
     listing: Option<Listing>,
 ) -> impl IntoView {
-    let Listing { state, page } = listing.unwrap_or_else(|| {
+    let Listing { state, page, mine } = listing.unwrap_or_else(|| {
         let scope = scope.clone();
         Listing::new(move || scope.clone())
     });
@@ -431,12 +445,13 @@ pub(super) fn Browse(
                     let scope = scope.clone();
                     Suspend::new(async move {
                         let me = auth.me.await;
+                        let collections = mine.await;
                         match page.await {
                             Ok(page) => {
                                 let filters = state.get_untracked().0;
                                 let may_curate = scope.may_curate(me.as_ref());
                                 let logged_in = me.is_some();
-                                view! { <Grid page base filters scope may_curate logged_in/> }.into_any()
+                                view! { <Grid page base filters scope may_curate logged_in collections/> }.into_any()
                             }
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
@@ -653,6 +668,7 @@ fn FilterForm(
                         })}
                         <option value="liked" selected=selected("sort", "liked")>"Most liked"</option>
                         <option value="viewed" selected=selected("sort", "viewed")>"Most viewed"</option>
+                        <option value="featured" selected=selected("sort", "featured")>"Featured"</option>
                     </select>
                 </label>
                 <label>
@@ -734,6 +750,8 @@ fn Grid(
     may_curate: bool,
     /// Whether a like button likes (else it is a link to log in).
     logged_in: bool,
+    /// The collections the person may add to (for the bulk bar and the lightbox).
+    collections: Vec<CollectionSummary>,
 ) -> impl IntoView {
     if page.items.is_empty() {
         let message = if let (true, Scope::LikedBy(user)) = (filters.is_empty(), &scope) {
@@ -813,7 +831,8 @@ fn Grid(
     let bar = selection.map(|selection| {
         let back = href(&base, &filters, None);
         let lightbox_open = Signal::derive(move || open.with(Option::is_some));
-        view! { <BulkBar selection items back lightbox_open/> }.into_any()
+        let collections = collections.clone();
+        view! { <BulkBar selection items back lightbox_open collections/> }.into_any()
     });
     // A card opens the lightbox where it is in the list now (bulk actions take some out).
     let open_at = move |id: &str| {
@@ -873,7 +892,7 @@ fn Grid(
                     })
             }}
         </div>
-        <Lightbox items open next load_more logged_in/>
+        <Lightbox items open next load_more logged_in collections=collections.clone()/>
     }
     .into_any()
 }
@@ -946,8 +965,11 @@ fn Lightbox(
     next: RwSignal<Option<String>>,
     load_more: Callback<()>,
     logged_in: bool,
+    /// The collections the person may add to (the lightbox offers them).
+    collections: Vec<CollectionSummary>,
 ) -> impl IntoView {
     let share = StoredValue::new(crate::components::share::page_share_token());
+    let collections = StoredValue::new(collections);
     let step = move |by: isize| {
         let Some(at) = open.get_untracked() else {
             return;
@@ -1018,6 +1040,9 @@ fn Lightbox(
                                     likes=asset.likes
                                     logged_in
                                 />
+                                {collections.with_value(|list| (!list.is_empty()).then(|| {
+                                    view! { <QuickAdd asset_id=asset.id.clone() collections=list.clone()/> }
+                                }))}
                                 <p class="lightbox-prompt">{asset.prompt.clone()}</p>
                             </figcaption>
                         </figure>

@@ -7,6 +7,7 @@ mod bulk;
 mod collection;
 mod collection_list;
 mod collection_tools;
+mod featured;
 mod gallery;
 mod login;
 mod not_found;

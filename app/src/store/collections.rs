@@ -49,6 +49,8 @@ pub struct CollectionRecord {
     pub cover: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When an admin featured it, if one did.
+    pub featured: Option<DateTime<Utc>>,
 }
 
 /// What an edit of a collection sets: every field of the form (the cover is chosen on its
@@ -96,6 +98,11 @@ pub enum CollectionList<'a> {
     Mine,
     /// This one collection (public id), whoever may see it: the caller has checked.
     One(&'a str),
+    /// This one collection (public id), for the holder of a share link to it: its items
+    /// count as they show to them, like a member's (the caller has checked the link).
+    Shared(&'a str),
+    /// The public collections admins featured, the most recently featured first.
+    Featured,
 }
 
 /// Where a moved item goes.
@@ -105,10 +112,11 @@ pub enum MoveTo {
     Before(String),
     /// To the end.
     End,
-    /// One place earlier.
-    Up,
-    /// One place later.
-    Down,
+    /// One place earlier among the items this person sees (one hidden from them is
+    /// passed over, so that the move shows).
+    Up(UserId),
+    /// One place later among the items this person sees.
+    Down(UserId),
 }
 
 /// How adding assets went. Unless it is [`AddOutcome::Added`], nothing was written.
@@ -249,7 +257,7 @@ pub trait CollectionStore: Send + Sync {
     async fn shown_by_collection(&self, asset: &str, viewer: UserId) -> Result<bool, StoreError>;
 
     /// Collections as `viewer` may see them listed (see [`CollectionList`]), most recently
-    /// changed first, at most `limit`.
+    /// changed (or featured) first, at most `limit`.
     async fn list_collections(
         &self,
         list: CollectionList<'_>,

@@ -1,7 +1,6 @@
 //! The seam between the application and its database: one trait per domain (accounts,
-//! sessions, settings, files, assets, curating, bulk actions, collections, trash, search, likes
-//! and views,
-//! uploads, jobs, usage) with
+//! sessions, settings, files, assets, curating, bulk actions, collections, featured picks,
+//! trash, search, likes and views, uploads, jobs, usage) with
 //! its record types beside it, and [`Store`], their union, which the server's two
 //! backends implement (`server/src/store/`). One story test runs against both.
 
@@ -11,6 +10,7 @@ mod bulk;
 mod collections;
 mod curate;
 mod error;
+mod featured;
 mod files;
 mod ids;
 mod jobs;
@@ -37,6 +37,7 @@ pub use collections::{
 };
 pub use curate::{AssetEdit, CurateStore, History, OldFields, RevisionRecord, MAX_REVISIONS};
 pub use error::{is_disk_full, StoreError};
+pub use featured::{Featurable, FeatureOutcome, FeaturedStore};
 pub use files::{FileStore, NewFile, StoredRef};
 pub use ids::{AssetId, FileId, SessionId, UserId};
 pub use jobs::{ClaimedJob, JobOutput, JobStore};
@@ -87,6 +88,7 @@ pub trait Store:
     + CurateStore
     + BulkStore
     + CollectionStore
+    + FeaturedStore
     + ShareStore
     + TrashStore
     + SearchStore
@@ -108,6 +110,7 @@ impl<T> Store for T where
         + CurateStore
         + BulkStore
         + CollectionStore
+        + FeaturedStore
         + ShareStore
         + TrashStore
         + SearchStore

@@ -10,7 +10,8 @@ use crate::model::{AssetPage, Facets};
 use crate::search::{Search, Sort};
 
 /// Where a page ends: the key of its last asset, in the order it was read (and its score,
-/// for a relevance sort, or its like or view count, for those sorts).
+/// for a relevance sort, its like or view count, or when it was featured, for those
+/// sorts).
 ///
 /// An asset's key is its creation time in Unix microseconds, unique per asset (a clash
 /// moves the later one on by a microsecond), so one integer orders every result.
@@ -20,14 +21,15 @@ pub struct Cursor {
     pub key: i64,
     /// The last asset's score (lower is better); only for [`Sort::Relevant`].
     pub score: Option<f64>,
-    /// The last asset's like or view count, or its position in a collection; only for
-    /// [`Sort::Liked`], [`Sort::Viewed`] and [`Sort::Curated`].
+    /// The last asset's like or view count, its position in a collection, or when it was
+    /// featured (Unix microseconds); only for [`Sort::Liked`], [`Sort::Viewed`],
+    /// [`Sort::Curated`] and [`Sort::Featured`].
     pub count: Option<i64>,
 }
 
 impl Cursor {
     /// Opaque to clients: base64url of `n:micros`, `o:micros`, `r:score-bits:micros`,
-    /// `l:likes:micros`, `v:views:micros` or `c:position:micros`.
+    /// `l:likes:micros`, `v:views:micros`, `c:position:micros` or `f:featured:micros`.
     pub fn encode(&self) -> String {
         let count = self.count.unwrap_or(0);
         let text = match (self.sort, self.score) {
@@ -41,6 +43,7 @@ impl Cursor {
             (Sort::Liked, _) => format!("l:{count}:{}", self.key),
             (Sort::Viewed, _) => format!("v:{count}:{}", self.key),
             (Sort::Curated, _) => format!("c:{count}:{}", self.key),
+            (Sort::Featured, _) => format!("f:{count}:{}", self.key),
         };
         URL_SAFE_NO_PAD.encode(text)
     }
@@ -68,6 +71,7 @@ impl Cursor {
             "l" => counted(Sort::Liked)?,
             "v" => counted(Sort::Viewed)?,
             "c" => counted(Sort::Curated)?,
+            "f" => counted(Sort::Featured)?,
             _ => return None,
         };
         Some(Cursor {
@@ -101,9 +105,10 @@ pub struct AssetQuery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CollectionScope {
     pub id: CollectionId,
-    /// Other people's private items show too: the collection is private and the person
-    /// has a place in it (owner, member, share link). Otherwise only public and unlisted
-    /// items show, and the person's own.
+    /// Other people's private items show too (those whose owner has a place in it): the
+    /// collection is private and the person has a place in it (owner, member, share
+    /// link). Either way public items show, the person's own, and unlisted ones whose
+    /// owner has a place in it.
     pub private_items: bool,
 }
 
@@ -173,6 +178,7 @@ mod tests {
             (Sort::Liked, None, Some(12)),
             (Sort::Viewed, None, Some(0)),
             (Sort::Curated, None, Some(2048)),
+            (Sort::Featured, None, Some(1_767_225_600_000_001)),
         ] {
             let cursor = Cursor {
                 sort,
@@ -193,6 +199,7 @@ mod tests {
             "l:12",
             "l:-1:5",
             "v:x:5",
+            "f:5",
         ] {
             assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bad)), None, "{bad}");
         }

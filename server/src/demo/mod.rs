@@ -12,7 +12,10 @@ use app::{
     ids::{BASE62, PUBLIC_ID_LEN},
     model::{normalize_tags, MediaType, Visibility},
     stats::Feature,
-    store::{FileId, NewAsset, NewFile, NewLike, NewUser, Store, UsageEvent, UserId, ViewEvent},
+    store::{
+        Featurable, FileId, NewAsset, NewFile, NewLike, NewUser, Store, UsageEvent, UserId,
+        ViewEvent,
+    },
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
@@ -32,6 +35,8 @@ pub struct SeedReport {
     pub files: u64,
     pub likes: u64,
     pub views: u64,
+    /// Assets an admin would have featured.
+    pub featured: u64,
 }
 
 /// Assets per database transaction.
@@ -345,6 +350,18 @@ fn appreciation(
     (likes, views)
 }
 
+/// Assets the demo features: one in [`FEATURED_EVERY`] (at least [`FEATURED_MIN`] in all,
+/// spread over the year), the public ones among them.
+const FEATURED_EVERY: u64 = 2_000;
+const FEATURED_MIN: u64 = 12;
+
+/// Whether the asset at `index` of `count` is one the demo features (before its
+/// visibility is known).
+fn featured_slot(index: u64, count: u64) -> bool {
+    let step = (count / (count / FEATURED_EVERY).max(FEATURED_MIN)).max(1);
+    index % step == step / 2
+}
+
 /// Files generated so far, by pool slot: (original, still image).
 type Pool = HashMap<(MediaType, usize), (FileId, FileId)>;
 
@@ -428,6 +445,20 @@ pub async fn seed(
             .record_usage(&uploads)
             .await
             .context("cannot record the demo's uploads")?;
+        // Featured a day after it appeared (or at the demo's end, if that is sooner).
+        let first = options.count - remaining;
+        for (n, asset) in batch.iter().enumerate() {
+            if asset.visibility == Visibility::Public
+                && featured_slot(first + n as u64, options.count)
+            {
+                let at = (asset.created_at + Duration::days(1)).min(epoch_end());
+                store
+                    .set_featured(Featurable::Asset(&asset.public_id), Some(at))
+                    .await
+                    .context("cannot feature the demo's picks")?;
+                report.featured += 1;
+            }
+        }
         let (likes, views) = appreciation(&mut fans, &owners, &batch);
         report.likes += store
             .add_likes(&likes)
@@ -570,5 +601,14 @@ mod tests {
         assert!(drafts
             .iter()
             .all(|d| d.4 > year_start && d.4 < epoch_end() && !d.3.is_empty()));
+    }
+
+    #[test]
+    fn a_few_assets_are_featured_whatever_the_size() {
+        let slots = |count: u64| (0..count).filter(|i| featured_slot(*i, count)).count();
+        assert_eq!(slots(5), 5);
+        assert_eq!(slots(200), 12);
+        assert_eq!(slots(10_000), 12);
+        assert_eq!(slots(1_000_000), 500);
     }
 }

@@ -152,7 +152,8 @@ pub(super) fn asset_columns<DB: Backend>() -> String {
     format!(
         "a.id, a.public_id, a.title, a.prompt, a.model, a.media_type, a.width, a.height,
          a.duration_ms, a.created_at, u.username AS owner, th.sha256 AS thumb_sha256,
-         pv.sha256 AS preview_sha256, a.visibility, a.like_count, a.view_count, {} AS tags",
+         pv.sha256 AS preview_sha256, a.visibility, a.like_count, a.view_count, a.featured_at,
+         {} AS tags",
         DB::TAG_LIST
     )
 }
@@ -184,6 +185,8 @@ pub(super) struct AssetRow {
     visibility: String,
     pub like_count: i64,
     pub view_count: i64,
+    /// When an admin featured it (Unix microseconds), if they did.
+    pub featured_at: Option<i64>,
     tags: Option<String>,
 }
 
@@ -259,6 +262,9 @@ impl AssetRow {
             likes: count(self.like_count),
             views: count(self.view_count),
             liked: false,
+            featured: self
+                .featured_at
+                .and_then(chrono::DateTime::from_timestamp_micros),
         })
     }
 }

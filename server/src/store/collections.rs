@@ -18,7 +18,7 @@ use sqlx::{Database, QueryBuilder};
 
 use super::backend::Backend;
 use super::types::{count, Ts};
-use super::visibility::{in_private_collection_of, item_shows};
+use super::visibility::{in_private_collection_of, item_shows, item_shows_to_holder};
 use super::{for_each_backend, Db};
 
 /// The space between neighbouring items' positions when they are (re)numbered: a move
@@ -28,7 +28,8 @@ const POSITION_GAP: i64 = 1024;
 
 /// The columns of [`CollectionRow`], with [`COLLECTION_FROM`].
 const COLLECTION_COLUMNS: &str = "c.id, c.public_id, c.owner_id, u.username AS owner_name, \
-     c.title, c.description, c.visibility, cv.public_id AS cover, c.created_at, c.updated_at";
+     c.title, c.description, c.visibility, cv.public_id AS cover, c.created_at, c.updated_at, \
+     c.featured_at";
 
 const COLLECTION_FROM: &str = " FROM collections c
      JOIN users u ON u.id = c.owner_id
@@ -46,6 +47,7 @@ struct CollectionRow {
     cover: Option<String>,
     created_at: Ts,
     updated_at: Ts,
+    featured_at: Option<i64>,
 }
 
 impl CollectionRow {
@@ -67,6 +69,9 @@ impl CollectionRow {
             cover: self.cover,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
+            featured: self
+                .featured_at
+                .and_then(chrono::DateTime::from_timestamp_micros),
         })
     }
 }
@@ -142,6 +147,26 @@ for_each_backend! {
             .bind(id.0)
             .fetch_all(&mut *conn)
             .await?)
+        }
+
+        /// The items (asset keys) of the collection that `viewer` sees ([`item_shows`]).
+        async fn seen_items(
+            conn: &mut <DB as Database>::Connection,
+            id: CollectionId,
+            viewer: UserId,
+        ) -> Result<HashSet<i64>, StoreError> {
+            let rows: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT ci.asset_id FROM collection_items ci
+                   JOIN collections c ON c.id = ci.collection_id
+                   JOIN assets a ON a.id = ci.asset_id
+                  WHERE ci.collection_id = $2 AND {}",
+                item_shows()
+            ))
+            .bind(viewer.0)
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(rows.into_iter().collect())
         }
 
         /// Numbers the items again, [`POSITION_GAP`] apart, in the order they are in: first
@@ -470,7 +495,7 @@ for_each_backend! {
                     Some(other) => Some(other),
                     None => return Ok(false),
                 },
-                MoveTo::End | MoveTo::Up | MoveTo::Down => None,
+                MoveTo::End | MoveTo::Up(_) | MoveTo::Down(_) => None,
             };
             let mut order = Self::order_of(&mut tx, id).await?;
             let at_now = order.iter().position(|(a, _)| *a == moving).unwrap_or(0);
@@ -484,8 +509,27 @@ for_each_backend! {
             let target: Option<usize> = match to {
                 MoveTo::Before(_) => before.and_then(|b| without.iter().position(|a| *a == b)),
                 MoveTo::End => None,
-                MoveTo::Up => Some(at_now.saturating_sub(1)),
-                MoveTo::Down => (at_now + 1 < without.len()).then_some(at_now + 1),
+                // Before the nearest item the mover sees before it (where it is, if none).
+                MoveTo::Up(mover) => {
+                    let seen = Self::seen_items(&mut tx, id, *mover).await?;
+                    Some(
+                        without[..at_now]
+                            .iter()
+                            .rposition(|a| seen.contains(a))
+                            .unwrap_or(at_now),
+                    )
+                }
+                // After the nearest item the mover sees after it (where it is, if none).
+                MoveTo::Down(mover) => {
+                    let seen = Self::seen_items(&mut tx, id, *mover).await?;
+                    match without[at_now..].iter().position(|a| seen.contains(a)) {
+                        None => Some(at_now),
+                        Some(k) => {
+                            let after = at_now + k + 1;
+                            (after < without.len()).then_some(after)
+                        }
+                    }
+                }
             };
             if target == Some(at_now) || (target.is_none() && at_now == without.len()) {
                 // Already there.
@@ -733,7 +777,9 @@ for_each_backend! {
                     ),
                     Some(asset),
                 ),
-                CollectionList::One(id) => ("c.public_id = $2".to_string(), Some(id)),
+                CollectionList::One(id) | CollectionList::Shared(id) => {
+                    ("c.public_id = $2".to_string(), Some(id))
+                }
                 CollectionList::Mine => (
                     "(c.owner_id = $1 OR EXISTS (SELECT 1 FROM collection_members m
                         WHERE m.collection_id = c.id AND m.user_id = $1
@@ -741,9 +787,22 @@ for_each_backend! {
                         .to_string(),
                     None,
                 ),
+                // Public ones only, whoever asks (the term the partial index is defined
+                // by first).
+                CollectionList::Featured => (
+                    "c.featured_at IS NOT NULL AND c.visibility = 'public'".to_string(),
+                    None,
+                ),
+            };
+            let order = match list {
+                CollectionList::Featured => "c.featured_at DESC, c.id DESC",
+                _ => "c.updated_at DESC, c.id DESC",
             };
             let limit_at = if arg.is_some() { "$3" } else { "$2" };
-            let shows = item_shows();
+            let shows = match list {
+                CollectionList::Shared(_) => item_shows_to_holder(),
+                _ => item_shows(),
+            };
             let sql = format!(
                 "SELECT {COLLECTION_COLUMNS},
                         (SELECT COUNT(*) FROM collection_items ci JOIN assets a ON a.id = ci.asset_id
@@ -758,7 +817,7 @@ for_each_backend! {
                           WHERE m.collection_id = c.id AND m.user_id = $1) AS role
                  {COLLECTION_FROM}
                  WHERE {which}
-                 ORDER BY c.updated_at DESC, c.id DESC
+                 ORDER BY {order}
                  LIMIT {limit_at}"
             );
             let mut query = sqlx::query_as::<_, ListingRow>(&sql).bind(viewer.map(|v| v.0));

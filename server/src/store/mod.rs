@@ -1,8 +1,7 @@
 //! atelier's database: [`app::store::Store`] for SQLite (the embedded default) and
 //! Postgres. Each domain's SQL is written once in its module (accounts, sessions,
-//! settings, files, assets, curating, bulk actions, collections, trash, search, likes and
-//! views, uploads,
-//! jobs, usage), compiled for both backends by
+//! settings, files, assets, curating, bulk actions, collections, featured picks, trash,
+//! search, likes and views, uploads, jobs, usage), compiled for both backends by
 //! [`for_each_backend!`]; what truly differs is a named hook of [`Backend`], implemented in
 //! `sqlite.rs` and `postgres.rs` with opening, pools and maintenance.
 //!
@@ -15,6 +14,7 @@ mod backend;
 mod bulk;
 mod collections;
 mod curate;
+mod featured;
 mod files;
 mod jobs;
 mod likes;

@@ -84,7 +84,7 @@ fn key_bounds(
             // A relevance page goes on by score, within the same candidates; a page by
             // likes or views by its count, one in a collection's order by its position
             // (see `search::push_page`).
-            Sort::Relevant | Sort::Liked | Sort::Viewed | Sort::Curated => {}
+            Sort::Relevant | Sort::Liked | Sort::Viewed | Sort::Curated | Sort::Featured => {}
         }
     }
     (lo <= hi).then_some((lo, hi))
@@ -210,16 +210,19 @@ impl<'q> SearchPlan<'q> {
     pub fn order(&self) -> &'static str {
         match self.sort {
             Sort::Oldest => "ASC",
-            Sort::Newest | Sort::Relevant | Sort::Liked | Sort::Viewed => "DESC",
+            Sort::Newest | Sort::Relevant | Sort::Liked | Sort::Viewed | Sort::Featured => "DESC",
             Sort::Curated => "ASC",
         }
     }
 
-    /// The count column a sort by likes or views orders by (`None` for other sorts).
+    /// The count column a sort by likes or views orders by, or when featured for the
+    /// featured (`None` for other sorts).
     pub fn count_column(&self) -> Option<&'static str> {
         match self.sort {
             Sort::Liked => Some("a.like_count"),
             Sort::Viewed => Some("a.view_count"),
+            // Only featured assets are listed (`push_filters`).
+            Sort::Featured => Some("a.featured_at"),
             Sort::Newest | Sort::Oldest | Sort::Relevant | Sort::Curated => None,
         }
     }
@@ -269,6 +272,10 @@ pub(super) fn push_filters<'q, DB>(
     }
     // The trash is out of every search, its owner's too.
     core.push(" AND a.trashed_at IS NULL");
+    if plan.sort == Sort::Featured {
+        // Only admins' picks (the term the partial index is defined by).
+        core.push(" AND a.featured_at IS NOT NULL");
+    }
     match plan.collection {
         // In a collection (`ci`): public items, the person's own, and, when their owner
         // has a place in the collection, unlisted ones, and private ones too in a private
@@ -370,8 +377,10 @@ where
             extra_tags: &plan.include,
             likes: true,
         }
-    } else if let Some((tag, rest)) = plan.include.split_first().filter(|_| {
-        plan.count_column().is_none() || plan.rarest_tag_holds <= COUNT_ORDER_TAG_SOURCE
+    } else if let Some((tag, rest)) = plan.include.split_first().filter(|_| match plan.sort {
+        // The featured are few: their index is the source, whatever the tag.
+        Sort::Featured => false,
+        _ => plan.count_column().is_none() || plan.rarest_tag_holds <= COUNT_ORDER_TAG_SOURCE,
     }) {
         core.push(format_args!(
             "asset_tags d {join} assets a ON a.id = d.asset_id WHERE d.tag_id = "

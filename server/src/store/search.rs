@@ -240,6 +240,7 @@ fn into_page(
                     Sort::Viewed => Some(last.asset.view_count),
                     // The position, carried in the score column (exact below 2^53).
                     Sort::Curated => last.score.map(|position| position as i64),
+                    Sort::Featured => last.asset.featured_at,
                     Sort::Newest | Sort::Oldest | Sort::Relevant => None,
                 },
             }

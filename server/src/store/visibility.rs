@@ -19,12 +19,22 @@ pub(super) fn has_place(collection: &str, user: &str) -> String {
 /// as long as it is public: nobody keeps what its owner made private by having collected
 /// it. A share link's holder is let in by the caller.
 pub(super) fn item_shows() -> String {
+    shows_in_collection(&has_place("c.id", "$1"))
+}
+
+/// [`item_shows`] for the holder of a share link to `c`, who stands in it as a member does.
+pub(super) fn item_shows_to_holder() -> String {
+    shows_in_collection("TRUE")
+}
+
+/// Whether an item's asset (`a`) of the collection `c` shows to the person `$1`, when
+/// `viewer_in` says whether they have a place in it.
+fn shows_in_collection(viewer_in: &str) -> String {
     format!(
         "a.trashed_at IS NULL AND (a.visibility = 'public' OR a.owner_id = $1 \
          OR ({owner_in} AND (a.visibility = 'unlisted' \
              OR (c.visibility = 'private' AND {viewer_in}))))",
         owner_in = has_place("c.id", "a.owner_id"),
-        viewer_in = has_place("c.id", "$1"),
     )
 }
 

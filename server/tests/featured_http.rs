@@ -1,0 +1,245 @@
+//! Featured picks over HTTP, as an admin and the people of the gallery meet them: the
+//! admin features public pictures and a public collection, the shelf on `/` and
+//! `sort=featured` show them, the most recently featured first and page after page; nobody
+//! else may feature, nothing private can be featured, and a pick that becomes private
+//! leaves every listing. The buttons are plain forms that work without JavaScript. Each
+//! story runs on SQLite and on Postgres.
+
+mod common;
+
+use app::model::Visibility;
+use axum::http::{header, StatusCode};
+use common::{admin, found, member, Browser, FIREFOX};
+
+const PICKS: [&str; 3] = ["Featurepic00", "Featurepic01", "Featurepic02"];
+const PLAIN: &str = "Plainpicture";
+const SECRET: &str = "Secretpic000";
+
+async fn feature(who: &mut Browser, kind: &str, id: &str, on: bool) -> (StatusCode, String) {
+    let reply = who
+        .post(
+            "/api/featured/set",
+            &[
+                ("kind", kind),
+                ("id", id),
+                ("featured", if on { "true" } else { "false" }),
+            ],
+        )
+        .await;
+    (reply.status, reply.text())
+}
+
+/// The ids of the shelf's assets and collections.
+async fn shelf(who: &mut Browser) -> (Vec<String>, bool, Vec<String>) {
+    let reply = who.get("/api/featured").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let shelf = reply.json();
+    let ids = |key: &str| -> Vec<String> {
+        shelf[key]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|item| item["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    (
+        ids("assets"),
+        shelf["more_assets"].as_bool().expect("more_assets"),
+        ids("collections"),
+    )
+}
+
+/// Every id `sort=featured` lists, read one at a time.
+async fn featured_pages(who: &mut Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..20 {
+        let reply = who
+            .get(&format!("/api/assets?sort=featured&limit=1{cursor}"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let page = reply.json();
+        for item in page["items"].as_array().expect("items") {
+            ids.push(item["id"].as_str().expect("id").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return ids,
+        }
+    }
+    panic!("sort=featured did not end in 20 pages");
+}
+
+async fn an_admin_features_pictures_and_a_collection(db: &common::TestDb) {
+    let state = common::serving(db, 1024).await;
+    let mut ada = admin(&state, "ada", 1).await;
+    let mut bob = member(&state, "bob", 2).await;
+    let mut visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    let mut ids: Vec<&str> = PICKS.to_vec();
+    ids.push(PLAIN);
+    common::publish_bare(db, "bob", &ids, Visibility::Public).await;
+    common::publish_bare(db, "bob", &[SECRET], Visibility::Private).await;
+
+    // Nothing is featured yet: the shelf is empty and `/` shows none.
+    assert_eq!(shelf(&mut visitor).await, (vec![], false, vec![]));
+    let home = visitor.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(!home.text().contains("featured-shelf"));
+
+    // Only an admin features: a visitor must log in, a member may not.
+    assert_eq!(
+        feature(&mut visitor, "asset", PICKS[0], true).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, text) = feature(&mut bob, "asset", PICKS[0], true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(text.contains("only an admin can feature"), "{text}");
+
+    // Bad input says what is wrong and writes nothing.
+    let (status, text) = feature(&mut ada, "tag", PICKS[0], true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("kind is asset or collection"), "{text}");
+    let (status, text) = feature(&mut ada, "asset", "Nosuchpic000", true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.contains("no asset with the id"), "{text}");
+    let (status, text) = feature(&mut ada, "asset", SECRET, true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text.contains("this asset is private; make it public first"),
+        "{text}"
+    );
+    let reply = ada
+        .post(
+            "/api/featured/set",
+            &[("kind", "asset"), ("id", PICKS[0]), ("featured", "maybe")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.text().contains("featured is true or false"));
+    assert!(featured_pages(&mut visitor).await.is_empty());
+
+    // Three picks, one after the other; featuring the first again keeps its place.
+    for id in PICKS {
+        let (status, text) = feature(&mut ada, "asset", id, true).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert!(text.contains("\"featured\":\"20"), "{text}");
+    }
+    assert_eq!(
+        feature(&mut ada, "asset", PICKS[0], true).await.0,
+        StatusCode::OK
+    );
+    let newest_first: Vec<String> = PICKS.iter().rev().map(|id| id.to_string()).collect();
+    assert_eq!(featured_pages(&mut visitor).await, newest_first);
+    assert_eq!(
+        shelf(&mut visitor).await,
+        (newest_first.clone(), false, vec![])
+    );
+    // The shelf is on `/`, above the gallery; not once the gallery is filtered.
+    let home = visitor.get("/").await.text();
+    assert!(home.contains("featured-shelf"), "{home}");
+    assert!(home.contains("Picture Featurepic01"));
+    let filtered = visitor.get("/?q=plainpicture").await.text();
+    assert!(!filtered.contains("featured-shelf"));
+    // `sort=featured` narrows a search like any order.
+    assert_eq!(
+        found(&mut visitor, "sort=featured&q=featurepic01").await,
+        vec![PICKS[1].to_string()]
+    );
+    // The asset says so; the admin's page has the button pressed.
+    let page = visitor.get(&format!("/a/{}", PICKS[1])).await.text();
+    assert!(page.contains("★ Featured"), "{page}");
+    let page = ada.get(&format!("/a/{}", PICKS[1])).await.text();
+    assert!(page.contains("aria-pressed=\"true\""), "{page}");
+    assert!(!bob
+        .get(&format!("/a/{PLAIN}"))
+        .await
+        .text()
+        .contains("☆ Feature"));
+
+    // A pick made private leaves every listing; taking it back works whatever it is now.
+    let reply = bob
+        .post(
+            "/api/assets/update",
+            &[
+                ("id", PICKS[2]),
+                ("title", "Picture Featurepic02"),
+                ("prompt", ""),
+                ("negative_prompt", ""),
+                ("model", ""),
+                ("tags", ""),
+                ("visibility", "private"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let rest: Vec<String> = vec![PICKS[1].to_string(), PICKS[0].to_string()];
+    assert_eq!(featured_pages(&mut visitor).await, rest);
+    assert_eq!(shelf(&mut visitor).await.0, rest);
+    assert!(!visitor
+        .get("/")
+        .await
+        .text()
+        .contains("Picture Featurepic02"));
+    let (status, text) = feature(&mut ada, "asset", PICKS[2], false).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("\"featured\":null"), "{text}");
+
+    // A public collection is featured; a private one may not be.
+    let made = bob
+        .post(
+            "/api/collections/create",
+            &[("title", "Best of bob"), ("visibility", "public")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.text());
+    let public = made.json()["id"].as_str().expect("id").to_string();
+    let made = bob
+        .post(
+            "/api/collections/create",
+            &[("title", "Drafts"), ("visibility", "private")],
+        )
+        .await;
+    let private = made.json()["id"].as_str().expect("id").to_string();
+    let (status, text) = feature(&mut ada, "collection", &private, true).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("this collection is private"), "{text}");
+    assert_eq!(
+        feature(&mut ada, "collection", &public, true).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(shelf(&mut visitor).await.2, vec![public.clone()]);
+    assert!(visitor.get("/").await.text().contains("Best of bob"));
+    // Made private, it leaves the shelf.
+    let reply = bob
+        .post(
+            "/api/collections/update",
+            &[
+                ("id", public.as_str()),
+                ("title", "Best of bob"),
+                ("visibility", "unlisted"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(shelf(&mut visitor).await.2.is_empty());
+
+    // Without JavaScript the button is a form that comes back to the page.
+    let back = format!("/a/{PLAIN}");
+    let reply = ada
+        .submit(
+            &back,
+            "/api/featured/set",
+            &[
+                ("kind", "asset"),
+                ("id", PLAIN),
+                ("featured", "true"),
+                ("back", &back),
+            ],
+        )
+        .await;
+    assert!(reply.status.is_redirection(), "{}", reply.status);
+    assert_eq!(reply.header(header::LOCATION), back);
+    assert_eq!(featured_pages(&mut visitor).await[0], PLAIN);
+}
+
+on_both_backends!(an_admin_features_pictures_and_a_collection);
