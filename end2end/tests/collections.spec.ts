@@ -146,8 +146,9 @@ test.describe('with JavaScript, from the grid', () => {
     await expect(lightbox.getByRole('status')).toHaveText('Added to “Best coves”.');
     await page.keyboard.press('Escape');
 
+    // In the order the bar named them: the grid's, newest first.
     await page.goto(coves);
-    await expect(titles(page)).toHaveText(['Cove one', 'Cove three']);
+    await expect(titles(page)).toHaveText(['Cove three', 'Cove one']);
     await page.goto(best);
     await expect(titles(page)).toHaveText(['Cove two']);
 

@@ -29,7 +29,7 @@ test.describe('without JavaScript', () => {
     await page.goto('/');
     const titles = page.locator('ul.grid .card-title');
     await expect(titles).toHaveText(first.items.map((i) => i.title));
-    await expect(page.locator('.card img').first()).toHaveAttribute('src', /^\/media\/[A-Za-z0-9]{12}\/thumb\?v=[0-9a-f]{16}$/);
+    await expect(page.locator('ul.grid .card img').first()).toHaveAttribute('src', /^\/media\/[A-Za-z0-9]{12}\/thumb\?v=[0-9a-f]{16}$/);
 
     await page.getByRole('link', { name: 'Next page' }).click();
     await expect(page).toHaveURL(/\/\?cursor=/);

@@ -58,7 +58,7 @@ test.describe('without JavaScript', () => {
     const expected = await firstPage(request, `type=video&tags=${encodeURIComponent(tag)}`);
     expect(expected.items.length).toBeGreaterThan(0);
     await expect(page.locator('ul.grid .card-title')).toHaveText(expected.items.map((i) => i.title));
-    await expect(page.locator('.card[data-media-type=image]')).toHaveCount(0);
+    await expect(page.locator('ul.grid .card[data-media-type=image]')).toHaveCount(0);
     // The form shows what is applied.
     await expect(page.locator('select[name=type]')).toHaveValue('video');
     await expect(page.getByLabel('With tags')).toHaveValue(tag);
@@ -175,7 +175,7 @@ test.describe('with JavaScript', () => {
     const both = [...first.items, ...second.items].map((i) => i.title);
     await expect.poll(async () => (await titles(page)).length).toBeGreaterThanOrEqual(both.length);
     expect((await titles(page)).slice(0, both.length)).toEqual(both);
-    await expect(page.locator('.card[data-media-type=video]')).toHaveCount(0);
+    await expect(page.locator('ul.grid .card[data-media-type=video]')).toHaveCount(0);
     expect(problems).toEqual([]);
   });
 
@@ -184,7 +184,7 @@ test.describe('with JavaScript', () => {
     const first = await firstPage(request, '');
     await page.goto('/');
     await hydrated(page);
-    await page.locator('.card .thumb').first().click();
+    await page.locator('ul.grid .card .thumb').first().click();
     const dialog = page.getByRole('dialog', { name: 'Larger view' });
     await expect(dialog).toBeVisible();
     await expect(dialog.locator('.lightbox-title')).toHaveText(first.items[0].title);
@@ -208,7 +208,7 @@ test.describe('with JavaScript', () => {
 
     await page.goto('/');
     await hydrated(page);
-    await page.locator('.card .owner').first().click();
+    await page.locator('ul.grid .card .owner').first().click();
     await expect(page).toHaveURL(`/u/${encodeURIComponent(owner)}`);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(owner);
     await expect(page.locator('.asset-count')).toHaveText(
