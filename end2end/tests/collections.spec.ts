@@ -110,7 +110,7 @@ test.describe('with JavaScript', () => {
 });
 
 test.describe('with JavaScript, from the grid', () => {
-  test('an owner fills collections from the bulk bar and from the lightbox', async ({ page, browser, baseURL }) => {
+  test('an owner fills collections from the bulk bar and from the lightbox, and empties them again', async ({ page, browser, baseURL }) => {
     const owner = uniqueName('coll-bulk');
     const paths = await publishPlain(browser, baseURL!, owner, [
       { title: 'Cove one', visibility: 'private' },
@@ -141,7 +141,7 @@ test.describe('with JavaScript, from the grid', () => {
     // One from the lightbox into "Best coves".
     await page.locator('article.card', { hasText: 'Cove two' }).locator('a.thumb').click();
     const lightbox = page.getByRole('dialog', { name: 'Larger view' });
-    await lightbox.getByLabel('Add to').selectOption({ label: 'Best coves' });
+    await lightbox.getByLabel('Collection').selectOption({ label: 'Best coves' });
     await lightbox.getByRole('button', { name: 'Add', exact: true }).click();
     await expect(lightbox.getByRole('status')).toHaveText('Added to “Best coves”.');
     await page.keyboard.press('Escape');
@@ -161,6 +161,15 @@ test.describe('with JavaScript, from the grid', () => {
     await expect(bar.getByRole('status')).toHaveText('Took 1 asset out of “Coves”.');
     await page.goto(coves);
     await expect(titles(page)).toHaveText(['Cove three']);
+    // And out of "Best coves" from the lightbox.
+    await page.goto(`/u/${owner}`);
+    await hydrated(page);
+    await page.locator('article.card', { hasText: 'Cove two' }).locator('a.thumb').click();
+    await lightbox.getByLabel('Collection').selectOption({ label: 'Best coves' });
+    await lightbox.getByRole('button', { name: 'Take out' }).click();
+    await expect(lightbox.getByRole('status')).toHaveText('Taken out of “Best coves”.');
+    await page.goto(best);
+    await expect(page.locator('.empty')).toContainText('Nothing in this collection yet.');
     await page.goto(paths[0]);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Cove one');
     expect(problems).toEqual([]);

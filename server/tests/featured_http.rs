@@ -209,7 +209,7 @@ async fn an_admin_features_pictures_and_a_collection(db: &common::TestDb) {
     );
     assert_eq!(shelf(&mut visitor).await.2, vec![public.clone()]);
     assert!(visitor.get("/").await.text().contains("Best of bob"));
-    // Made private, it leaves the shelf.
+    // Made unlisted, it leaves the shelf.
     let reply = bob
         .post(
             "/api/collections/update",

@@ -163,35 +163,88 @@ pub fn AddToForm(
     .into_any()
 }
 
-/// The lightbox's way into a collection (hydrated only, as the lightbox is): the form, and
-/// what it did.
+/// The lightbox's way into and out of a collection (hydrated only, as the lightbox is):
+/// one of `collections` (those the person may add to) chosen, "Add" or "Take out", and
+/// what that did.
 #[component]
 pub fn QuickAdd(asset_id: String, collections: Vec<CollectionSummary>) -> impl IntoView {
-    let action = ServerAction::<AddToCollection>::new();
     let titles: Vec<(String, String)> = collections
         .iter()
         .map(|c| (c.id.clone(), c.title.clone()))
         .collect();
+    let chosen = RwSignal::new(
+        collections
+            .first()
+            .map(|c| c.id.clone())
+            .unwrap_or_default(),
+    );
+    let add = ServerAction::<AddToCollection>::new();
+    let remove = ServerAction::<RemoveFromCollection>::new();
+    // Which button was pressed last: its answer is the one shown.
+    let adding = RwSignal::new(true);
+    let title = move |id: &str| {
+        titles
+            .iter()
+            .find(|(c, _)| c == id)
+            .map_or(String::new(), |(_, title)| title.clone())
+    };
     let outcome = move || {
-        action.value().get().map(|answer| match answer {
+        let adding = adding.get();
+        let answer = if adding {
+            add.value().get()
+        } else {
+            remove.value().get()
+        };
+        answer.map(|answer| match answer {
             Ok(done) => {
-                let title = titles
-                    .iter()
-                    .find(|(id, _)| *id == done.collection)
-                    .map_or("", |(_, title)| title.as_str());
-                let text = if done.changed.is_empty() {
-                    format!("Already in “{title}”.")
-                } else {
-                    format!("Added to “{title}”.")
+                let title = title(&done.collection);
+                let text = match (adding, done.changed.is_empty()) {
+                    (true, false) => format!("Added to “{title}”."),
+                    (true, true) => format!("Already in “{title}”."),
+                    (false, false) => format!("Taken out of “{title}”."),
+                    (false, true) => format!("Not in “{title}”, or not yours to take out."),
                 };
                 view! { <p class="notice success" role="status">{text}</p> }.into_any()
             }
             Err(error) => view! { <ErrorNotice error/> }.into_any(),
         })
     };
-    let back = format!("/a/{asset_id}");
+    let pending = move || (add.pending().get() || remove.pending().get()).to_string();
+    let ask = move |adding_now: bool| {
+        adding.set(adding_now);
+        let (id, assets) = (chosen.get_untracked(), vec![asset_id.clone()]);
+        if adding_now {
+            add.dispatch(AddToCollection {
+                id,
+                assets,
+                back: String::new(),
+            });
+        } else {
+            remove.dispatch(RemoveFromCollection {
+                id,
+                assets,
+                back: String::new(),
+            });
+        }
+    };
+    let options = collections
+        .into_iter()
+        .map(|c| view! { <option value=c.id>{c.title}</option> })
+        .collect_view();
     view! {
-        <AddToForm action asset_id back collections/>
+        <div class="inline add-to-collection">
+            <label>
+                "Collection"
+                <select on:change=move |ev| chosen.set(event_target_value(&ev))>{options}</select>
+            </label>
+            <button type="button" class="button" on:click={
+                let ask = ask.clone();
+                move |_| ask(true)
+            } aria-busy=pending>"Add"</button>
+            <button type="button" class="button" on:click=move |_| ask(false) aria-busy=pending>
+                "Take out"
+            </button>
+        </div>
         {outcome}
     }
     .into_any()

@@ -26,18 +26,22 @@ pub fn Shelf() -> impl IntoView {
     };
     let shelf = Resource::new(|| (), |()| get_featured());
     let auth = use_auth();
+    // Nothing is read outside the `Suspend` (as in the grid's): what it reads, it reads
+    // inside, so it alone runs again when the filters change.
     view! {
         <Suspense fallback=|| ()>
-            {move || {
-                plain().then(|| Suspend::new(async move {
-                    let logged_in = auth.me.await.is_some();
-                    match shelf.await {
-                        Ok(shelf) if shelf.is_empty() => ().into_any(),
-                        Ok(shelf) => view! { <ShelfRows shelf logged_in/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                }))
-            }}
+            {move || Suspend::new(async move {
+                let logged_in = auth.me.await.is_some();
+                let shelf = shelf.await;
+                if !plain() {
+                    return ().into_any();
+                }
+                match shelf {
+                    Ok(shelf) if shelf.is_empty() => ().into_any(),
+                    Ok(shelf) => view! { <ShelfRows shelf logged_in/> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            })}
         </Suspense>
     }
     .into_any()
