@@ -26,7 +26,7 @@ for (const javaScriptEnabled of [true, false]) {
     }) => {
       const artist = uniqueName(javaScriptEnabled ? 'feat-js' : 'feat-plain');
       const title = `Lantern ${artist}`;
-      const [path] = await publishPlain(browser, baseURL!, artist, [{ title, visibility: 'public' }]);
+      const [path] = await publishPlain(browser, baseURL!, artist, [{ title, tags: 'lantern', visibility: 'public' }]);
       const admin = await adminPage(browser, baseURL!, javaScriptEnabled);
       const problems = javaScriptEnabled ? watch(admin) : [];
 
