@@ -157,21 +157,7 @@ async fn an_admin_features_pictures_and_a_collection(db: &common::TestDb) {
         .contains("☆ Feature"));
 
     // A pick made private leaves every listing; taking it back works whatever it is now.
-    let reply = bob
-        .post(
-            "/api/assets/update",
-            &[
-                ("id", PICKS[2]),
-                ("title", "Picture Featurepic02"),
-                ("prompt", ""),
-                ("negative_prompt", ""),
-                ("model", ""),
-                ("tags", ""),
-                ("visibility", "private"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    bob.set_visibility(PICKS[2], "private").await;
     let rest: Vec<String> = vec![PICKS[1].to_string(), PICKS[0].to_string()];
     assert_eq!(featured_pages(&mut visitor).await, rest);
     assert_eq!(shelf(&mut visitor).await.0, rest);

@@ -246,21 +246,7 @@ async fn members_like_pictures_and_the_gallery_sorts_by_it(db: &TestDb) {
 
     // Made private, the unlisted one can no longer be liked, but bob can take his like
     // back (and only he: carol never liked it).
-    let hidden = alice
-        .post(
-            "/api/assets/update",
-            &[
-                ("id", UNLISTED),
-                ("title", "Picture"),
-                ("prompt", ""),
-                ("negative_prompt", ""),
-                ("model", ""),
-                ("tags", ""),
-                ("visibility", "private"),
-            ],
-        )
-        .await;
-    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.text());
+    alice.set_visibility(UNLISTED, "private").await;
     assert_eq!(
         like(&mut carol, UNLISTED, true).await.0,
         StatusCode::NOT_FOUND

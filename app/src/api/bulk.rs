@@ -25,8 +25,9 @@ pub async fn bulk_edit(
     #[server(default)] collection: String,
     #[server(default)] back: String,
 ) -> Result<BulkDone, ApiError> {
+    use super::selection::{refusal, Selection};
     use crate::model::{BulkAction, Visibility};
-    use crate::store::{BulkChange, BulkOutcome, MAX_BULK};
+    use crate::store::BulkChange;
     super::ssr::respond(async move {
         let user = super::ssr::require_session().await?.user;
         let action = BulkAction::parse(&action).ok_or_else(|| {
@@ -35,121 +36,30 @@ pub async fn bulk_edit(
                  remove_from_collection, not “{action}”"
             ))
         })?;
-        let mut seen = std::collections::HashSet::new();
-        let ids: Vec<String> = ids
-            .into_iter()
-            .map(|id| id.trim().to_string())
-            .filter(|id| seen.insert(id.clone()))
-            .collect();
-        if ids.is_empty() {
-            return Err(ApiError::BadRequest(
-                "select at least one asset (ids[])".into(),
-            ));
-        }
-        if ids.len() > MAX_BULK {
-            return Err(ApiError::BadRequest(format!(
-                "select at most {MAX_BULK} assets at once ({} were)",
-                ids.len()
-            )));
-        }
-        let not_found = |ids: &[String]| {
-            let shown: Vec<String> = ids.iter().take(5).map(|id| format!("“{id}”")).collect();
-            let more = ids.len().saturating_sub(shown.len());
-            ApiError::NotFound(format!(
-                "nothing was changed: no asset of yours out of the trash has the id {}{}",
-                shown.join(", "),
-                if more > 0 {
-                    format!(" (and {more} more)")
-                } else {
-                    String::new()
-                }
-            ))
-        };
-        let malformed: Vec<String> = ids
-            .iter()
-            .filter(|id| !crate::ids::is_public_id(id))
-            .cloned()
-            .collect();
-        if !malformed.is_empty() {
-            return Err(not_found(&malformed));
-        }
-        if matches!(
-            action,
-            BulkAction::AddToCollection | BulkAction::RemoveFromCollection
-        ) {
-            let done = into_collection(action, &collection, ids).await?;
-            record(&user, &done);
-            if super::ssr::posted_form()? {
-                leptos_axum::redirect(&crate::account::safe_next(Some(&back)));
-            }
-            return Ok(done);
-        }
-        let tag_list = match action {
-            BulkAction::AddTags | BulkAction::RemoveTags => {
-                let list = crate::upload::checked_tags(&tags)?;
-                if list.is_empty() {
-                    return Err(ApiError::BadRequest(format!(
-                        "name the tags to {} (comma-separated)",
-                        if action == BulkAction::AddTags {
-                            "add"
-                        } else {
-                            "remove"
-                        }
-                    )));
-                }
-                list
-            }
-            _ => Vec::new(),
-        };
-        let change = match action {
-            BulkAction::AddTags => BulkChange::AddTags(tag_list.clone()),
-            BulkAction::RemoveTags => BulkChange::RemoveTags(tag_list.clone()),
-            BulkAction::Trash => BulkChange::Trash,
+        let selection = Selection::parse(ids).map_err(|why| {
+            refusal(why, "select", "ids[]", |ids| {
+                format!("nothing was changed: no asset of yours out of the trash has the id {ids}")
+            })
+        })?;
+        let done = match action {
             BulkAction::AddToCollection | BulkAction::RemoveFromCollection => {
-                return Err(ApiError::Internal)
+                into_collection(action, &collection, selection).await?
             }
-            BulkAction::SetVisibility => BulkChange::SetVisibility(
-                Visibility::parse(&visibility)
+            BulkAction::AddTags => {
+                let list = named_tags(&tags, "add")?;
+                change(&user, action, selection, BulkChange::AddTags(list)).await?
+            }
+            BulkAction::RemoveTags => {
+                let list = named_tags(&tags, "remove")?;
+                change(&user, action, selection, BulkChange::RemoveTags(list)).await?
+            }
+            BulkAction::SetVisibility => {
+                let chosen = Visibility::parse(&visibility)
                     .filter(|_| !visibility.trim().is_empty())
-                    .ok_or_else(|| ApiError::BadRequest(Visibility::refusal(&visibility)))?,
-            ),
-        };
-        let chosen = match change {
-            BulkChange::SetVisibility(visibility) => Some(visibility),
-            _ => None,
-        };
-        let admin = user.role == crate::account::Role::Admin;
-        let outcome = super::ssr::store()?
-            .bulk_change(
-                &ids,
-                user.id,
-                admin,
-                &change,
-                crate::upload::MAX_TAGS,
-                chrono::Utc::now(),
-            )
-            .await?;
-        let changed = match outcome {
-            BulkOutcome::Done { changed } => changed,
-            BulkOutcome::Missing(missing) => return Err(not_found(&missing)),
-            BulkOutcome::TooManyTags {
-                id,
-                would_have,
-                max,
-            } => {
-                return Err(ApiError::BadRequest(format!(
-                    "nothing was changed: “{id}” would have {would_have} tags, and an asset may \
-                     have at most {max}"
-                )))
+                    .ok_or_else(|| ApiError::BadRequest(Visibility::refusal(&visibility)))?;
+                change(&user, action, selection, BulkChange::SetVisibility(chosen)).await?
             }
-        };
-        let done = BulkDone {
-            action,
-            tags: tag_list,
-            visibility: chosen,
-            selected: u32::try_from(ids.len()).unwrap_or(u32::MAX),
-            changed,
-            collection: None,
+            BulkAction::Trash => change(&user, action, selection, BulkChange::Trash).await?,
         };
         record(&user, &done);
         // A plain form goes back to the page it was on; a script gets the answer.
@@ -159,6 +69,74 @@ pub async fn bulk_edit(
         Ok(done)
     })
     .await
+}
+
+/// The tags a tag action names (`verb`: "add" or "remove"), at least one.
+#[cfg(feature = "ssr")]
+fn named_tags(tags: &str, verb: &str) -> Result<Vec<String>, ApiError> {
+    let list = crate::upload::checked_tags(tags)?;
+    if list.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "name the tags to {verb} (comma-separated)"
+        )));
+    }
+    Ok(list)
+}
+
+/// One change to the fields of the selected assets (tags, visibility, the trash), all or
+/// none.
+#[cfg(feature = "ssr")]
+async fn change(
+    user: &crate::store::User,
+    action: crate::model::BulkAction,
+    selection: super::selection::Selection,
+    change: crate::store::BulkChange,
+) -> Result<BulkDone, ApiError> {
+    use super::selection::quoted;
+    use crate::store::{BulkChange, BulkOutcome};
+    let (tags, visibility) = match &change {
+        BulkChange::AddTags(list) | BulkChange::RemoveTags(list) => (list.clone(), None),
+        BulkChange::SetVisibility(chosen) => (Vec::new(), Some(*chosen)),
+        BulkChange::Trash => (Vec::new(), None),
+    };
+    let admin = user.role == crate::account::Role::Admin;
+    let outcome = super::ssr::store()?
+        .bulk_change(
+            selection.ids(),
+            user.id,
+            admin,
+            &change,
+            crate::upload::MAX_TAGS,
+            chrono::Utc::now(),
+        )
+        .await?;
+    let changed = match outcome {
+        BulkOutcome::Done { changed } => changed,
+        BulkOutcome::Missing(missing) => {
+            return Err(ApiError::NotFound(format!(
+                "nothing was changed: no asset of yours out of the trash has the id {}",
+                quoted(&missing)
+            )))
+        }
+        BulkOutcome::TooManyTags {
+            id,
+            would_have,
+            max,
+        } => {
+            return Err(ApiError::BadRequest(format!(
+                "nothing was changed: “{id}” would have {would_have} tags, and an asset may \
+                 have at most {max}"
+            )))
+        }
+    };
+    Ok(BulkDone {
+        action,
+        tags,
+        visibility,
+        selected: u32::try_from(selection.len()).unwrap_or(u32::MAX),
+        changed,
+        collection: None,
+    })
 }
 
 /// Records a bulk action as a usage event: its action and how many assets changed.
@@ -177,7 +155,7 @@ fn record(user: &crate::store::User, done: &BulkDone) {
 async fn into_collection(
     action: crate::model::BulkAction,
     collection: &str,
-    ids: Vec<String>,
+    selection: super::selection::Selection,
 ) -> Result<BulkDone, ApiError> {
     use crate::model::{BulkAction, CollectionRef};
     if collection.trim().is_empty() {
@@ -185,11 +163,11 @@ async fn into_collection(
             "choose the collection (collection=)".into(),
         ));
     }
-    let selected = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+    let selected = u32::try_from(selection.len()).unwrap_or(u32::MAX);
     let (record, changed) = if action == BulkAction::AddToCollection {
-        super::collections::ssr::add(collection, ids).await?
+        super::collections::ssr::add(collection, &selection).await?
     } else {
-        super::collections::ssr::remove(collection, ids).await?
+        super::collections::ssr::remove(collection, &selection).await?
     };
     Ok(BulkDone {
         action,

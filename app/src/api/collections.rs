@@ -12,6 +12,7 @@ use crate::error::ApiError;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use crate::access::{allows, Action, Standing};
+    use crate::api::selection::{quoted, refusal, Selection};
     use crate::collection::{CollectionSummary, ItemsChanged, Member};
     use crate::error::ApiError;
     use crate::model::{media_url, MediaVariant};
@@ -189,30 +190,13 @@ pub(crate) mod ssr {
         }
     }
 
-    /// The ids a form names: trimmed, each once, within the limit, each of an id's shape.
-    pub fn asset_ids(ids: Vec<String>) -> Result<Vec<String>, ApiError> {
-        let mut seen = std::collections::HashSet::new();
-        let ids: Vec<String> = ids
-            .into_iter()
-            .map(|id| id.trim().to_string())
-            .filter(|id| !id.is_empty() && seen.insert(id.clone()))
-            .collect();
-        if ids.is_empty() {
-            return Err(ApiError::BadRequest(
-                "name at least one asset (assets[])".into(),
-            ));
-        }
-        let max = crate::store::MAX_ITEMS_AT_ONCE;
-        if ids.len() > max {
-            return Err(ApiError::BadRequest(format!(
-                "name at most {max} assets at once ({} were)",
-                ids.len()
-            )));
-        }
-        if let Some(bad) = ids.iter().find(|id| !crate::ids::is_public_id(id)) {
-            return Err(ApiError::NotFound(format!("no asset has the id “{bad}”")));
-        }
-        Ok(ids)
+    /// The assets a collection form names (`assets[]`), as a selection.
+    pub fn asset_ids(ids: Vec<String>) -> Result<Selection, ApiError> {
+        Selection::parse(ids).map_err(|why| {
+            refusal(why, "name", "assets[]", |ids| {
+                format!("no asset has the id {ids}")
+            })
+        })
     }
 
     /// Adds `assets` to the collection `id` at its end, as the person asking may
@@ -220,17 +204,17 @@ pub(crate) mod ssr {
     /// none: what the add endpoint and the bulk bar do.
     pub async fn add(
         id: &str,
-        assets: Vec<String>,
+        assets: &Selection,
     ) -> Result<(CollectionRecord, ItemsChanged), ApiError> {
         use crate::store::AddOutcome;
         let opened = open(id, Action::AddOwn).await?;
         let user = opened.user.ok_or(ApiError::Internal)?;
-        let assets = asset_ids(assets)?;
+        let assets = assets.ids();
         let others = allows(opened.standing, Action::RemoveAny, opened.record.visibility);
         let outcome = crate::api::ssr::store()?
             .add_items(
                 opened.record.id,
-                &assets,
+                assets,
                 user.id,
                 others,
                 chrono::Utc::now(),
@@ -239,16 +223,10 @@ pub(crate) mod ssr {
         let (added, already) = match outcome {
             AddOutcome::Added { added, already } => (added, already),
             AddOutcome::Refused(refused) => {
-                let shown: Vec<String> =
-                    refused.iter().take(5).map(|id| format!("“{id}”")).collect();
                 let whose = if others { "yours or public" } else { "yours" };
                 return Err(ApiError::NotFound(format!(
-                    "nothing was added: no asset {whose} out of the trash has the id {}{}",
-                    shown.join(", "),
-                    match refused.len().saturating_sub(shown.len()) {
-                        0 => String::new(),
-                        more => format!(" (and {more} more)"),
-                    }
+                    "nothing was added: no asset {whose} out of the trash has the id {}",
+                    quoted(&refused)
                 )));
             }
             AddOutcome::Full { free } => {
@@ -272,14 +250,14 @@ pub(crate) mod ssr {
     /// their own; the owner and editors anyone's). The assets stay.
     pub async fn remove(
         id: &str,
-        assets: Vec<String>,
+        assets: &Selection,
     ) -> Result<(CollectionRecord, ItemsChanged), ApiError> {
         let opened = open(id, Action::RemoveOwn).await?;
         let user = opened.user.ok_or(ApiError::Internal)?;
-        let assets = asset_ids(assets)?;
+        let assets = assets.ids();
         let any = allows(opened.standing, Action::RemoveAny, opened.record.visibility);
         let removed = crate::api::ssr::store()?
-            .remove_items(opened.record.id, &assets, user.id, any, chrono::Utc::now())
+            .remove_items(opened.record.id, assets, user.id, any, chrono::Utc::now())
             .await?;
         let unchanged: Vec<String> = assets
             .iter()
@@ -538,7 +516,7 @@ pub async fn add_to_collection(
     #[server(default)] back: String,
 ) -> Result<ItemsChanged, ApiError> {
     crate::api::ssr::respond(async move {
-        let (_, changed) = ssr::add(&id, assets).await?;
+        let (_, changed) = ssr::add(&id, &ssr::asset_ids(assets)?).await?;
         ssr::go_back(&back, &format!("/c/{}", changed.collection))?;
         Ok(changed)
     })
@@ -554,7 +532,7 @@ pub async fn remove_from_collection(
     #[server(default)] back: String,
 ) -> Result<ItemsChanged, ApiError> {
     crate::api::ssr::respond(async move {
-        let (_, changed) = ssr::remove(&id, assets).await?;
+        let (_, changed) = ssr::remove(&id, &ssr::asset_ids(assets)?).await?;
         ssr::go_back(&back, &format!("/c/{}", changed.collection))?;
         Ok(changed)
     })

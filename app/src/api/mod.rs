@@ -7,6 +7,8 @@ mod curate;
 mod featured;
 mod history;
 mod likes;
+#[cfg(feature = "ssr")]
+mod selection;
 mod share_access;
 mod shares;
 pub mod stats;

@@ -635,5 +635,26 @@ mod browser {
         pub async fn me(&mut self) -> Reply {
             self.get("/api/me").await
         }
+
+        /// Turns one of this person's assets `public`, `unlisted` or `private`, as the
+        /// bulk bar does, and expects that to work.
+        pub async fn set_visibility(&mut self, asset: &str, visibility: &str) {
+            let reply = self
+                .post(
+                    "/api/assets/bulk",
+                    &[
+                        ("ids[]", asset),
+                        ("action", "set_visibility"),
+                        ("visibility", visibility),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                reply.status,
+                axum::http::StatusCode::OK,
+                "{asset} → {visibility}: {}",
+                reply.text()
+            );
+        }
     }
 }
