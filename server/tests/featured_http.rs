@@ -229,3 +229,102 @@ async fn an_admin_features_pictures_and_a_collection(db: &common::TestDb) {
 }
 
 on_both_backends!(an_admin_features_pictures_and_a_collection);
+
+/// The panics of the server's code (not of this test's) seen in this test binary.
+static SERVER_PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes every panic outside this test's own code in [`SERVER_PANICS`], then reports it as
+/// before. Installed once.
+fn watch_for_server_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info
+                .location()
+                .is_none_or(|at| !at.file().contains("tests/"))
+            {
+                SERVER_PANICS
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(info.to_string());
+            }
+            before(info);
+        }));
+    });
+}
+
+/// People close the tab, or lose the connection, while `/` is being rendered: eight
+/// readers at once drop their request at a different moment each time. Leptos disposes of
+/// a page's reactive owner when its request is dropped, and an effect on the other worker
+/// thread could still be building the page's cards then, which panicked ("reactive value
+/// … already disposed", "Location outside a <Router>"). Nothing panics, and the next reader
+/// gets the whole page.
+async fn a_reader_who_leaves_mid_page_breaks_nothing(db: &common::TestDb) {
+    use tower::ServiceExt;
+
+    watch_for_server_panics();
+    let state = common::serving(db, 1024).await;
+    let mut ada = admin(&state, "ada", 1).await;
+    member(&state, "bob", 2).await;
+    // A full shelf and a full first page of the gallery: many cards to build.
+    let many: Vec<String> = (0..48).map(|n| format!("Leavingpic{n:02}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    common::publish_bare(db, "bob", &many, Visibility::Public).await;
+    for id in &many[..8] {
+        assert_eq!(feature(&mut ada, "asset", id, true).await.0, StatusCode::OK);
+    }
+    let visitor = Browser::new(&state, [192, 0, 2, 9], FIREFOX);
+    // Eight readers at once, twenty-four pages each.
+    let mut readers = tokio::task::JoinSet::new();
+    for reader in 0..8u64 {
+        // Both the login link (visitors) and the like form (members) are on the cards.
+        // Each from its own address, as the gallery's rate limits are per address.
+        let ip = 10 + reader as u8;
+        let mut who = Browser::new(&state, [192, 0, 2, ip], FIREFOX);
+        if reader % 2 == 1 {
+            assert_eq!(
+                who.login("bob", common::PASSWORD).await.status,
+                StatusCode::OK
+            );
+        }
+        readers.spawn(async move {
+            for round in 0..24u64 {
+                let mut request = axum::http::Request::get("/")
+                    .header(header::HOST, "atelier.test")
+                    .header(header::USER_AGENT, FIREFOX)
+                    .header(header::ACCEPT, "text/html");
+                if let Some(token) = &who.cookie {
+                    request = request.header(header::COOKIE, format!("{}={token}", common::COOKIE));
+                }
+                // Async pages are sent whole: leaving is dropping the request before the
+                // answer comes, at a different moment each time.
+                let wait = (round * 7 + reader * 3) % 24 * 250;
+                let page = who
+                    .app
+                    .clone()
+                    .oneshot(request.body(axum::body::Body::empty()).expect("request"));
+                let left = tokio::time::timeout(std::time::Duration::from_micros(wait), page);
+                if let Ok(answer) = left.await {
+                    let status = answer.expect("infallible").status();
+                    assert_eq!(status, StatusCode::OK);
+                }
+            }
+        });
+    }
+    while let Some(done) = readers.join_next().await {
+        done.expect("a reader's requests");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let seen = std::mem::take(&mut *SERVER_PANICS.lock().expect("not poisoned"));
+    assert!(seen.is_empty(), "panics after the reader left: {seen:#?}");
+    let mut visitor = visitor;
+    let home = visitor.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let page = home.text();
+    for id in &many[..8] {
+        assert!(page.contains(&format!("Picture {id}")), "{id} on {page}");
+    }
+}
+
+on_both_backends!(a_reader_who_leaves_mid_page_breaks_nothing);

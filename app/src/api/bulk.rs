@@ -36,11 +36,8 @@ pub async fn bulk_edit(
                  remove_from_collection, not “{action}”"
             ))
         })?;
-        let selection = Selection::parse(ids).map_err(|why| {
-            refusal(why, "select", "ids[]", |ids| {
-                format!("nothing was changed: no asset of yours out of the trash has the id {ids}")
-            })
-        })?;
+        let selection =
+            Selection::parse(ids).map_err(|why| refusal(why, "select", "ids[]", none_of_yours))?;
         let done = match action {
             BulkAction::AddToCollection | BulkAction::RemoveFromCollection => {
                 into_collection(action, &collection, selection).await?
@@ -72,6 +69,12 @@ pub async fn bulk_edit(
 }
 
 /// The tags a tag action names (`verb`: "add" or "remove"), at least one.
+/// The refusal when some of the named assets are not the person's, or are in the trash.
+#[cfg(feature = "ssr")]
+fn none_of_yours(ids: &str) -> String {
+    format!("nothing was changed: no asset of yours out of the trash has the id {ids}")
+}
+
 #[cfg(feature = "ssr")]
 fn named_tags(tags: &str, verb: &str) -> Result<Vec<String>, ApiError> {
     let list = crate::upload::checked_tags(tags)?;
@@ -113,10 +116,7 @@ async fn change(
     let changed = match outcome {
         BulkOutcome::Done { changed } => changed,
         BulkOutcome::Missing(missing) => {
-            return Err(ApiError::NotFound(format!(
-                "nothing was changed: no asset of yours out of the trash has the id {}",
-                quoted(&missing)
-            )))
+            return Err(ApiError::NotFound(none_of_yours(&quoted(&missing))))
         }
         BulkOutcome::TooManyTags {
             id,

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use leptos::{ev, prelude::*, task::spawn_local};
-use leptos_router::hooks::use_location;
 
 use crate::api::like_asset;
 use crate::model::{percent_encode, LikeDone};
@@ -20,20 +19,6 @@ impl PageLikes {
         let likes = PageLikes(RwSignal::new(HashMap::new()));
         provide_context(likes);
         likes
-    }
-}
-
-/// The URL of the page now, for a form to come back to.
-fn here() -> String {
-    let location = use_location();
-    let (path, search) = (
-        location.pathname.get_untracked(),
-        location.search.get_untracked(),
-    );
-    if search.is_empty() {
-        path
-    } else {
-        format!("{path}?{search}")
     }
 }
 
@@ -55,7 +40,7 @@ pub fn LikeButton(
     likes: u64,
     logged_in: bool,
 ) -> impl IntoView {
-    let back = here();
+    let back = super::here::page_url();
     let share = super::share::page_share_token();
     if !logged_in {
         let href = format!("/login?next={}", percent_encode(&back, false));

@@ -2,6 +2,7 @@ mod asset_card;
 pub mod auth;
 pub mod charts;
 mod header;
+pub mod here;
 mod like_button;
 pub mod share;
 

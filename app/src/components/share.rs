@@ -33,10 +33,7 @@ pub fn with_share(path: &str, token: &str) -> String {
 pub fn ShareLinkForm(kind: SharedKind, target: String) -> impl IntoView {
     let action = ServerAction::<CreateShareLink>::new();
     let query = use_query_map();
-    let back = {
-        let location = leptos_router::hooks::use_location();
-        location.pathname.get_untracked()
-    };
+    let back = super::here::page_path();
     // Made by a plain form (no JavaScript): the server came back with its token.
     let made_plain = query
         .get_untracked()

@@ -102,11 +102,21 @@ pub struct Timing {
 
 /// Middleware for every route but the uploads: a request whose response is not ready
 /// within [`RequestLimits::request_timeout`] is answered `503` and its work dropped.
+///
+/// The request runs in a task of its own, to its end or to this limit, whether or not the
+/// client is still there: a page that is cut off halfway has Leptos dispose of its reactive
+/// owner while an effect on the other worker thread may still be rendering it, which panics
+/// in the middle of the reactive runtime. A client that leaves costs at most the rest of
+/// the limit; only a request that runs out of time is cut.
 pub async fn ordinary(State(timing): State<Timing>, req: Request, next: Next) -> Response {
     let limit = timing.limits.request_timeout;
     let api = req.uri().path().starts_with("/api/");
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
+    match tokio::spawn(tokio::time::timeout(limit, next.run(req))).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => too_slow(api, limit),
+        // The handler's panic goes on to `CatchPanicLayer`, which answers 500.
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // Cancelled: the runtime is shutting down.
         Err(_) => too_slow(api, limit),
     }
 }
