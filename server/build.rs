@@ -25,6 +25,12 @@ fn main() {
     println!("cargo:rerun-if-changed={}", public.display());
     println!("cargo:rerun-if-changed={}", pkg.display());
     println!("cargo:rerun-if-changed=build.rs");
+    // `sqlx::migrate!` embeds the migrations; on stable Rust it cannot tell cargo to watch
+    // them, so a new migration would otherwise not make it into the next build.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("migrations").display()
+    );
 
     let release = env::var("PROFILE").map(|p| p == "release").unwrap_or(false);
     // (URL path without the leading slash, file on disk)
