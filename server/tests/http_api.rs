@@ -615,7 +615,105 @@ async fn https_deployments_get_hsts_and_huge_searches_are_refused_at_once(db: &T
     assert_eq!(twenty.status, StatusCode::OK, "{}", twenty.text());
 }
 
+/// A body as it was before brotli.
+fn unbrotli(body: &[u8]) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    brotli::Decompressor::new(body, 4096)
+        .read_to_string(&mut out)
+        .expect("a brotli stream of UTF-8");
+    out
+}
+
+/// A body as it was before gzip.
+fn ungzip(body: &[u8]) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut out)
+        .expect("a gzip stream of UTF-8");
+    out
+}
+
+/// A phone on a slow network: pages and JSON come compressed in what the browser takes,
+/// media and byte ranges as they are, and a client that takes nothing gets plain bodies.
+async fn phones_get_pages_and_json_compressed_and_media_as_it_is(db: &TestDb) {
+    let app = seeded_app(db, 12, true).await;
+    let chromium = [(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")];
+
+    // The gallery page: brotli, a third of its size or less, the same page once decoded.
+    let plain = get(&app, "/", &[]).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    let packed = get(&app, "/", &chromium).await;
+    assert_eq!(packed.status, StatusCode::OK);
+    assert_eq!(packed.header(header::CONTENT_ENCODING), "br");
+    assert!(packed
+        .header(header::VARY)
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    let page = unbrotli(&packed.body);
+    assert!(
+        page.contains("</html>"),
+        "a whole page: {} bytes",
+        page.len()
+    );
+    assert!(
+        packed.body.len() * 3 <= page.len(),
+        "{} bytes for a page of {}",
+        packed.body.len(),
+        page.len()
+    );
+    // The same page but for its per-response nonce.
+    assert!(
+        page.len().abs_diff(plain.body.len()) < 64,
+        "{} against {}",
+        page.len(),
+        plain.body.len()
+    );
+
+    // The listing's JSON, in gzip for a client that only takes gzip: the same JSON.
+    let json = get(&app, "/api/assets?limit=12", &[]).await;
+    let gzipped = get(
+        &app,
+        "/api/assets?limit=12",
+        &[(header::ACCEPT_ENCODING, "gzip")],
+    )
+    .await;
+    assert_eq!(gzipped.header(header::CONTENT_ENCODING), "gzip");
+    let listing: serde_json::Value = serde_json::from_str(&ungzip(&gzipped.body)).expect("JSON");
+    assert_eq!(listing, json.json());
+    assert!(gzipped.body.len() < json.body.len());
+
+    // Media is compressed already: never again, even when asked, and ranges stay ranges.
+    let items = listing["items"].as_array().expect("items");
+    let thumb = items[0]["thumb_url"].as_str().expect("a thumbnail");
+    let image = get(&app, thumb, &chromium).await;
+    assert_eq!(image.status, StatusCode::OK);
+    assert!(image.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(&image.body[..2], &[0xFF, 0xD8], "a real JPEG");
+    let video = items
+        .iter()
+        .find(|i| i["media_type"] == "video")
+        .expect("the demo has a video in every dozen assets");
+    let id = video["id"].as_str().expect("id");
+    let detail = get(&app, &format!("/api/asset?id={id}"), &[]).await.json();
+    let url = detail["media_url"].as_str().expect("video file");
+    let mut ranged = chromium.to_vec();
+    ranged.push((header::RANGE, "bytes=0-15"));
+    let head = get(&app, url, &ranged).await;
+    assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
+    assert!(head.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(&head.body[4..8], b"ftyp");
+
+    // A short answer is not worth it.
+    let health = get(&app, "/healthz", &chromium).await;
+    assert!(health.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(health.text().trim(), "ok");
+}
+
 on_both_backends!(
+    phones_get_pages_and_json_compressed_and_media_as_it_is,
     https_deployments_get_hsts_and_huge_searches_are_refused_at_once,
     visitors_filter_and_search_by_url,
     browsers_get_guard_rails,

@@ -5,9 +5,10 @@
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
 //! depend on it. [`serve`] runs the router on a socket under the connection limits;
-//! [`timeouts`] bounds each request. Every `ApiError` a handler answers with becomes a response through
+//! [`timeouts`] bounds each request; [`compress`] compresses what is textual. Every `ApiError` a handler answers with becomes a response through
 //! [`error::error_response`] (server functions answer through `app::error`).
 
+pub mod compress;
 pub mod error;
 pub mod guard;
 mod media;
@@ -116,6 +117,7 @@ pub fn router(state: ServerState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
+        .layer(compress::layer())
         // A panic in a handler becomes a 500 for that request only.
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(server_timing))
