@@ -173,6 +173,18 @@ async fn pages_render_on_the_server_and_link_to_the_next_page(db: &TestDb) {
     );
 }
 
+/// The id and media address of the first video among a listing's `items`.
+async fn first_video(app: &Router, items: &[serde_json::Value]) -> (String, String) {
+    let video = items
+        .iter()
+        .find(|i| i["media_type"] == "video")
+        .expect("the demo has a video in every dozen assets");
+    let id = video["id"].as_str().expect("id");
+    let detail = get(app, &format!("/api/asset?id={id}"), &[]).await.json();
+    let url = detail["media_url"].as_str().expect("video file");
+    (id.to_string(), url.to_string())
+}
+
 async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
     let app = seeded_app(db, 12, true).await;
 
@@ -202,18 +214,12 @@ async fn static_and_stored_files_are_served_with_caching(db: &TestDb) {
     assert!(image.header(header::CACHE_CONTROL).contains("immutable"));
     assert_eq!(&image.body[..2], &[0xFF, 0xD8], "a real JPEG");
 
-    let video = items
-        .iter()
-        .find(|i| i["media_type"] == "video")
-        .expect("the demo has a video in every dozen assets");
-    let id = video["id"].as_str().expect("id");
-    let detail = get(&app, &format!("/api/asset?id={id}"), &[]).await.json();
-    let url = detail["media_url"].as_str().expect("video file");
+    let (id, url) = first_video(&app, items).await;
     assert!(
         url.starts_with(&format!("/media/{id}/original?v=")),
         "{url}"
     );
-    let head = get(&app, url, &[(header::RANGE, "bytes=0-15")]).await;
+    let head = get(&app, &url, &[(header::RANGE, "bytes=0-15")]).await;
     assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(head.header(header::CONTENT_TYPE), "video/mp4");
     assert_eq!(&head.body[4..8], b"ftyp");
@@ -692,16 +698,10 @@ async fn phones_get_pages_and_json_compressed_and_media_as_it_is(db: &TestDb) {
     assert_eq!(image.status, StatusCode::OK);
     assert!(image.headers.get(header::CONTENT_ENCODING).is_none());
     assert_eq!(&image.body[..2], &[0xFF, 0xD8], "a real JPEG");
-    let video = items
-        .iter()
-        .find(|i| i["media_type"] == "video")
-        .expect("the demo has a video in every dozen assets");
-    let id = video["id"].as_str().expect("id");
-    let detail = get(&app, &format!("/api/asset?id={id}"), &[]).await.json();
-    let url = detail["media_url"].as_str().expect("video file");
+    let (_, url) = first_video(&app, items).await;
     let mut ranged = chromium.to_vec();
     ranged.push((header::RANGE, "bytes=0-15"));
-    let head = get(&app, url, &ranged).await;
+    let head = get(&app, &url, &ranged).await;
     assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
     assert!(head.headers.get(header::CONTENT_ENCODING).is_none());
     assert_eq!(&head.body[4..8], b"ftyp");
