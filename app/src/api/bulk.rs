@@ -68,13 +68,13 @@ pub async fn bulk_edit(
     .await
 }
 
-/// The tags a tag action names (`verb`: "add" or "remove"), at least one.
 /// The refusal when some of the named assets are not the person's, or are in the trash.
 #[cfg(feature = "ssr")]
 fn none_of_yours(ids: &str) -> String {
     format!("nothing was changed: no asset of yours out of the trash has the id {ids}")
 }
 
+/// The tags a tag action names (`verb`: "add" or "remove"), at least one.
 #[cfg(feature = "ssr")]
 fn named_tags(tags: &str, verb: &str) -> Result<Vec<String>, ApiError> {
     let list = crate::upload::checked_tags(tags)?;

@@ -6,10 +6,14 @@ use leptos_router::hooks::use_location;
 /// The path and query of the page now.
 pub fn page_url() -> String {
     let location = use_location();
-    let (path, search) = (
+    with_query(
         location.pathname.get_untracked(),
-        location.search.get_untracked(),
-    );
+        &location.search.get_untracked(),
+    )
+}
+
+/// `path` with the query `search` (without its `?`), if there is one.
+pub fn with_query(path: String, search: &str) -> String {
     if search.is_empty() {
         path
     } else {

@@ -98,12 +98,7 @@ pub fn FeatureButton(kind: FeatureKind, id: String, featured: bool) -> impl Into
     let action = ServerAction::<SetFeatured>::new();
     let location = use_location();
     let back = move || {
-        let (path, search) = (location.pathname.get(), location.search.get());
-        if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{search}")
-        }
+        crate::components::here::with_query(location.pathname.get(), &location.search.get())
     };
     let now = move || match action.value().get() {
         Some(Ok(done)) => done.featured.is_some(),

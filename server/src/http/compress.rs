@@ -34,17 +34,16 @@ impl Predicate for Textual {
         else {
             return false;
         };
-        let kind = kind
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        kind.starts_with("text/")
-            || matches!(
-                kind.as_str(),
-                "application/json" | "application/manifest+json" | "image/svg+xml"
-            )
+        let kind = kind.split(';').next().unwrap_or_default().trim();
+        kind.get(..5)
+            .is_some_and(|top| top.eq_ignore_ascii_case("text/"))
+            || [
+                "application/json",
+                "application/manifest+json",
+                "image/svg+xml",
+            ]
+            .iter()
+            .any(|textual| kind.eq_ignore_ascii_case(textual))
     }
 }
 

@@ -5,8 +5,9 @@
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
 //! depend on it. [`serve`] runs the router on a socket under the connection limits;
-//! [`timeouts`] bounds each request; [`compress`] compresses what is textual. Every `ApiError` a handler answers with becomes a response through
-//! [`error::error_response`] (server functions answer through `app::error`).
+//! [`timeouts`] bounds each request; [`compress`] compresses what is textual. Every
+//! `ApiError` a handler answers with becomes a response through [`error::error_response`]
+//! (server functions answer through `app::error`).
 
 pub mod compress;
 pub mod error;
