@@ -3,6 +3,10 @@
 //! crate (served under `/pkg/`). Every file gets its content type, a strong ETag, and
 //! brotli and gzip variants compressed here once, so the server never compresses at
 //! request time.
+//!
+//! It also renders the offline side of the app from `server/pwa/`: the service worker
+//! (`/sw.js`), named after this build and listing the files it keeps for offline use, and
+//! the offline page (`/offline.html`, `/offline.js`) that links this build's stylesheet.
 
 use std::{
     env,
@@ -25,6 +29,10 @@ fn main() {
     println!("cargo:rerun-if-changed={}", public.display());
     println!("cargo:rerun-if-changed={}", pkg.display());
     println!("cargo:rerun-if-changed=build.rs");
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("pwa").display()
+    );
     // `sqlx::migrate!` embeds the migrations; on stable Rust it cannot tell cargo to watch
     // them, so a new migration would otherwise not make it into the next build.
     println!(
@@ -42,6 +50,8 @@ fn main() {
     let embed_dir = out_dir.join("site");
     let _ = fs::remove_dir_all(&embed_dir);
     fs::create_dir_all(&embed_dir).expect("create OUT_DIR/site");
+    files.extend(offline_files(&manifest_dir.join("pwa"), &embed_dir, &files));
+    files.sort();
 
     let mut code = String::from("pub static FILES: &[EmbeddedFile] = &[\n");
     let (mut js, mut wasm, mut css) = (None, None, None);
@@ -88,6 +98,71 @@ fn main() {
     fs::write(out_dir.join("site_files.rs"), code).expect("write site_files.rs");
 }
 
+/// The files that are not the WASM, JS and CSS or in `public/` as they are: the service
+/// worker, whose version is a hash over every other file (a new build is a new worker,
+/// which keeps that build's files) and whose precache lists the front end of this build
+/// and the offline page; and the offline page with this build's stylesheet linked.
+fn offline_files(
+    templates: &Path,
+    embed_dir: &Path,
+    site: &[(String, PathBuf)],
+) -> Vec<(String, PathBuf)> {
+    let read = |name: &str| {
+        fs::read_to_string(templates.join(name))
+            .unwrap_or_else(|err| panic!("read server/pwa/{name}: {err}"))
+    };
+    let css = site
+        .iter()
+        .find(|(rel, _)| rel.starts_with("pkg/") && rel.ends_with(".css"))
+        .map(|(rel, _)| format!("<link rel=\"stylesheet\" href=\"/{rel}\">"))
+        .unwrap_or_default();
+    let offline_html = read("offline.html").replace("<!-- STYLESHEET -->", &css);
+    let offline_js = read("offline.js");
+
+    let mut version = Sha256::new();
+    for (rel, path) in site {
+        version.update(rel.as_bytes());
+        version.update(fs::read(path).expect("read site file"));
+    }
+    version.update(offline_html.as_bytes());
+    version.update(offline_js.as_bytes());
+    let worker = read("sw.js");
+    version.update(worker.as_bytes());
+    let version = &hex::encode(version.finalize())[..16];
+
+    // What a person needs to open the app offline: this build's front end, the offline
+    // page, the manifest and the icons the browser shows. Media comes in as it is seen.
+    let mut precache: Vec<String> = site
+        .iter()
+        .map(|(rel, _)| rel)
+        .filter(|rel| {
+            rel.starts_with("pkg/")
+                || matches!(
+                    rel.as_str(),
+                    "manifest.webmanifest" | "favicon.svg" | "icon-192.png"
+                )
+        })
+        .map(|rel| format!("/{rel}"))
+        .collect();
+    precache.extend(["/offline.html".to_string(), "/offline.js".to_string()]);
+    let precache = serde_json::to_string(&precache).expect("a list of strings");
+    let worker = worker
+        .replace("\"__VERSION__\"", &format!("{version:?}"))
+        .replace("[/* PRECACHE */]", &precache);
+
+    let mut out = Vec::new();
+    for (rel, text) in [
+        ("sw.js", worker),
+        ("offline.html", offline_html),
+        ("offline.js", offline_js),
+    ] {
+        let path = embed_dir.join(format!("pwa-{rel}"));
+        fs::write(&path, text).expect("write an offline file");
+        out.push((rel.to_string(), path));
+    }
+    out
+}
+
 fn collect(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -99,8 +174,9 @@ fn collect(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf
         } else if let Ok(rel) = path.strip_prefix(root) {
             let rel = format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"));
             // Precompressed copies (cargo-leptos `precompress`) are made here instead, and
-            // wasm-bindgen's TypeScript declarations are not for browsers.
-            let skip = [".br", ".gz", ".d.ts"];
+            // wasm-bindgen's TypeScript declarations (`atelier.d.{hash}.ts` once hashed)
+            // are not for browsers.
+            let skip = [".br", ".gz", ".ts"];
             if !skip.iter().any(|ext| rel.ends_with(ext)) {
                 out.push((rel, path));
             }

@@ -1,6 +1,7 @@
 //! The HTTP surface: pages (SSR), server functions under `/api/`, the streaming upload
 //! endpoints, assets' media under `/media/`, an asset's raw metadata for its owner, the
-//! admin's CSV export, the embedded front end, and `/healthz`.
+//! admin's CSV export, `/me` (to one's profile), `/share-target` (when no service worker took a share), the embedded front end (with the service
+//! worker and offline page), and `/healthz`.
 //!
 //! The handlers live here and drive the engines (uploads, store, files); outside this folder
 //! only the CLI that serves it and `crate::background` (which runs the state's tasks)
@@ -12,10 +13,12 @@
 pub mod compress;
 pub mod error;
 pub mod guard;
+mod me;
 mod media;
 mod metadata;
 pub mod rate;
 pub mod serve;
+mod share_target;
 mod state;
 pub mod timeouts;
 mod uploads;
@@ -84,6 +87,8 @@ pub fn router(state: ServerState) -> Router {
                 HeaderValue::from_static("same-origin"),
             )),
         )
+        .route("/me", get(me::me))
+        .route("/share-target", post(share_target::share_target))
         .route("/api/asset/metadata", get(metadata::raw_metadata))
         .route("/admin/usage.csv", get(usage_csv::usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
