@@ -21,6 +21,8 @@ pub mod recent_views;
 pub mod search;
 pub mod settings;
 pub mod share;
+#[cfg(feature = "hydrate")]
+pub mod shared_in;
 #[cfg(feature = "ssr")]
 pub mod shell;
 pub mod stats;
@@ -45,6 +47,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
+use components::pwa::{provide_app_worker, UpdatePrompt};
 use components::{provide_auth, SiteHeader};
 use pages::{
     AccountPage, AdminUsagePage, AssetPage, CollectionPage, GalleryPage, LoginPage, NotFound,
@@ -57,6 +60,7 @@ use pages::{
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_auth();
+    provide_app_worker();
     // Effects run only in the browser: this marks the moment the page became interactive
     // (styles and tests can rely on it).
     Effect::new(|| {
@@ -88,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/usage") view=AdminUsagePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <UpdatePrompt/>
         </Router>
     }
 }

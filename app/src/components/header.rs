@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::auth::use_auth;
+use super::install::InstallButton;
 use crate::api::Logout;
 
 #[component]
@@ -44,6 +45,7 @@ pub fn SiteHeader() -> impl IntoView {
                         }
                     })}
                 </Transition>
+                <InstallButton/>
             </nav>
         </header>
     }

@@ -12,7 +12,9 @@ use super::asset_history::HistoryPanel;
 use super::featured::FeatureButton;
 use super::notice::ErrorNotice;
 use crate::api::{get_asset, get_asset_revisions, RetryJob, RevertAsset, TrashAsset, UpdateAsset};
-use crate::components::share::ShareLinkForm;
+use crate::components::pwa::{remember_viewed, OfflineRecord};
+use crate::components::share::{page_share_token, with_share, ShareLinkForm};
+use crate::components::ShareButton;
 use crate::components::{use_auth, LikeButton};
 use crate::featured::FeatureKind;
 use crate::model::{
@@ -169,6 +171,23 @@ fn AssetView(
     };
     let badge = (featured && feature.is_none())
         .then(|| view! { <span class="featured-badge">"★ Featured"</span> });
+    // Kept on this device for the offline page (in the browser, once drawn).
+    let record = OfflineRecord {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        owner: s.owner.clone(),
+        prompt: s.prompt.clone(),
+        model: s.model.clone().unwrap_or_default(),
+        video: s.media_type == MediaType::Video,
+        width: s.width.unwrap_or(0),
+        height: s.height.unwrap_or(0),
+        tags: s.tags.clone(),
+        thumb: s.thumb_url.clone().unwrap_or_default(),
+        preview: s.preview_url.clone().unwrap_or_default(),
+        public: s.visibility != Visibility::Private,
+    };
+    Effect::new(move || remember_viewed(record.clone()));
+    let shared_path = with_share(&format!("/a/{}", s.id), &page_share_token());
     let views = if s.views == 1 {
         "1 view".to_string()
     } else {
@@ -192,6 +211,7 @@ fn AssetView(
                 </p>
                 <div class="appreciation">
                     <LikeButton id=s.id.clone() title=s.title.clone() liked=s.liked likes=s.likes logged_in/>
+                    <ShareButton title=s.title.clone() path=shared_path/>
                     <span class="views">{views}</span>
                     {badge}
                     {feature}

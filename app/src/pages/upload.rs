@@ -51,6 +51,15 @@ fn Uploader(limits: UploadLimits) -> impl IntoView {
             .filter(|e| !e.is_empty())
             .map(|message| view! { <ErrorNotice error=ApiError::BadRequest(message)/> })
     };
+    // A share from another app that brought nothing this page can take.
+    let shared = move || {
+        let note = match query.read().get("shared").as_deref() {
+            Some("lost") => "The files shared with atelier did not reach this device's copy of the app. Open atelier once, then share them again.",
+            Some("0") => "That share held no image or video to upload.",
+            _ => return None,
+        };
+        Some(view! { <div class="notice error" role="alert"><p>{note}</p></div> })
+    };
     // Server-rendered and first client render agree (false); the effect then switches
     // the page to the multi-file uploader.
     let (hydrated, set_hydrated) = signal(false);
@@ -75,6 +84,7 @@ fn Uploader(limits: UploadLimits) -> impl IntoView {
             " storage" {held} "."
         </p>
         {error}
+        {shared}
         <Show when=move || hydrated.get() fallback=move || view! { <PlainForm/> }>
             <MultiUploader chunk_size=limits.chunk_size/>
         </Show>
@@ -207,6 +217,13 @@ enum Phase {
     Cancelled,
 }
 
+impl Phase {
+    /// Nothing more happens to this file on this page.
+    fn is_over(&self) -> bool {
+        matches!(self, Phase::Done(_) | Phase::Failed(_) | Phase::Cancelled)
+    }
+}
+
 /// One chosen file and its upload.
 #[derive(Clone, Copy)]
 struct Card {
@@ -219,6 +236,9 @@ struct Card {
     file: StoredValue<web_sys::File, LocalStorage>,
     #[cfg(feature = "hydrate")]
     request: StoredValue<Option<web_sys::XmlHttpRequest>, LocalStorage>,
+    /// The key of the shared file this card uploads, forgotten once the upload is over.
+    #[cfg(feature = "hydrate")]
+    shared: StoredValue<Option<String>>,
     upload_id: RwSignal<Option<String>>,
     received: RwSignal<u64>,
     /// Bytes of the chunk in flight that have left the browser.
@@ -238,6 +258,18 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
     let cards = RwSignal::new(Vec::<Card>::new());
     let next_key = StoredValue::new(0usize);
     let dragging = RwSignal::new(false);
+    // Files still on their way (or waiting to be published) are work a reload would lose:
+    // the page does not offer to update to a new build meanwhile.
+    let work = crate::components::pwa::use_unfinished_work();
+    Effect::new(move || {
+        let open = cards.with(|list| {
+            list.iter()
+                .filter(|card| !card.phase.with(Phase::is_over))
+                .count()
+        });
+        work.set(open);
+    });
+    on_cleanup(move || work.set(0));
     let add_files = move |files: Vec<FileInfo>| {
         for info in files {
             let key = next_key.get_value();
@@ -247,6 +279,22 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
             card.run(chunk_size);
         }
     };
+    // Files shared from another app (kept by the service worker) come in as if chosen.
+    Effect::new(move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let shared = crate::shared_in::kept().await;
+            add_files(
+                shared
+                    .into_iter()
+                    .map(|(key, file)| FileInfo {
+                        shared: Some(key),
+                        ..file_info(file)
+                    })
+                    .collect(),
+            );
+        });
+    });
     let on_pick = move |ev: leptos::ev::Event| add_files(files_of_input(&ev));
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -275,6 +323,15 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
 
 #[component]
 fn UploadCard(card: Card, chunk_size: u64) -> impl IntoView {
+    // A shared file is kept on the device until its upload is over.
+    Effect::new(move || {
+        #[cfg(feature = "hydrate")]
+        if card.phase.with(Phase::is_over) {
+            if let Some(key) = card.shared.try_update_value(Option::take).flatten() {
+                leptos::task::spawn_local(crate::shared_in::forget(key));
+            }
+        }
+    });
     let done = move || (card.received.get() + card.in_flight.get()).min(card.size);
     let percent = move || (done() * 100).checked_div(card.size).unwrap_or(100);
     let phase_text = move || match card.phase.get() {
@@ -383,6 +440,9 @@ struct FileInfo {
     is_video: bool,
     #[cfg(feature = "hydrate")]
     file: web_sys::File,
+    /// Shared into atelier from another app: the key the service worker keeps it under.
+    #[cfg(feature = "hydrate")]
+    shared: Option<String>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -392,6 +452,7 @@ fn file_info(file: web_sys::File) -> FileInfo {
         size: file.size() as u64,
         is_video: file.type_().starts_with("video/"),
         file,
+        shared: None,
     }
 }
 
@@ -452,6 +513,8 @@ impl Card {
             file: StoredValue::new_local(info.file),
             #[cfg(feature = "hydrate")]
             request: StoredValue::new_local(None),
+            #[cfg(feature = "hydrate")]
+            shared: StoredValue::new(info.shared),
             upload_id: RwSignal::new(None),
             received: RwSignal::new(0),
             in_flight: RwSignal::new(0),
