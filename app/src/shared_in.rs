@@ -1,8 +1,9 @@
 //! Files shared into atelier from another app (the manifest's `share_target`): the service
 //! worker receives the share's POST, keeps each file in the `atelier-shared` cache and
-//! sends the person to `/upload`, which takes them from here as if chosen there. A file
-//! stays kept until its upload is over (published, cancelled or refused), so logging in
-//! first, or closing the app halfway, loses nothing. Browser only.
+//! sends the person to `/upload`, which offers them (any site can post to the share
+//! target, so the person says they want them) and then takes them as if chosen there. A
+//! file stays kept until it is published, cancelled or discarded, so logging in first, or
+//! closing the app halfway, loses nothing. Browser only.
 
 use js_sys::Array;
 use wasm_bindgen::JsCast;

@@ -31,6 +31,8 @@ const MAX_VIEWED = 150;
 // Longest text kept of an asset's record (the page shows the whole prompt).
 const MAX_RECORD_TEXT = 4000;
 const MAX_RECORD_TAGS = 40;
+// A still for the offline page that takes longer than this is left out.
+const STILL_FETCH_TIMEOUT_MS = 20000;
 
 // Files shared into atelier from another app (the manifest's `share_target`): at most this
 // many per share are kept; the upload page takes them from `atelier-shared`.
@@ -45,6 +47,9 @@ const precached = new Set(PRECACHE);
 // Every change to the media caches runs one after another: a change of person (which
 // drops `atelier-mine`) must not interleave with a record or still being put there.
 let queue = Promise.resolve();
+// Goes up whenever `atelier-mine` is dropped: a still fetched before a change of person
+// is not put there after it.
+let generation = 0;
 function serially(task) {
   const run = queue.then(task);
   queue = run.catch(() => {});
@@ -87,7 +92,7 @@ self.addEventListener('message', (event) => {
   } else if (data.type === 'who') {
     event.waitUntil(serially(() => who(typeof data.user === 'string' ? data.user : null)));
   } else if (data.type === 'viewed') {
-    event.waitUntil(serially(() => viewed(data.asset)));
+    event.waitUntil(viewed(data.asset));
   }
 });
 
@@ -150,19 +155,21 @@ async function media(event, request, kind) {
     event.waitUntil(serially(() => touch(request, copy)));
     return cached;
   }
+  const fetchedIn = generation;
   const response = await fetch(request);
   const copy = response.clone();
-  event.waitUntil(serially(() => keep(request, copy, kind)));
+  event.waitUntil(serially(() => keep(request, copy, kind, fetchedIn)));
   return response;
 }
 
 // Only whole answers whose address names their content are kept: `public, … immutable`
 // ones for everyone on this device, `private, … immutable` ones until the person changes.
-async function keep(request, response, kind) {
+async function keep(request, response, kind, fetchedIn) {
   if (response.status !== 200 || response.headers.has('content-range')) return;
   const control = response.headers.get('cache-control') || '';
   if (!control.includes('immutable')) return;
   const name = control.includes('private') ? MINE : SEEN;
+  if (name === MINE && fetchedIn !== generation) return;
   const cache = await caches.open(name);
   await cache.put(request, response);
   await trim(cache, kind === 'thumb' ? MAX_THUMBS : MAX_PREVIEWS, (path) => mediaKind(new URL(path, self.location.origin)) === kind);
@@ -194,6 +201,7 @@ async function who(user) {
   const known = await state.match(WHO_KEY);
   const before = known ? (await known.json()).user : undefined;
   if (before !== user) {
+    generation += 1;
     await caches.delete(MINE);
     await state.put(WHO_KEY, json({ user }));
   }
@@ -202,6 +210,7 @@ async function who(user) {
 async function authChange(request) {
   const response = await fetch(request);
   await serially(async () => {
+    generation += 1;
     await caches.delete(MINE);
     const state = await caches.open(STATE);
     await state.delete(WHO_KEY);
@@ -223,46 +232,59 @@ async function receiveShare(request) {
     .getAll('files')
     .filter((file) => file instanceof File && file.size > 0)
     .slice(0, MAX_SHARED_FILES);
-  await serially(async () => {
+  const stamp = Date.now();
+  const keys = files.map((_, index) => `/shared/${stamp}-${String(index).padStart(3, '0')}`);
+  try {
+    await serially(async () => {
+      const cache = await caches.open(SHARED);
+      for (const [index, file] of files.entries()) {
+        await cache.put(
+          keys[index],
+          new Response(file, {
+            headers: {
+              'content-type': file.type || 'application/octet-stream',
+              'x-file-name': encodeURIComponent((file.name || 'shared file').toWellFormed()),
+              'x-last-modified': String(file.lastModified || stamp),
+            },
+          }),
+        );
+      }
+    });
+  } catch (error) {
+    // No room on the device (or a name that cannot be kept): none of this share is kept.
     const cache = await caches.open(SHARED);
-    const stamp = Date.now();
-    for (const [index, file] of files.entries()) {
-      const key = `/shared/${stamp}-${String(index).padStart(3, '0')}`;
-      await cache.put(
-        key,
-        new Response(file, {
-          headers: {
-            'content-type': file.type || 'application/octet-stream',
-            'x-file-name': encodeURIComponent(file.name || 'shared file'),
-            'x-last-modified': String(file.lastModified || stamp),
-          },
-        }),
-      );
-    }
-  });
+    await Promise.all(keys.map((key) => cache.delete(key)));
+    return Response.redirect('/upload?shared=failed', 303);
+  }
   return Response.redirect(`/upload?shared=${files.length}`, 303);
 }
 
-// The record of an asset the person opened, and its stills, for the offline page.
+// The record of an asset the person opened, and its stills, for the offline page. The
+// record is put in the queue; the stills are fetched outside it (a slow network must not
+// hold up logging out) and put in it, unless the person changed meanwhile.
 async function viewed(asset) {
   const record = cleanRecord(asset);
   if (!record) return;
-  const key = VIEWED_PREFIX + record.id;
-  const [home, other] = record.public ? [SEEN, MINE] : [MINE, SEEN];
-  const elsewhere = await existing(other);
-  if (elsewhere) await elsewhere.delete(key);
-  const cache = await caches.open(home);
-  await cache.delete(key);
-  await cache.put(key, json(record));
-  await trim(cache, MAX_VIEWED, (path) => path.startsWith(VIEWED_PREFIX));
+  const fetchedIn = generation;
+  await serially(async () => {
+    const key = VIEWED_PREFIX + record.id;
+    const [home, other] = record.public ? [SEEN, MINE] : [MINE, SEEN];
+    const elsewhere = await existing(other);
+    if (elsewhere) await elsewhere.delete(key);
+    const cache = await caches.open(home);
+    await cache.delete(key);
+    await cache.put(key, json(record));
+    await trim(cache, MAX_VIEWED, (path) => path.startsWith(VIEWED_PREFIX));
+  });
   for (const [address, kind] of [[record.preview, 'preview'], [record.thumb, 'thumb']]) {
     if (!address) continue;
     const request = new Request(address, { credentials: 'same-origin' });
     if (await caches.match(request, { ignoreVary: true })) continue;
     try {
-      await keep(request, await fetch(request), kind);
+      const response = await fetch(request, { signal: AbortSignal.timeout(STILL_FETCH_TIMEOUT_MS) });
+      await serially(() => keep(request, response, kind, fetchedIn));
     } catch (error) {
-      // Offline now: the record is kept without this still.
+      // Offline or slow now: the record is kept without this still.
     }
   }
 }

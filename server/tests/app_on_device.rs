@@ -121,7 +121,9 @@ async fn a_phone_installs_atelier_from_its_manifest(db: &TestDb) {
         assert!(accepted.contains(&kind), "{kind} in {accepted:?}");
     }
     assert_eq!(target["params"]["files"][0]["name"], "files");
-    let (boundary, body) = common::multipart(&[("file", b"not kept")]);
+    // (A share is large: no body limit stands between it and this answer.)
+    let picture = vec![7u8; 256 * 1024];
+    let (boundary, body) = common::multipart(&[("file", &picture)]);
     let unreceived = phone
         .send(
             axum::http::Request::post("/share-target")
@@ -134,7 +136,12 @@ async fn a_phone_installs_atelier_from_its_manifest(db: &TestDb) {
             String::from_utf8_lossy(&body).into_owned(),
         )
         .await;
-    assert_eq!(unreceived.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        unreceived.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        unreceived.text()
+    );
     assert_eq!(unreceived.header(header::LOCATION), "/upload?shared=lost");
 
     // Logging in from the shortcut's detour lands on /me again (and so on her profile).

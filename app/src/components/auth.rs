@@ -16,6 +16,12 @@ impl Auth {
     pub fn refresh(&self) {
         self.version.update(|v| *v += 1);
     }
+
+    /// Changes whenever who is logged in may have changed: a resource that reads it asks
+    /// the server again then (a private asset's page must not outlive its owner's session).
+    pub fn version(&self) -> u32 {
+        self.version.get()
+    }
 }
 
 pub fn provide_auth() {

@@ -182,7 +182,12 @@ mod client {
             let now = js_sys::Date::now();
             if visible && now - last.get() >= UPDATE_CHECK_EVERY_MS {
                 last.set(now);
-                let _ = registration.update();
+                // Offline, the check fails; the next one will do.
+                if let Ok(check) = registration.update() {
+                    leptos::task::spawn_local(async move {
+                        let _ = JsFuture::from(check).await;
+                    });
+                }
             }
         });
         // The listener lives as long as the page.

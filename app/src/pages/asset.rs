@@ -43,6 +43,7 @@ pub fn AssetPage() -> impl IntoView {
                 update.version().get(),
                 revert.version().get(),
                 collections.version(),
+                auth.version(),
             )
         },
         |(id, share, ..)| async move {

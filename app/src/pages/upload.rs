@@ -56,6 +56,7 @@ fn Uploader(limits: UploadLimits) -> impl IntoView {
         let note = match query.read().get("shared").as_deref() {
             Some("lost") => "The files shared with atelier did not reach this device's copy of the app. Open atelier once, then share them again.",
             Some("0") => "That share held no image or video to upload.",
+            Some("failed") => "The files shared with atelier could not be kept on this device (is it full?). Share them again, or choose them here.",
             _ => return None,
         };
         Some(view! { <div class="notice error" role="alert"><p>{note}</p></div> })
@@ -279,22 +280,73 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
             card.run(chunk_size);
         }
     };
-    // Files shared from another app (kept by the service worker) come in as if chosen.
+    // Files shared from another app (kept by the service worker) wait for the person to
+    // take them: any site can post to the share target, so nothing uploads unasked. Taken,
+    // they go on as if chosen here.
+    #[cfg(feature = "hydrate")]
+    let shared = StoredValue::new_local(Vec::<(String, web_sys::File)>::new());
+    let shared_count = RwSignal::new(0usize);
     Effect::new(move || {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let shared = crate::shared_in::kept().await;
-            add_files(
-                shared
+            let kept = crate::shared_in::kept().await;
+            // (The page may have moved on meanwhile.)
+            shared_count.try_set(kept.len());
+            shared.try_set_value(kept);
+        });
+    });
+    // The cards' signals belong to this uploader, not to the offer whose button adds them
+    // (it goes away at once, and would take them along).
+    let uploader = StoredValue::new_local(Owner::current());
+    let take_shared = move |upload: bool| {
+        #[cfg(feature = "hydrate")]
+        {
+            let files = shared.try_update_value(std::mem::take).unwrap_or_default();
+            if upload {
+                let add = |infos: Vec<FileInfo>| match uploader.get_value() {
+                    Some(owner) => owner.with(|| add_files(infos)),
+                    None => add_files(infos),
+                };
+                add(files
                     .into_iter()
                     .map(|(key, file)| FileInfo {
                         shared: Some(key),
                         ..file_info(file)
                     })
-                    .collect(),
-            );
-        });
-    });
+                    .collect());
+            } else {
+                for (key, _) in files {
+                    leptos::task::spawn_local(crate::shared_in::forget(key));
+                }
+            }
+            // Hiding the offer removes the button whose click runs this: after it returns.
+            leptos::task::spawn_local(async move {
+                shared_count.try_set(0);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (upload, uploader);
+    };
+    let shared_note = move || {
+        let count = shared_count.get();
+        (count > 0).then(|| {
+            let what = if count == 1 {
+                "1 file was shared with atelier from another app.".to_string()
+            } else {
+                format!("{count} files were shared with atelier from another app.")
+            };
+            view! {
+                <div class="notice shared-files" role="status">
+                    <p>
+                        {what} " "
+                        <button type="button" class="button small primary" on:click=move |_| take_shared(true)>"Upload them"</button>
+                        " "
+                        <button type="button" class="button small" on:click=move |_| take_shared(false)>"Discard"</button>
+                    </p>
+                </div>
+            }
+        })
+    };
     let on_pick = move |ev: leptos::ev::Event| add_files(files_of_input(&ev));
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -302,6 +354,7 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
         add_files(files_of_drop(&ev));
     };
     view! {
+        {shared_note}
         <div class="dropzone" class:dragging=move || dragging.get()
             on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
@@ -323,10 +376,14 @@ fn MultiUploader(chunk_size: u64) -> impl IntoView {
 
 #[component]
 fn UploadCard(card: Card, chunk_size: u64) -> impl IntoView {
-    // A shared file is kept on the device until its upload is over.
+    // A shared file is kept on the device until it is published or cancelled (a failed
+    // upload can be tried again).
     Effect::new(move || {
         #[cfg(feature = "hydrate")]
-        if card.phase.with(Phase::is_over) {
+        if card
+            .phase
+            .with(|phase| matches!(phase, Phase::Done(_) | Phase::Cancelled))
+        {
             if let Some(key) = card.shared.try_update_value(Option::take).flatten() {
                 leptos::task::spawn_local(crate::shared_in::forget(key));
             }

@@ -88,7 +88,6 @@ pub fn router(state: ServerState) -> Router {
             )),
         )
         .route("/me", get(me::me))
-        .route("/share-target", post(share_target::share_target))
         .route("/api/asset/metadata", get(metadata::raw_metadata))
         .route("/admin/usage.csv", get(usage_csv::usage_csv))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
@@ -105,6 +104,9 @@ pub fn router(state: ServerState) -> Router {
             timeouts::ordinary,
         ))
         .merge(upload_routes)
+        // A share's files are never read here: outside the body limit, so a large share
+        // still gets its answer rather than a 413.
+        .route("/share-target", post(share_target::share_target))
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
         .layer(axum::middleware::from_fn(guard::strict_transport))
         // Inside `identify_client`, which tells it who the client is.
